@@ -1,0 +1,15 @@
+# Locates the libraries gputrace links against. All come from Debian packages
+# (scripts/install-deps.sh); a missing one stops configuration with the package to install.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)
+
+pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf)
+pkg_check_modules(LIBELF REQUIRED IMPORTED_TARGET libelf)
+find_package(fmt REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+
+# Static archives for the self-contained binary that runs inside the vm tier's guests.
+find_library(LIBBPF_STATIC libbpf.a REQUIRED)
+find_library(LIBELF_STATIC libelf.a REQUIRED)
+find_library(LIBZ_STATIC libz.a REQUIRED)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything gputrace needs to build and test on Debian 12, from Debian's packages only.
+# Idempotent: packages already present are skipped. Run as root (or with sudo).
+set -euo pipefail
+
+packages=(
+  # build
+  cmake ninja-build g++ clang llvm pkg-config
+  # BPF toolchain and libraries (static libs included: libbpf.a, libelf.a, libz.a)
+  bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
+  # userspace libraries
+  libfmt-dev nlohmann-json3-dev libexpected-dev systemtap-sdt-dev libncurses-dev
+  # tests and benchmarks
+  googletest libgtest-dev libbenchmark-dev libclang-rt-14-dev bpftrace
+  # managed runtimes whose GC pauses are traced (bpf tier)
+  python3.11 openjdk-17-jdk-headless golang-go
+  # vm tier: QEMU guest with an emulated IOMMU, busybox initramfs, guest kernel headers
+  qemu-system-x86 busybox-static cpio xz-utils zstd lz4 kmod make gcc
+  # views and exporters
+  tmux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# tracefs is where doctor and the vm tier read tracepoint formats; mount it if the host did not.
+if [ ! -d /sys/kernel/tracing/events ]; then
+  mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+fi
+echo "install-deps: ok"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The README's test command: installs dependencies, builds, and runs every test tier this
+# machine can run (unit, bpf, vm; gpu only where an NVIDIA GPU is present). Exits non-zero
+# on any failure. Needs root (bpf and vm tiers load BPF programs; deps come from apt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" != 0 ]; then echo "test.sh: run as root (sudo $0)" >&2; exit 2; fi
+scripts/install-deps.sh
+scripts/build.sh
+BUILD_DIR=${BUILD_DIR:-build}
+ninja -C "$BUILD_DIR" gputrace-static
+labels=${GPUTRACE_TEST_LABELS:-"unit|bpf|vm"}
+ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 1500 -L "$labels" "$@"

@@ -1,0 +1,38 @@
+// Decoder: validates raw wire bytes into Records. One decoder for every source: the BPF
+// ring buffers, capture file chunks and CUPTI batches all carry the same bytes.
+#pragma once
+
+#include "decode/record.h"
+#include "util/result.h"
+
+#include <cstdint>
+#include <functional>
+#include <span>
+
+namespace gputrace {
+
+enum class DecodeError : uint8_t {
+  None,
+  Truncated,    // fewer bytes than a header, or than the header's size says
+  BadSize,      // size smaller than the kind's struct, or not a multiple of 8
+  UnknownKind,  // a kind this build does not know
+};
+
+const char* describe(DecodeError e);
+
+// Minimum record size for a kind, 0 if the kind is unknown.
+uint32_t min_record_size(uint16_t kind);
+
+// Validates one record at the start of bytes (which may hold more after it).
+DecodeError decode_one(std::span<const std::byte> bytes, Record& out);
+
+// Walks back-to-back records (a capture chunk, a CUPTI batch). Stops at the first bad record:
+// everything after it is unaligned garbage. Returns the number of bytes consumed.
+struct StreamDecodeResult {
+  size_t consumed = 0;
+  size_t records = 0;
+  DecodeError error = DecodeError::None;
+};
+StreamDecodeResult decode_stream(std::span<const std::byte> bytes, const std::function<void(const Record&)>& on_record);
+
+}  // namespace gputrace

@@ -1,0 +1,16 @@
+// The table of record kinds: name and minimum size of each. Adding a kind means one line here.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace gputrace {
+
+struct KindInfo {
+  std::string_view name;  // stable, used in stats and JSON ("dma_map", ...)
+  uint32_t min_size = 0;  // 0: unknown kind
+};
+
+const KindInfo& kind_info(uint16_t kind);
+
+}  // namespace gputrace
