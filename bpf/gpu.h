@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * GPU activity from the CUPTI injection library (cupti/), in gputrace's wire format.
+ *
+ * The library converts CUPTI activity records into the records below inside the served
+ * process, packs them back to back behind a struct gt_gpu_batch, and hands the batch to the
+ * daemon through the USDT probe gputrace:batch(ptr, len) (copied by bpf/gpu.bpf.c into the
+ * bulk ring as one GT_EV_GPU_BATCH record) or, without a tracer attached, as one datagram on
+ * an AF_UNIX SOCK_SEQPACKET socket. Everything inside a batch comes from an unprivileged
+ * process: the daemon validates it (userspace/gpu/batch_validator.h) and stamps every record
+ * with the pid the kernel vouches for.
+ *
+ * Timestamps are CLOCK_MONOTONIC ns: hdr.ts_ns is the start of the activity. The library
+ * sets hdr.cpu to GT_GPU_NO_CPU and hdr.tid to 0 (device work has no CPU or thread), except
+ * API records, whose tid is the calling thread.
+ */
+#ifndef GPUTRACE_BPF_GPU_H
+#define GPUTRACE_BPF_GPU_H
+
+#include "common.h"
+
+/* Record kinds, in the range common.h reserves for GPU activity (60..79). */
+enum gt_gpu_event_kind {
+	GT_EV_GPU_BATCH = 60,  /* written by BPF: hdr + struct gt_gpu_batch + records */
+	GT_EV_GPU_KERNEL = 61,
+	GT_EV_GPU_MEMCPY = 62,
+	GT_EV_GPU_MEMSET = 63,
+	GT_EV_GPU_NAME = 64,   /* a kernel name, interned: sent once before its first use */
+	GT_EV_GPU_STATUS = 65, /* library state: CUPTI result, clock mode, drop counts */
+	GT_EV_GPU_API = 66,    /* CUDA runtime/driver API call (GPUTRACE_CUPTI_API=1) */
+	GT_EV_GPU_MEMORY = 67, /* device memory allocation/release (GPUTRACE_CUPTI_MEMORY=1) */
+};
+
+#define GT_GPU_NO_CPU 0xffff
+#define GT_GPU_BATCH_MAGIC 0x42475447u /* "GTGB", little endian */
+#define GT_GPU_BATCH_VERSION 1
+/* Largest batch (header + records) the probe carries: bounds the BPF copy and the datagram. */
+#define GT_GPU_BATCH_MAX_BYTES 16384
+/* Longest kernel name, NUL included; longer names are cut and flagged. */
+#define GT_GPU_NAME_MAX 2048
+#define GT_GPU_HOLDER_LEN 64
+
+/* In front of the records of every batch (user memory, then the GT_EV_GPU_BATCH payload). */
+struct gt_gpu_batch {
+	__u32 magic;       /* GT_GPU_BATCH_MAGIC */
+	__u16 version;     /* GT_GPU_BATCH_VERSION */
+	__u16 header_size; /* sizeof(struct gt_gpu_batch) */
+	__u32 pid;         /* getpid() in the sender's pid namespace: informative only */
+	__u32 count;       /* records that follow */
+	__u32 bytes;       /* bytes of records that follow */
+	__u32 pad;
+	__u64 seq;         /* per-process batch sequence: a gap means batches were lost */
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_batch) == 32, "gt_gpu_batch layout");
+
+/*
+ * GT_EV_GPU_BATCH: what bpf/gpu.bpf.c writes to the bulk ring. hdr (pid, tid, ts) is the
+ * kernel's word; batch and the records after it are the process's.
+ */
+struct gt_gpu_batch_event {
+	struct gt_event_header hdr;
+	struct gt_gpu_batch batch;
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_batch_event) == 56, "gt_gpu_batch_event layout");
+
+/* Per-CPU counters of bpf/gpu.bpf.c (map gt_gpu_probe_stats), indexed by this enum. */
+enum gt_gpu_probe_stat {
+	GT_GPU_PROBE_BATCHES = 0,   /* batches copied into the ring */
+	GT_GPU_PROBE_BAD_LENGTH = 1,/* length 0, not a multiple of 8, or over GT_GPU_BATCH_MAX_BYTES */
+	GT_GPU_PROBE_READ_FAILED = 2,/* the batch was not readable user memory */
+	GT_GPU_PROBE_RING_FULL = 3, /* bulk ring full (also counted as GT_LOSS_RING_FULL_BULK) */
+	GT_GPU_PROBE_STAT_MAX = 4,
+};
+
+/* GT_EV_GPU_KERNEL: one kernel execution (CUPTI CONCURRENT_KERNEL). */
+struct gt_gpu_kernel_event {
+	struct gt_event_header hdr; /* ts_ns: start */
+	__u64 end_ns;
+	__u64 name_id;      /* GT_EV_GPU_NAME id; 0 when the name table was full */
+	__u32 device_id;
+	__u32 context_id;
+	__u32 stream_id;
+	__u32 correlation_id; /* joins the launching API call */
+	__u32 graph_id;       /* 0 unless launched from a CUDA graph */
+	__u32 grid[3];
+	__u32 block[3];
+	__u32 pad;
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_kernel_event) == 88, "gt_gpu_kernel_event layout");
+
+/* CUpti_ActivityMemcpyKind values the analyzers look at (the rest pass through). */
+enum gt_gpu_copy_kind {
+	GT_GPU_COPY_UNKNOWN = 0,
+	GT_GPU_COPY_HTOD = 1,
+	GT_GPU_COPY_DTOH = 2,
+	GT_GPU_COPY_DTOD = 8,
+	GT_GPU_COPY_HTOH = 9,
+	GT_GPU_COPY_PTOP = 10,
+};
+
+/* GT_EV_GPU_MEMCPY: one copy (CUPTI MEMCPY). Memory kinds are CUpti_ActivityMemoryKind. */
+struct gt_gpu_memcpy_event {
+	struct gt_event_header hdr; /* ts_ns: start */
+	__u64 end_ns;
+	__u64 bytes;
+	__u32 device_id;
+	__u32 context_id;
+	__u32 stream_id;
+	__u32 correlation_id;
+	__u8 copy_kind;   /* enum gt_gpu_copy_kind */
+	__u8 src_kind;    /* 1 pageable, 2 pinned, 3 device, ... */
+	__u8 dst_kind;
+	__u8 flags;       /* CUPTI_ACTIVITY_FLAG_MEMCPY_ASYNC = 1 */
+	__u32 pad;
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_memcpy_event) == 64, "gt_gpu_memcpy_event layout");
+
+/* GT_EV_GPU_MEMSET: one memset (CUPTI MEMSET). */
+struct gt_gpu_memset_event {
+	struct gt_event_header hdr; /* ts_ns: start */
+	__u64 end_ns;
+	__u64 bytes;
+	__u32 device_id;
+	__u32 context_id;
+	__u32 stream_id;
+	__u32 correlation_id;
+	__u32 value;
+	__u16 memory_kind;
+	__u16 flags;
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_memset_event) == 64, "gt_gpu_memset_event layout");
+
+/*
+ * GT_EV_GPU_NAME: name_len bytes of name, then a NUL, then zero padding to a multiple of 8.
+ * hdr.size == sizeof(struct gt_gpu_name_event) + name_len + 1, rounded up to 8.
+ */
+struct gt_gpu_name_event {
+	struct gt_event_header hdr;
+	__u64 name_id;
+	__u32 name_len;  /* bytes before the NUL, < GT_GPU_NAME_MAX */
+	__u32 flags;     /* GT_GPU_NAME_TRUNCATED */
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_name_event) == 40, "gt_gpu_name_event layout");
+#define GT_GPU_NAME_TRUNCATED 1
+
+enum gt_gpu_state {
+	GT_GPU_STATE_ACTIVE = 0,          /* activity tracing on */
+	GT_GPU_STATE_OTHER_SUBSCRIBER = 1,/* another CUPTI client holds the process: see holder */
+	GT_GPU_STATE_CUPTI_FAILED = 2,    /* a CUPTI call failed: see cupti_result */
+	GT_GPU_STATE_EXITING = 3,         /* final flush at process exit done */
+};
+
+enum gt_gpu_clock_mode {
+	GT_GPU_CLOCK_MONOTONIC = 0,  /* CUPTI stamps with our CLOCK_MONOTONIC callback: exact */
+	GT_GPU_CLOCK_CALIBRATED = 1, /* CUPTI's own clock + offset; clock_error_ns bounds the error */
+	GT_GPU_CLOCK_RAW = 2,        /* neither worked: timestamps are CUPTI's clock, unaligned */
+};
+
+/* GT_EV_GPU_STATUS: sent at start, when counts or the clock change, and at exit. */
+struct gt_gpu_status_event {
+	struct gt_event_header hdr;
+	__u32 state;        /* enum gt_gpu_state */
+	__s32 cupti_result; /* CUptiResult of the call that decided state */
+	__u32 clock_mode;   /* enum gt_gpu_clock_mode */
+	__u32 cupti_version;
+	__s64 clock_offset_ns; /* added to CUPTI timestamps (CALIBRATED) */
+	__u64 clock_error_ns;  /* |converted - true monotonic| <= this (CALIBRATED) */
+	__u64 records;         /* cumulative records converted */
+	__u64 dropped_cupti;   /* cumulative records CUPTI dropped (its buffers were full) */
+	__u64 dropped_local;   /* cumulative records the library could not hand over */
+	char holder[GT_GPU_HOLDER_LEN]; /* the other CUPTI client's name, NUL-terminated */
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_status_event) == 144, "gt_gpu_status_event layout");
+
+enum gt_gpu_api_domain {
+	GT_GPU_API_RUNTIME = 1,
+	GT_GPU_API_DRIVER = 2,
+};
+
+/* GT_EV_GPU_API: one CUDA API call; hdr.tid is the calling thread. */
+struct gt_gpu_api_event {
+	struct gt_event_header hdr; /* ts_ns: entry */
+	__u64 end_ns;
+	__u32 cbid;          /* CUPTI callback id of the function */
+	__u32 correlation_id;
+	__u32 return_value;
+	__u8 domain;         /* enum gt_gpu_api_domain */
+	__u8 pad[3];
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_api_event) == 48, "gt_gpu_api_event layout");
+
+enum gt_gpu_memory_op {
+	GT_GPU_MEMORY_ALLOC = 1,
+	GT_GPU_MEMORY_RELEASE = 2,
+};
+
+/* GT_EV_GPU_MEMORY: a device memory allocation or release (CUPTI MEMORY2). */
+struct gt_gpu_memory_event {
+	struct gt_event_header hdr; /* ts_ns: when it happened */
+	__u64 address;
+	__u64 bytes;
+	__u32 device_id;
+	__u32 stream_id;
+	__u32 correlation_id;
+	__u8 op;          /* enum gt_gpu_memory_op */
+	__u8 memory_kind;
+	__u16 pad;
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_memory_event) == 56, "gt_gpu_memory_event layout");
+
+#endif /* GPUTRACE_BPF_GPU_H */
