@@ -2,6 +2,7 @@
 
 extern "C" {
 #include "dma.h"
+#include "gpu.h"
 #include "host.h"
 #include "iommu.h"
 #include "pcie.h"
@@ -28,6 +29,14 @@ constexpr std::array<KindInfo, GT_EV_KIND_MAX> make_table() {
   t[GT_EV_IOMMU_LATENCY] = {"iommu_latency", sizeof(gt_iommu_latency_event)};
   t[GT_EV_AER] = {"aer", sizeof(gt_aer_event)};
   t[GT_EV_SWIOTLB_BOUNCE] = {"swiotlb_bounce", sizeof(gt_swiotlb_event)};
+  t[GT_EV_GPU_BATCH] = {"gpu_batch", sizeof(gt_gpu_batch_event)};
+  t[GT_EV_GPU_KERNEL] = {"gpu_kernel", sizeof(gt_gpu_kernel_event)};
+  t[GT_EV_GPU_MEMCPY] = {"gpu_memcpy", sizeof(gt_gpu_memcpy_event)};
+  t[GT_EV_GPU_MEMSET] = {"gpu_memset", sizeof(gt_gpu_memset_event)};
+  t[GT_EV_GPU_NAME] = {"gpu_name", sizeof(gt_gpu_name_event)};
+  t[GT_EV_GPU_STATUS] = {"gpu_status", sizeof(gt_gpu_status_event)};
+  t[GT_EV_GPU_API] = {"gpu_api", sizeof(gt_gpu_api_event)};
+  t[GT_EV_GPU_MEMORY] = {"gpu_memory", sizeof(gt_gpu_memory_event)};
   t[GT_EV_STACK] = {"stack", sizeof(gt_stack_event)};
   t[GT_EV_PROC_INFO] = {"proc_info", sizeof(gt_proc_event)};
   t[GT_EV_DEVICE_FACTS] = {"device_facts", sizeof(gt_device_facts_event)};
