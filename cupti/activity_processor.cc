@@ -1,0 +1,95 @@
+#include "activity_processor.h"
+
+#include <cupti.h>
+
+#include <cstring>
+
+namespace gputrace::cupti {
+
+ActivityProcessor::ActivityProcessor(Transport& transport, const ClockAlignment& clock, uint32_t pid)
+    : transport_(transport), clock_(clock), pid_(pid), writer_(transport, pid), converter_(clock, names_, pid) {
+  status_.state = GT_GPU_STATE_ACTIVE;
+}
+
+void ActivityProcessor::process_buffer(uint8_t* buffer, size_t valid) {
+  std::lock_guard lock(mu_);
+  if (!transport_.active()) {
+    // No tracer, no work: the records are released unread.
+    ++stats_.unobserved;
+    return;
+  }
+  const uint64_t epoch = transport_.epoch();
+  const uint64_t dropped_before = writer_.records_dropped();
+  CUpti_Activity* record = nullptr;
+  while (cuptiActivityGetNextRecord(buffer, valid, &record) == CUPTI_SUCCESS) {
+    const auto* first = reinterpret_cast<const std::byte*>(record);
+    const auto* end = reinterpret_cast<const std::byte*>(buffer) + valid;
+    switch (converter_.convert({first, end}, epoch, writer_)) {
+      case RecordConverter::Outcome::Converted: ++stats_.records; break;
+      case RecordConverter::Outcome::Skipped: ++stats_.skipped; break;
+      case RecordConverter::Outcome::Truncated: ++stats_.truncated; break;
+    }
+  }
+  writer_.flush();
+  if (writer_.records_dropped() != dropped_before) names_.resend_all();
+  send_status_locked(false);
+}
+
+void ActivityProcessor::add_cupti_dropped(uint64_t n) {
+  std::lock_guard lock(mu_);
+  stats_.dropped_cupti += n;
+}
+
+void ActivityProcessor::set_state(gt_gpu_state state, int cupti_result, uint32_t cupti_version,
+                                  const std::string& holder) {
+  std::lock_guard lock(mu_);
+  status_.state = state;
+  status_.cupti_result = cupti_result;
+  status_.cupti_version = cupti_version;
+  std::memset(status_.holder, 0, sizeof(status_.holder));
+  std::memcpy(status_.holder, holder.data(), std::min(holder.size(), sizeof(status_.holder) - 1));
+}
+
+void ActivityProcessor::send_status(bool force) {
+  std::lock_guard lock(mu_);
+  send_status_locked(force);
+}
+
+void ActivityProcessor::send_status_locked(bool force) {
+  if (!transport_.active()) return;
+  status_.clock_mode = clock_.mode();
+  status_.clock_offset_ns = clock_.offset_ns();
+  status_.clock_error_ns = clock_.error_ns();
+  status_.records = stats_.records;
+  status_.dropped_cupti = stats_.dropped_cupti;
+  status_.dropped_local = writer_.records_dropped();
+  // The header (timestamp) differs every time: compare the payload only.
+  const bool changed = std::memcmp(reinterpret_cast<const char*>(&status_) + sizeof(gt_event_header),
+                                   reinterpret_cast<const char*>(&last_sent_) + sizeof(gt_event_header),
+                                   sizeof(status_) - sizeof(gt_event_header)) != 0;
+  if (!force && !changed && status_epoch_ == transport_.epoch()) return;
+  status_.hdr.kind = GT_EV_GPU_STATUS;
+  status_.hdr.cpu = GT_GPU_NO_CPU;
+  status_.hdr.size = sizeof(status_);
+  status_.hdr.ts_ns = ClockAlignment::monotonic_now();
+  status_.hdr.pid = pid_;
+  writer_.append(&status_, sizeof(status_));
+  writer_.flush();
+  last_sent_ = status_;
+  status_epoch_ = transport_.epoch();
+}
+
+bool ActivityProcessor::send_raw(std::span<const std::byte> bytes) {
+  std::lock_guard lock(mu_);
+  return transport_.send(bytes);
+}
+
+ProcessorStats ActivityProcessor::stats() {
+  std::lock_guard lock(mu_);
+  ProcessorStats s = stats_;
+  s.dropped_local = writer_.records_dropped();
+  s.batches = writer_.batches_sent();
+  return s;
+}
+
+}  // namespace gputrace::cupti

@@ -1,0 +1,65 @@
+// ActivityProcessor: walks each completed CUPTI activity buffer with libcupti's own iterator,
+// converts its records and sends them to the daemon in batches, followed by a status record
+// whenever the library's state or counters changed since the receiver last heard them.
+//
+// CUPTI may complete buffers on several of its threads at once, and the flush thread and the
+// exit handler send status too: one mutex serialises them all.
+#pragma once
+
+#include "batch_writer.h"
+#include "clock_alignment.h"
+#include "name_table.h"
+#include "record_converter.h"
+#include "transport.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace gputrace::cupti {
+
+struct ProcessorStats {
+  uint64_t records = 0;          // converted and handed to the batch writer
+  uint64_t skipped = 0;          // kinds gputrace does not ship
+  uint64_t truncated = 0;        // records cut short by the end of their buffer
+  uint64_t unobserved = 0;       // buffers released unread: nobody was tracing
+  uint64_t dropped_cupti = 0;    // CUPTI's own count of records it could not store
+  uint64_t dropped_local = 0;    // records in batches the transport refused
+  uint64_t batches = 0;
+};
+
+class ActivityProcessor {
+ public:
+  ActivityProcessor(Transport& transport, const ClockAlignment& clock, uint32_t pid);
+
+  // buffer/valid as CUPTI hands them to the buffer-completed callback.
+  void process_buffer(uint8_t* buffer, size_t valid);
+  void add_cupti_dropped(uint64_t n);
+
+  // What the status record reports about CUPTI itself.
+  void set_state(gt_gpu_state state, int cupti_result, uint32_t cupti_version, const std::string& holder);
+  // Sends the status record if the receiver has not seen the current one (force: always).
+  void send_status(bool force);
+  // Sends raw bytes through the transport (test interface: malformed input).
+  bool send_raw(std::span<const std::byte> bytes);
+
+  ProcessorStats stats();
+
+ private:
+  void send_status_locked(bool force);
+
+  std::mutex mu_;
+  Transport& transport_;
+  const ClockAlignment& clock_;
+  uint32_t pid_;
+  NameTable names_;
+  BatchWriter writer_;
+  RecordConverter converter_;
+  ProcessorStats stats_;
+  gt_gpu_status_event status_{};
+  gt_gpu_status_event last_sent_{};
+  uint64_t status_epoch_ = 0;
+};
+
+}  // namespace gputrace::cupti

@@ -1,0 +1,168 @@
+#include "record_converter.h"
+
+#include "activity_layout.h"
+
+#include <cstring>
+#include <string_view>
+
+namespace gputrace::cupti {
+namespace {
+
+template <class T>
+T field(std::span<const std::byte> r, size_t offset) {
+  T v;
+  std::memcpy(&v, r.data() + offset, sizeof(T));
+  return v;
+}
+
+// A kernel name record: fixed part, the name, its NUL, zero padding to 8.
+struct alignas(8) NameRecord {
+  gt_gpu_name_event event;
+  char text[GT_GPU_NAME_MAX + 8];
+};
+
+}  // namespace
+
+RecordConverter::RecordConverter(const ClockAlignment& clock, NameTable& names, uint32_t pid)
+    : clock_(clock), names_(names), pid_(pid) {}
+
+void RecordConverter::fill_header(gt_event_header& h, uint16_t kind, uint32_t size, uint64_t cupti_ts) const {
+  h.kind = kind;
+  h.cpu = GT_GPU_NO_CPU;
+  h.size = size;
+  h.ts_ns = clock_.to_monotonic(cupti_ts);
+  h.pid = pid_;
+  h.tid = 0;
+}
+
+RecordConverter::Outcome RecordConverter::convert(std::span<const std::byte> record, uint64_t epoch,
+                                                  BatchWriter& out) {
+  if (record.size() < sizeof(uint32_t)) return Outcome::Truncated;
+  switch (field<uint32_t>(record, 0)) {
+    case kKindConcurrentKernel:
+    case kKindKernel: return kernel(record, epoch, out);
+    case kKindMemcpy: return memcpy(record, out);
+    case kKindMemset: return memset(record, out);
+    case kKindRuntime: return api(record, GT_GPU_API_RUNTIME, out);
+    case kKindDriver: return api(record, GT_GPU_API_DRIVER, out);
+    case kKindMemory2: return memory(record, out);
+    default: return Outcome::Skipped;
+  }
+}
+
+RecordConverter::Outcome RecordConverter::kernel(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out) {
+  namespace o = kernel_off;
+  if (r.size() < o::extent) return Outcome::Truncated;
+  gt_gpu_kernel_event e{};
+  // The name first: it must precede the kernel in the stream, and may flush the batch.
+  e.name_id = send_name(field<const char*>(r, o::name), epoch, out);
+  fill_header(e.hdr, GT_EV_GPU_KERNEL, sizeof(e), field<uint64_t>(r, o::start));
+  e.end_ns = clock_.to_monotonic(field<uint64_t>(r, o::end));
+  e.device_id = field<uint32_t>(r, o::device_id);
+  e.context_id = field<uint32_t>(r, o::context_id);
+  e.stream_id = field<uint32_t>(r, o::stream_id);
+  e.correlation_id = field<uint32_t>(r, o::correlation_id);
+  e.graph_id = field<uint32_t>(r, o::graph_id);
+  e.grid[0] = field<int32_t>(r, o::grid_x);
+  e.grid[1] = field<int32_t>(r, o::grid_y);
+  e.grid[2] = field<int32_t>(r, o::grid_z);
+  e.block[0] = field<int32_t>(r, o::block_x);
+  e.block[1] = field<int32_t>(r, o::block_y);
+  e.block[2] = field<int32_t>(r, o::block_z);
+  out.append(&e, sizeof(e));
+  return Outcome::Converted;
+}
+
+uint64_t RecordConverter::send_name(const char* name, uint64_t epoch, BatchWriter& out) {
+  if (name == nullptr) return 0;
+  size_t len = strnlen(name, GT_GPU_NAME_MAX);
+  uint32_t flags = 0;
+  if (len == GT_GPU_NAME_MAX) {
+    len = GT_GPU_NAME_MAX - 1;
+    flags |= GT_GPU_NAME_TRUNCATED;
+  }
+  const std::string_view text(name, len);
+  const NameTable::Lookup found = names_.intern(text, epoch);
+  if (found.id == 0 || !found.send) return found.id;
+  NameRecord rec{};
+  const uint32_t size = static_cast<uint32_t>((sizeof(gt_gpu_name_event) + len + 1 + 7) & ~size_t{7});
+  fill_header(rec.event.hdr, GT_EV_GPU_NAME, size, 0);
+  rec.event.name_id = found.id;
+  rec.event.name_len = static_cast<uint32_t>(len);
+  rec.event.flags = flags;
+  std::memcpy(rec.text, text.data(), len);
+  out.append(&rec, size);
+  return found.id;
+}
+
+RecordConverter::Outcome RecordConverter::memcpy(std::span<const std::byte> r, BatchWriter& out) {
+  namespace o = memcpy_off;
+  if (r.size() < o::extent) return Outcome::Truncated;
+  gt_gpu_memcpy_event e{};
+  fill_header(e.hdr, GT_EV_GPU_MEMCPY, sizeof(e), field<uint64_t>(r, o::start));
+  e.end_ns = clock_.to_monotonic(field<uint64_t>(r, o::end));
+  e.bytes = field<uint64_t>(r, o::bytes);
+  e.device_id = field<uint32_t>(r, o::device_id);
+  e.context_id = field<uint32_t>(r, o::context_id);
+  e.stream_id = field<uint32_t>(r, o::stream_id);
+  e.correlation_id = field<uint32_t>(r, o::correlation_id);
+  e.copy_kind = field<uint8_t>(r, o::copy_kind);
+  e.src_kind = field<uint8_t>(r, o::src_kind);
+  e.dst_kind = field<uint8_t>(r, o::dst_kind);
+  e.flags = field<uint8_t>(r, o::flags);
+  out.append(&e, sizeof(e));
+  return Outcome::Converted;
+}
+
+RecordConverter::Outcome RecordConverter::memset(std::span<const std::byte> r, BatchWriter& out) {
+  namespace o = memset_off;
+  if (r.size() < o::extent) return Outcome::Truncated;
+  gt_gpu_memset_event e{};
+  fill_header(e.hdr, GT_EV_GPU_MEMSET, sizeof(e), field<uint64_t>(r, o::start));
+  e.end_ns = clock_.to_monotonic(field<uint64_t>(r, o::end));
+  e.bytes = field<uint64_t>(r, o::bytes);
+  e.device_id = field<uint32_t>(r, o::device_id);
+  e.context_id = field<uint32_t>(r, o::context_id);
+  e.stream_id = field<uint32_t>(r, o::stream_id);
+  e.correlation_id = field<uint32_t>(r, o::correlation_id);
+  e.value = field<uint32_t>(r, o::value);
+  e.memory_kind = field<uint16_t>(r, o::memory_kind);
+  e.flags = field<uint16_t>(r, o::flags);
+  out.append(&e, sizeof(e));
+  return Outcome::Converted;
+}
+
+RecordConverter::Outcome RecordConverter::api(std::span<const std::byte> r, uint8_t domain, BatchWriter& out) {
+  namespace o = api_off;
+  if (r.size() < o::extent) return Outcome::Truncated;
+  gt_gpu_api_event e{};
+  fill_header(e.hdr, GT_EV_GPU_API, sizeof(e), field<uint64_t>(r, o::start));
+  e.hdr.tid = field<uint32_t>(r, o::thread_id);
+  e.end_ns = clock_.to_monotonic(field<uint64_t>(r, o::end));
+  e.cbid = field<uint32_t>(r, o::cbid);
+  e.correlation_id = field<uint32_t>(r, o::correlation_id);
+  e.return_value = field<uint32_t>(r, o::return_value);
+  e.domain = domain;
+  out.append(&e, sizeof(e));
+  return Outcome::Converted;
+}
+
+RecordConverter::Outcome RecordConverter::memory(std::span<const std::byte> r, BatchWriter& out) {
+  namespace o = memory_off;
+  if (r.size() < o::extent) return Outcome::Truncated;
+  const uint32_t op = field<uint32_t>(r, o::operation);
+  if (op != GT_GPU_MEMORY_ALLOC && op != GT_GPU_MEMORY_RELEASE) return Outcome::Skipped;
+  gt_gpu_memory_event e{};
+  fill_header(e.hdr, GT_EV_GPU_MEMORY, sizeof(e), field<uint64_t>(r, o::timestamp));
+  e.address = field<uint64_t>(r, o::address);
+  e.bytes = field<uint64_t>(r, o::bytes);
+  e.device_id = field<uint32_t>(r, o::device_id);
+  e.stream_id = field<uint32_t>(r, o::stream_id);
+  e.correlation_id = field<uint32_t>(r, o::correlation_id);
+  e.op = static_cast<uint8_t>(op);
+  e.memory_kind = static_cast<uint8_t>(field<uint32_t>(r, o::memory_kind));
+  out.append(&e, sizeof(e));
+  return Outcome::Converted;
+}
+
+}  // namespace gputrace::cupti

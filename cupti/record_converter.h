@@ -1,0 +1,44 @@
+// RecordConverter: turns one CUPTI activity record into gputrace wire records (bpf/gpu.h),
+// reading fields by the offsets of activity_layout.h and putting timestamps on
+// CLOCK_MONOTONIC. A kernel's name goes out as a GT_EV_GPU_NAME record ahead of the first
+// kernel that uses it, in the same batch.
+#pragma once
+
+#include "batch_writer.h"
+#include "clock_alignment.h"
+#include "name_table.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace gputrace::cupti {
+
+class RecordConverter {
+ public:
+  enum class Outcome {
+    Converted,
+    Skipped,    // a kind (or memory operation) gputrace does not ship
+    Truncated,  // fewer bytes left in the buffer than the record's fields need
+  };
+
+  RecordConverter(const ClockAlignment& clock, NameTable& names, uint32_t pid);
+
+  // record: from the record's first byte to the end of the valid part of its buffer.
+  Outcome convert(std::span<const std::byte> record, uint64_t epoch, BatchWriter& out);
+
+ private:
+  Outcome kernel(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out);
+  Outcome memcpy(std::span<const std::byte> r, BatchWriter& out);
+  Outcome memset(std::span<const std::byte> r, BatchWriter& out);
+  Outcome api(std::span<const std::byte> r, uint8_t domain, BatchWriter& out);
+  Outcome memory(std::span<const std::byte> r, BatchWriter& out);
+  uint64_t send_name(const char* name, uint64_t epoch, BatchWriter& out);
+  void fill_header(gt_event_header& h, uint16_t kind, uint32_t size, uint64_t cupti_ts) const;
+
+  const ClockAlignment& clock_;
+  NameTable& names_;
+  uint32_t pid_;
+};
+
+}  // namespace gputrace::cupti
