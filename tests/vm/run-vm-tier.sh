@@ -26,7 +26,8 @@
 #   VM_NO_APT    unset           1 = never call apt (fail if a package is missing)
 #
 # Exit status: 0 when every selected guest passed, 1 when any failed, 2 on setup errors.
-# Only one guest runs at a time on this machine (flock on $VM_WORK/lock): TCG is CPU-heavy.
+# Only one guest runs at a time on this machine (flock on $VM_LOCK, default
+# /tmp/gputrace-vm.lock): TCG is CPU-heavy.
 # The host's /boot is never used: kernels are unpacked from their .debs into $VM_CACHE.
 set -euo pipefail
 
@@ -35,6 +36,7 @@ VM_KERNELS=${VM_KERNELS:-"6.1 6.12"}
 VM_MODES=${VM_MODES:-"strict lazy"}
 VM_CACHE=${VM_CACHE:-/var/cache/gputrace-vm}
 VM_WORK=${VM_WORK:-/tmp/gputrace-vm}
+VM_LOCK=${VM_LOCK:-/tmp/gputrace-vm.lock}
 VM_RECORDER=${VM_RECORDER:-1}
 VM_TIMEOUT=${VM_TIMEOUT:-600}
 VM_MEM=${VM_MEM:-1024}
@@ -86,9 +88,11 @@ if [ "$VM_RECORDER" = 1 ]; then
 fi
 
 mkdir -p "$VM_WORK" "$VM_CACHE"
-exec 9> "$VM_WORK/lock"
+# One lock for the whole machine, whatever the work dir: two TCG guests on a 2-core
+# machine would each take twice as long and time out.
+exec 9> "$VM_LOCK"
 if ! flock -n 9; then
-  echo "run-vm-tier: another guest is running (lock $VM_WORK/lock), waiting" >&2
+  echo "run-vm-tier: another guest is running (lock $VM_LOCK), waiting" >&2
   flock 9
 fi
 

@@ -117,8 +117,10 @@ tracefs_report() {
       /Dropped:/ { printf "VMTIER tracefs_dropped api=%s dropped=%s\n", a, $2 }' "$h"
   done
   if [ "$COUNT_VIA" = kprobe ]; then
-    awk '$1 ~ /^gtvm\// { sub(/^gtvm\//, "", $1); printf "VMTIER tracefs_kprobe api=%s hits=%s missed=%s\n", $1, $2, $3 }' \
-      $T/kprobe_profile
+    # kprobe_profile: "<event> <hits> <missed>" (the event name without its group on 6.1)
+    awk -v api="$API" 'BEGIN { n = split(api, a, " "); for (i = 1; i <= n; i++) want[a[i]] = 1 }
+      { sub(/^gtvm\//, "", $1) } NF == 3 && ($1 in want) {
+        printf "VMTIER tracefs_kprobe api=%s hits=%s missed=%s\n", $1, $2, $3 }' $T/kprobe_profile
   fi
 }
 
