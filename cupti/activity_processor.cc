@@ -28,6 +28,7 @@ void ActivityProcessor::process_buffer(uint8_t* buffer, size_t valid) {
       case RecordConverter::Outcome::Converted: ++stats_.records; break;
       case RecordConverter::Outcome::Skipped: ++stats_.skipped; break;
       case RecordConverter::Outcome::Truncated: ++stats_.truncated; break;
+      case RecordConverter::Outcome::Incomplete: ++stats_.incomplete; break;
     }
   }
   writer_.flush();

@@ -23,6 +23,7 @@ struct ProcessorStats {
   uint64_t records = 0;          // converted and handed to the batch writer
   uint64_t skipped = 0;          // kinds gputrace does not ship
   uint64_t truncated = 0;        // records cut short by the end of their buffer
+  uint64_t incomplete = 0;       // records without a valid start/end
   uint64_t unobserved = 0;       // buffers released unread: nobody was tracing
   uint64_t dropped_cupti = 0;    // CUPTI's own count of records it could not store
   uint64_t dropped_local = 0;    // records in batches the transport refused

@@ -15,6 +15,10 @@ T field(std::span<const std::byte> r, size_t offset) {
   return v;
 }
 
+bool timed(std::span<const std::byte> r, size_t start, size_t end) {
+  return field<uint64_t>(r, end) >= field<uint64_t>(r, start);
+}
+
 // A kernel name record: fixed part, the name, its NUL, zero padding to 8.
 struct alignas(8) NameRecord {
   gt_gpu_name_event event;
@@ -53,6 +57,7 @@ RecordConverter::Outcome RecordConverter::convert(std::span<const std::byte> rec
 RecordConverter::Outcome RecordConverter::kernel(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out) {
   namespace o = kernel_off;
   if (r.size() < o::extent) return Outcome::Truncated;
+  if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
   gt_gpu_kernel_event e{};
   // The name first: it must precede the kernel in the stream, and may flush the batch.
   e.name_id = send_name(field<const char*>(r, o::name), epoch, out);
@@ -98,6 +103,7 @@ uint64_t RecordConverter::send_name(const char* name, uint64_t epoch, BatchWrite
 RecordConverter::Outcome RecordConverter::memcpy(std::span<const std::byte> r, BatchWriter& out) {
   namespace o = memcpy_off;
   if (r.size() < o::extent) return Outcome::Truncated;
+  if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
   gt_gpu_memcpy_event e{};
   fill_header(e.hdr, GT_EV_GPU_MEMCPY, sizeof(e), field<uint64_t>(r, o::start));
   e.end_ns = clock_.to_monotonic(field<uint64_t>(r, o::end));
@@ -117,6 +123,7 @@ RecordConverter::Outcome RecordConverter::memcpy(std::span<const std::byte> r, B
 RecordConverter::Outcome RecordConverter::memset(std::span<const std::byte> r, BatchWriter& out) {
   namespace o = memset_off;
   if (r.size() < o::extent) return Outcome::Truncated;
+  if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
   gt_gpu_memset_event e{};
   fill_header(e.hdr, GT_EV_GPU_MEMSET, sizeof(e), field<uint64_t>(r, o::start));
   e.end_ns = clock_.to_monotonic(field<uint64_t>(r, o::end));
@@ -135,6 +142,7 @@ RecordConverter::Outcome RecordConverter::memset(std::span<const std::byte> r, B
 RecordConverter::Outcome RecordConverter::api(std::span<const std::byte> r, uint8_t domain, BatchWriter& out) {
   namespace o = api_off;
   if (r.size() < o::extent) return Outcome::Truncated;
+  if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
   gt_gpu_api_event e{};
   fill_header(e.hdr, GT_EV_GPU_API, sizeof(e), field<uint64_t>(r, o::start));
   e.hdr.tid = field<uint32_t>(r, o::thread_id);

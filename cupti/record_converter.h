@@ -20,6 +20,7 @@ class RecordConverter {
     Converted,
     Skipped,    // a kind (or memory operation) gputrace does not ship
     Truncated,  // fewer bytes left in the buffer than the record's fields need
+    Incomplete, // CUPTI could not time it (end before start): the daemon would reject the batch
   };
 
   RecordConverter(const ClockAlignment& clock, NameTable& names, uint32_t pid);

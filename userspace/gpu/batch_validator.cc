@@ -1,0 +1,139 @@
+#include "gpu/batch_validator.h"
+
+#include "decode/decoder.h"
+
+#include <cstring>
+#include <optional>
+
+namespace gputrace {
+namespace {
+
+template <class T>
+T load(std::span<const std::byte> bytes) {
+  T v;
+  std::memcpy(&v, bytes.data(), sizeof(T));
+  return v;
+}
+
+bool name_ok(const Record& r) {
+  const auto e = r.as<gt_gpu_name_event>();
+  if (e.name_len >= GT_GPU_NAME_MAX || e.name_id == 0) return false;
+  const size_t expected = (sizeof(gt_gpu_name_event) + e.name_len + 1 + 7) & ~size_t{7};
+  if (r.bytes.size() != expected) return false;
+  const auto tail = r.tail<gt_gpu_name_event>();
+  // Exactly name_len non-NUL bytes, then NUL padding to the end.
+  if (std::memchr(tail.data(), 0, e.name_len) != nullptr) return false;
+  for (size_t i = e.name_len; i < tail.size(); ++i)
+    if (tail[i] != std::byte{0}) return false;
+  return true;
+}
+
+bool status_ok(const Record& r) {
+  const auto e = r.as<gt_gpu_status_event>();
+  return e.state <= GT_GPU_STATE_EXITING && e.clock_mode <= GT_GPU_CLOCK_RAW &&
+         std::memchr(e.holder, 0, sizeof(e.holder)) != nullptr;
+}
+
+template <class T>
+bool ordered(const Record& r) {
+  const T e = r.as<T>();
+  return e.end_ns >= e.hdr.ts_ns;
+}
+
+// Checks one record's kind-specific content; None when it is fine.
+std::optional<BatchReject> check_record(const Record& r) {
+  switch (r.header.kind) {
+    case GT_EV_GPU_KERNEL:
+      return ordered<gt_gpu_kernel_event>(r) ? std::nullopt : std::optional(BatchReject::BadTimestamps);
+    case GT_EV_GPU_MEMCPY:
+      return ordered<gt_gpu_memcpy_event>(r) ? std::nullopt : std::optional(BatchReject::BadTimestamps);
+    case GT_EV_GPU_MEMSET:
+      return ordered<gt_gpu_memset_event>(r) ? std::nullopt : std::optional(BatchReject::BadTimestamps);
+    case GT_EV_GPU_API:
+      return ordered<gt_gpu_api_event>(r) ? std::nullopt : std::optional(BatchReject::BadTimestamps);
+    case GT_EV_GPU_MEMORY: return std::nullopt;
+    case GT_EV_GPU_NAME: return name_ok(r) ? std::nullopt : std::optional(BatchReject::BadName);
+    case GT_EV_GPU_STATUS: return status_ok(r) ? std::nullopt : std::optional(BatchReject::BadStatus);
+    default: return BatchReject::NotGpuRecord;
+  }
+}
+
+}  // namespace
+
+const char* describe(BatchReject r) {
+  switch (r) {
+    case BatchReject::TooShort: return "GPU batch shorter than its header";
+    case BatchReject::TooLong: return "GPU batch longer than the largest batch allowed";
+    case BatchReject::BadMagic: return "GPU batch with a wrong magic number";
+    case BatchReject::BadVersion: return "GPU batch of an unknown version";
+    case BatchReject::LengthMismatch: return "GPU batch whose byte count disagrees with its header";
+    case BatchReject::CountMismatch: return "GPU batch whose record count disagrees with its header";
+    case BatchReject::BadRecord: return "GPU batch with a malformed record";
+    case BatchReject::NotGpuRecord: return "GPU batch carrying a non-GPU record kind";
+    case BatchReject::BadName: return "GPU batch with a malformed kernel name";
+    case BatchReject::BadStatus: return "GPU batch with a malformed status record";
+    case BatchReject::BadTimestamps: return "GPU batch with activity ending before it starts";
+    case BatchReject::RateLimited: return "GPU batch over the sending process's rate limit";
+    case BatchReject::NotABatch: return "ring record is not a GPU batch";
+  }
+  return "?";
+}
+
+const char* stat_name(BatchReject r) {
+  switch (r) {
+    case BatchReject::TooShort: return "gpu_batch_too_short";
+    case BatchReject::TooLong: return "gpu_batch_too_long";
+    case BatchReject::BadMagic: return "gpu_batch_bad_magic";
+    case BatchReject::BadVersion: return "gpu_batch_bad_version";
+    case BatchReject::LengthMismatch: return "gpu_batch_length_mismatch";
+    case BatchReject::CountMismatch: return "gpu_batch_count_mismatch";
+    case BatchReject::BadRecord: return "gpu_batch_bad_record";
+    case BatchReject::NotGpuRecord: return "gpu_batch_not_gpu_record";
+    case BatchReject::BadName: return "gpu_batch_bad_name";
+    case BatchReject::BadStatus: return "gpu_batch_bad_status";
+    case BatchReject::BadTimestamps: return "gpu_batch_bad_timestamps";
+    case BatchReject::RateLimited: return "gpu_batch_rate_limited";
+    case BatchReject::NotABatch: return "gpu_batch_not_a_batch";
+  }
+  return "?";
+}
+
+BatchResult validate_batch(std::span<const std::byte> batch, uint32_t trusted_pid) {
+  if (batch.size() < sizeof(gt_gpu_batch)) return tl::unexpected(BatchReject::TooShort);
+  if (batch.size() > GT_GPU_BATCH_MAX_BYTES) return tl::unexpected(BatchReject::TooLong);
+  const auto h = load<gt_gpu_batch>(batch);
+  if (h.magic != GT_GPU_BATCH_MAGIC) return tl::unexpected(BatchReject::BadMagic);
+  if (h.version != GT_GPU_BATCH_VERSION || h.header_size != sizeof(gt_gpu_batch))
+    return tl::unexpected(BatchReject::BadVersion);
+  if (h.bytes != batch.size() - sizeof(gt_gpu_batch)) return tl::unexpected(BatchReject::LengthMismatch);
+  if (h.count == 0 || h.count > h.bytes / sizeof(gt_event_header)) return tl::unexpected(BatchReject::CountMismatch);
+
+  GpuBatch out;
+  out.pid = trusted_pid;
+  out.seq = h.seq;
+  out.count = h.count;
+  out.records.assign(batch.begin() + sizeof(gt_gpu_batch), batch.end());
+  std::optional<BatchReject> bad;
+  const StreamDecodeResult decoded = decode_stream(out.records, [&](const Record& r) {
+    if (!bad) bad = check_record(r);
+  });
+  if (decoded.error != DecodeError::None) return tl::unexpected(BatchReject::BadRecord);
+  if (bad) return tl::unexpected(*bad);
+  if (decoded.records != h.count) return tl::unexpected(BatchReject::CountMismatch);
+  // Every record now known whole: stamp the pid the kernel vouches for.
+  for (size_t at = 0; at < out.records.size();) {
+    gt_event_header hdr;
+    std::memcpy(&hdr, out.records.data() + at, sizeof(hdr));
+    hdr.pid = trusted_pid;
+    std::memcpy(out.records.data() + at, &hdr, sizeof(hdr));
+    at += hdr.size;
+  }
+  return out;
+}
+
+BatchResult validate_batch_record(const Record& ring_record) {
+  if (ring_record.header.kind != GT_EV_GPU_BATCH) return tl::unexpected(BatchReject::NotABatch);
+  return validate_batch(ring_record.bytes.subspan(sizeof(gt_event_header)), ring_record.header.pid);
+}
+
+}  // namespace gputrace

@@ -1,0 +1,63 @@
+// validate_batch: checks one batch of GPU records from a served process, which is untrusted,
+// and returns an owned copy the rest of the daemon can rely on.
+//
+// Accepted means: the header's magic, version and lengths agree with the bytes; every record
+// decodes (userspace/decode) and is a GPU record kind; names are bounded and NUL-terminated;
+// status strings are terminated; activity ends no earlier than it starts. Every record's pid
+// is replaced by trusted_pid, the pid the kernel vouches for (the BPF record header or the
+// socket's SO_PEERCRED), so a process can only ever speak for itself.
+//
+// Rejections are an enum rather than util/result.h's Error: callers count them by reason,
+// and the message for each reason is fixed (describe()).
+#pragma once
+
+#include "decode/record.h"
+
+extern "C" {
+#include "gpu.h"
+}
+
+#include <tl/expected.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace gputrace {
+
+enum class BatchReject : uint8_t {
+  TooShort,        // fewer bytes than a batch header
+  TooLong,         // more than GT_GPU_BATCH_MAX_BYTES
+  BadMagic,
+  BadVersion,
+  LengthMismatch,  // header's byte count disagrees with what arrived
+  CountMismatch,   // header's record count disagrees with the records found
+  BadRecord,       // a record does not decode (size, kind, truncation)
+  NotGpuRecord,    // a valid record of a kind the CUPTI library never sends
+  BadName,         // name length, terminator or padding wrong
+  BadStatus,       // status record with out-of-range fields or an unterminated string
+  BadTimestamps,   // activity ending before it starts
+  RateLimited,     // the sending process exceeded its record budget
+  NotABatch,       // a ring record handed to the GPU path that is not GT_EV_GPU_BATCH
+};
+inline constexpr size_t kBatchRejectCount = static_cast<size_t>(BatchReject::NotABatch) + 1;
+
+const char* describe(BatchReject r);
+const char* stat_name(BatchReject r);  // stable counter name: "gpu_bad_magic", ...
+
+struct GpuBatch {
+  uint32_t pid = 0;   // trusted
+  uint64_t seq = 0;   // the sender's batch sequence number
+  uint32_t count = 0;
+  std::vector<std::byte> records;  // back-to-back wire records, pids rewritten
+};
+
+using BatchResult = tl::expected<GpuBatch, BatchReject>;
+
+BatchResult validate_batch(std::span<const std::byte> batch, uint32_t trusted_pid);
+
+// A GT_EV_GPU_BATCH record from the bulk ring: the header's pid is the kernel's.
+BatchResult validate_batch_record(const Record& ring_record);
+
+}  // namespace gputrace

@@ -1,0 +1,56 @@
+#include "gpu/injection_env.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+// Set by cupti/CMakeLists.txt when the library is built; absent without the CUDA toolkit.
+#ifndef GPUTRACE_CUPTI_LIBRARY_INSTALLED
+#define GPUTRACE_CUPTI_LIBRARY_INSTALLED ""
+#endif
+#ifndef GPUTRACE_CUPTI_LIBRARY_BUILT
+#define GPUTRACE_CUPTI_LIBRARY_BUILT ""
+#endif
+
+namespace gputrace {
+namespace {
+
+bool regular_file(const std::string& path) {
+  struct stat st {};
+  return !path.empty() && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace
+
+Result<std::string> find_injection_library() {
+  if (const char* env = std::getenv("GPUTRACE_CUPTI_LIB"); env && *env) {
+    if (regular_file(env)) return std::string(env);
+    return fail("GPUTRACE_CUPTI_LIB={} is not a readable file", env);
+  }
+  for (const char* candidate : {GPUTRACE_CUPTI_LIBRARY_INSTALLED, GPUTRACE_CUPTI_LIBRARY_BUILT})
+    if (regular_file(candidate)) return std::string(candidate);
+  if (*GPUTRACE_CUPTI_LIBRARY_INSTALLED == '\0')
+    return fail("this gputrace was built without the CUDA toolkit, so it has no libgputrace_cupti.so: rebuild "
+                "where /usr/local/cuda has CUPTI, or set GPUTRACE_CUPTI_LIB to a library built elsewhere");
+  return fail("libgputrace_cupti.so is not installed at {}: run the install step, or set GPUTRACE_CUPTI_LIB",
+              GPUTRACE_CUPTI_LIBRARY_INSTALLED);
+}
+
+Result<std::vector<std::string>> injection_env(const InjectionOptions& options) {
+  std::string library = options.library_path;
+  if (library.empty()) {
+    auto found = find_injection_library();
+    if (!found) return tl::unexpected(found.error());
+    library = *found;
+  } else if (!regular_file(library)) {
+    return fail("{} is not a readable file", library);
+  }
+  std::vector<std::string> env{"CUDA_INJECTION64_PATH=" + library, "GPUTRACE_CUPTI_SOCKET=" + options.socket_path};
+  if (options.api) env.emplace_back("GPUTRACE_CUPTI_API=1");
+  if (options.memory) env.emplace_back("GPUTRACE_CUPTI_MEMORY=1");
+  if (options.flush_ms) env.push_back("GPUTRACE_CUPTI_FLUSH_MS=" + std::to_string(options.flush_ms));
+  return env;
+}
+
+}  // namespace gputrace

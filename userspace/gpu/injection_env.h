@@ -1,0 +1,27 @@
+// Finding libgputrace_cupti.so and the environment that injects it into a CUDA application
+// (`gputrace record -- CMD`, or a service's unit file: docs/cupti.md).
+#pragma once
+
+#include "util/result.h"
+
+#include <string>
+#include <vector>
+
+namespace gputrace {
+
+struct InjectionOptions {
+  std::string library_path;  // empty: find_injection_library()
+  std::string socket_path = "/run/gputrace/cupti.sock";
+  bool api = false;     // also trace CUDA runtime/driver API calls
+  bool memory = false;  // also trace device memory allocations
+  unsigned flush_ms = 0;  // 0: the library's default
+};
+
+// First of: $GPUTRACE_CUPTI_LIB, the installed library, the one in this build tree. Each
+// candidate must be a regular file (root hands this path to other processes).
+Result<std::string> find_injection_library();
+
+// "NAME=VALUE" entries to add to the application's environment.
+Result<std::vector<std::string>> injection_env(const InjectionOptions& options);
+
+}  // namespace gputrace

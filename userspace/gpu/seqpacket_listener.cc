@@ -1,0 +1,117 @@
+#include "gpu/seqpacket_listener.h"
+
+extern "C" {
+#include "gpu.h"
+}
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace gputrace {
+namespace {
+
+// Removes a stale socket at path. Root must not unlink (or write through) whatever else an
+// unprivileged user may have put there, so anything but a socket is refused.
+Result<void> clear_stale_socket(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};
+    return fail_errno(errno, "cannot inspect {}", path);
+  }
+  if (!S_ISSOCK(st.st_mode)) return fail("{} exists and is not a socket: remove it or choose another socket path", path);
+  if (::unlink(path.c_str()) != 0) return fail_errno(errno, "cannot remove the stale socket {}", path);
+  return {};
+}
+
+}  // namespace
+
+Result<SeqpacketListener> SeqpacketListener::bind(const std::string& path, PeerPolicy policy, size_t max_clients) {
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof(addr.sun_path))
+    return fail("socket path '{}' is empty or longer than {} bytes", path, sizeof(addr.sun_path) - 1);
+  if (auto cleared = clear_stale_socket(path); !cleared) return tl::unexpected(cleared.error());
+  SeqpacketListener l;
+  l.listen_fd_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!l.listen_fd_.valid()) return fail_errno(errno, "cannot create a SOCK_SEQPACKET socket");
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  if (::bind(l.listen_fd_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0)
+    return fail_errno(errno, "cannot bind the CUPTI socket {}", path);
+  // Every local process may report its GPU activity; what it sends is validated, not trusted.
+  if (::chmod(path.c_str(), 0666) != 0) return fail_errno(errno, "cannot make {} writable for traced processes", path);
+  if (::listen(l.listen_fd_.get(), 64) != 0) return fail_errno(errno, "cannot listen on {}", path);
+  l.path_ = path;
+  l.policy_ = std::move(policy);
+  l.max_clients_ = max_clients;
+  l.buffer_.resize(GT_GPU_BATCH_MAX_BYTES + 1);
+  return l;
+}
+
+SeqpacketListener::~SeqpacketListener() {
+  if (listen_fd_.valid() && !path_.empty()) ::unlink(path_.c_str());
+}
+
+Result<void> SeqpacketListener::poll_once(int timeout_ms, const DatagramSink& sink) {
+  std::vector<pollfd> fds;
+  fds.reserve(clients_.size() + 1);
+  fds.push_back({listen_fd_.get(), POLLIN, 0});
+  for (const Client& c : clients_) fds.push_back({c.fd.get(), POLLIN, 0});
+  const int n = ::poll(fds.data(), fds.size(), timeout_ms);
+  if (n < 0 && errno != EINTR) return fail_errno(errno, "poll on the CUPTI socket failed");
+  if (n <= 0) return {};
+  // Read before accepting: the indexes in fds match clients_ only until it changes.
+  std::vector<size_t> gone;
+  for (size_t i = 1; i < fds.size(); ++i) {
+    if (fds[i].revents == 0) continue;
+    if (!read_pending(clients_[i - 1], sink)) gone.push_back(i - 1);
+  }
+  for (auto it = gone.rbegin(); it != gone.rend(); ++it) clients_.erase(clients_.begin() + static_cast<long>(*it));
+  if (fds[0].revents & POLLIN) accept_pending();
+  return {};
+}
+
+void SeqpacketListener::accept_pending() {
+  for (;;) {
+    Fd fd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!fd.valid()) return;  // EAGAIN: none left (other errors: the peer gave up)
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    // pid 0: the peer lives in a pid namespace this daemon cannot see, so it cannot be named.
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid <= 0 ||
+        (policy_.only_uid && cred.uid != *policy_.only_uid) || (policy_.accept_pid && !policy_.accept_pid(cred.pid))) {
+      ++stats_.refused_peer;
+      continue;
+    }
+    if (clients_.size() >= max_clients_) {
+      ++stats_.refused_too_many;
+      continue;
+    }
+    ++stats_.connections;
+    clients_.push_back({std::move(fd), cred.pid, cred.uid});
+  }
+}
+
+bool SeqpacketListener::read_pending(Client& c, const DatagramSink& sink) {
+  // Bounded per call, so one busy sender cannot starve the others (or the caller's loop).
+  for (int i = 0; i < 256; ++i) {
+    // MSG_TRUNC makes recv return the datagram's real length even when it did not fit.
+    const ssize_t n = ::recv(c.fd.get(), buffer_.data(), buffer_.size(), MSG_TRUNC | MSG_DONTWAIT);
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    if (n == 0) return false;  // seqpacket: 0 is the peer's orderly shutdown
+    if (static_cast<size_t>(n) > GT_GPU_BATCH_MAX_BYTES) {
+      ++stats_.oversize;
+      continue;
+    }
+    ++stats_.datagrams;
+    sink(std::span(buffer_).first(static_cast<size_t>(n)), c.pid, c.uid);
+  }
+  return true;
+}
+
+}  // namespace gputrace

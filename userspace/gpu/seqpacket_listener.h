@@ -1,0 +1,78 @@
+// SeqpacketListener: the daemon's AF_UNIX SOCK_SEQPACKET socket for CUPTI batches from
+// processes that no USDT probe reaches. Each datagram is one batch. The peer of every
+// connection is identified by SO_PEERCRED (pid and uid as the kernel recorded them at
+// connect), checked against a policy, and passed along with each datagram: the daemon
+// attributes a batch to that pid, never to what the batch claims.
+//
+// The socket is writable by every local user, so everything read here is untrusted: the
+// number of connections is bounded, oversize datagrams are dropped and counted.
+#pragma once
+
+#include "util/fd.h"
+#include "util/result.h"
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace gputrace {
+
+struct PeerPolicy {
+  std::optional<uid_t> only_uid;              // accept only this user's processes
+  std::function<bool(pid_t)> accept_pid;      // e.g. "is this the process being recorded"
+};
+
+struct ListenerStats {
+  uint64_t connections = 0;
+  uint64_t refused_peer = 0;     // SO_PEERCRED failed, pid invisible (0), or policy said no
+  uint64_t refused_too_many = 0; // connection limit reached
+  uint64_t oversize = 0;         // datagram longer than the largest batch
+  uint64_t datagrams = 0;
+};
+
+class SeqpacketListener {
+ public:
+  using DatagramSink = std::function<void(std::span<const std::byte> datagram, pid_t peer_pid, uid_t peer_uid)>;
+
+  // Creates the socket at path (its directory must exist and be a real directory); a stale
+  // socket there is replaced, anything else at path is an error.
+  static Result<SeqpacketListener> bind(const std::string& path, PeerPolicy policy, size_t max_clients = 256);
+
+  SeqpacketListener(SeqpacketListener&&) noexcept = default;
+  SeqpacketListener& operator=(SeqpacketListener&&) noexcept = default;
+  ~SeqpacketListener();
+
+  // Waits up to timeout_ms, then accepts new peers and reads every pending datagram.
+  Result<void> poll_once(int timeout_ms, const DatagramSink& sink);
+
+  int fd() const { return listen_fd_.get(); }
+  const std::string& path() const { return path_; }
+  size_t clients() const { return clients_.size(); }
+  const ListenerStats& stats() const { return stats_; }
+
+ private:
+  struct Client {
+    Fd fd;
+    pid_t pid;
+    uid_t uid;
+  };
+  SeqpacketListener() = default;
+  void accept_pending();
+  bool read_pending(Client& c, const DatagramSink& sink);  // false: peer gone
+
+  std::string path_;
+  Fd listen_fd_;
+  PeerPolicy policy_;
+  size_t max_clients_ = 0;
+  std::vector<Client> clients_;
+  std::vector<std::byte> buffer_;
+  ListenerStats stats_;
+};
+
+}  // namespace gputrace
