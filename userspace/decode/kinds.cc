@@ -2,6 +2,7 @@
 
 extern "C" {
 #include "dma.h"
+#include "gc.h"
 #include "gpu.h"
 #include "host.h"
 #include "iommu.h"
@@ -29,6 +30,8 @@ constexpr std::array<KindInfo, GT_EV_KIND_MAX> make_table() {
   t[GT_EV_IOMMU_LATENCY] = {"iommu_latency", sizeof(gt_iommu_latency_event)};
   t[GT_EV_AER] = {"aer", sizeof(gt_aer_event)};
   t[GT_EV_SWIOTLB_BOUNCE] = {"swiotlb_bounce", sizeof(gt_swiotlb_event)};
+  t[GT_EV_GC_PAUSE] = {"gc_pause", sizeof(gt_gc_pause_event)};
+  t[GT_EV_GC_CYCLE] = {"gc_cycle", sizeof(gt_gc_cycle_event)};
   t[GT_EV_GPU_BATCH] = {"gpu_batch", sizeof(gt_gpu_batch_event)};
   t[GT_EV_GPU_KERNEL] = {"gpu_kernel", sizeof(gt_gpu_kernel_event)};
   t[GT_EV_GPU_MEMCPY] = {"gpu_memcpy", sizeof(gt_gpu_memcpy_event)};

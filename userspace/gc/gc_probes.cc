@@ -1,0 +1,107 @@
+#include "gc/gc_probes.h"
+
+#include "loader/shared_maps.h"
+#include "util/log.h"
+
+extern "C" {
+#include "gc.h"
+}
+#include "gc.skel.h"
+
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+
+namespace gputrace::gc {
+
+ProbeLinks& ProbeLinks::operator=(ProbeLinks&& o) noexcept {
+  if (this != &o) {
+    reset();
+    links_ = std::move(o.links_);
+  }
+  return *this;
+}
+
+void ProbeLinks::reset() {
+  for (auto it = links_.rbegin(); it != links_.rend(); ++it) bpf_link__destroy(*it);
+  links_.clear();
+}
+
+Result<std::unique_ptr<GcProbes>> GcProbes::load(const SharedMaps& maps) {
+  gc_bpf* skel = gc_bpf::open();
+  if (!skel) return fail_errno(errno, "cannot open the GC BPF object (gc.bpf.c)");
+  std::unique_ptr<GcProbes> probes(new GcProbes(skel));
+  if (auto shared = maps.reuse_in(skel->obj); !shared) return tl::unexpected(shared.error());
+  if (int err = gc_bpf::load(skel))
+    return fail_errno(err, "cannot load the GC BPF object (gc.bpf.c); run with -vv for the verifier log");
+  return probes;
+}
+
+GcProbes::~GcProbes() { gc_bpf::destroy(skel_); }
+
+Result<ProbeLinks> GcProbes::attach_usdt(const Detection& d, int pid, const char* provider,
+                                         std::initializer_list<std::pair<bpf_program*, const char*>> probes) {
+  ProbeLinks links;
+  for (const auto& [prog, name] : probes) {
+    bpf_link* link = bpf_program__attach_usdt(prog, pid, d.probe_path.c_str(), provider, name, nullptr);
+    if (!link)
+      return fail_errno(errno, "cannot attach USDT {}:{} in {} (pid {})", provider, name, d.probe_path, pid);
+    links.add(link);
+  }
+  return links;
+}
+
+Result<ProbeLinks> GcProbes::attach_go(const Detection& d, int pid) {
+  struct Probe {
+    bpf_program* prog;
+    std::string_view symbol;
+    bool required;
+  };
+  uint64_t cookie = d.go_cookie;
+  ProbeLinks links;
+  auto attach_one = [&](const Probe& p) -> Result<bool> {
+    LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie);
+    const std::string symbol(p.symbol);
+    opts.func_name = symbol.c_str();
+    bpf_link* link = bpf_program__attach_uprobe_opts(p.prog, pid, d.probe_path.c_str(), 0, &opts);
+    if (link) {
+      links.add(link);
+      return true;
+    }
+    if (p.required) return fail_errno(errno, "cannot attach a uprobe to {} in {} (pid {})", symbol, d.probe_path, pid);
+    log_v1("gc: no uprobe on {} in {}: {}", symbol, d.probe_path, strerror(errno));
+    return false;
+  };
+  // Ends and classifiers first: once a pause can begin, everything that closes it is in place.
+  if (auto r = attach_one({skel_->progs.go_stw_end, kGoStartSym, true}); !r) return tl::unexpected(r.error());
+  if (d.go_markers) {
+    auto sweep = attach_one({skel_->progs.go_marker_sweep_term, kGoSweepTermSym, false});
+    auto mark = attach_one({skel_->progs.go_marker_mark_term, kGoMarkTermSym, false});
+    if (sweep && *sweep && mark && *mark) cookie |= GT_GO_COOKIE_MARKERS;
+  }
+  if (!(cookie & (GT_GO_COOKIE_MARKERS | GT_GO_COOKIE_STW_REASON)))
+    log_warning("gc: {} ({}): stop-the-world pauses cannot be told apart from GC pauses (no {} / {})", d.probe_path,
+                d.version, kGoSweepTermSym, kGoMarkTermSym);
+  // Optional: the non-GC stop's reason text (Go < 1.21) and the cycle's trigger.
+  (void)attach_one({skel_->progs.go_stop_the_world, kGoStopReasonSym, false});
+  (void)attach_one({skel_->progs.go_gc_start, kGoGcStartSym, false});
+  if (auto r = attach_one({skel_->progs.go_stw_begin, kGoStopSym, true}); !r) return tl::unexpected(r.error());
+  return links;
+}
+
+Result<ProbeLinks> GcProbes::attach(const Detection& d, int pid) {
+  if (!d.traceable) return fail("{}", d.problem);
+  switch (d.runtime) {
+    case Runtime::CPython:
+      return attach_usdt(d, pid, "python", {{skel_->progs.py_gc_done, "gc__done"}, {skel_->progs.py_gc_start, "gc__start"}});
+    case Runtime::HotSpot:
+      return attach_usdt(d, pid, "hotspot", {{skel_->progs.jvm_gc_end, "gc__end"}, {skel_->progs.jvm_gc_begin, "gc__begin"}});
+    case Runtime::Go:
+      return attach_go(d, pid);
+    case Runtime::None:
+      break;
+  }
+  return fail("no GC runtime to attach to");
+}
+
+}  // namespace gputrace::gc

@@ -1,0 +1,42 @@
+#include "gc/gc_tracer.h"
+
+extern "C" {
+#include "proc.h"
+}
+
+#include <ctime>
+
+namespace gputrace::gc {
+namespace {
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<GcTracer>> GcTracer::start(const SharedMaps& maps, GcOptions options) {
+  auto probes = GcProbes::load(maps);
+  if (!probes) return tl::unexpected(probes.error());
+  std::unique_ptr<GcTracer> tracer(new GcTracer(std::move(*probes), std::move(options)));
+  tracer->manager_.scan();
+  tracer->last_scan_ns_ = monotonic_ns();
+  return tracer;
+}
+
+void GcTracer::on_record(const Record& r) {
+  if (r.kind() == GT_EV_PROC_EXEC)
+    manager_.on_exec(static_cast<int>(r.header.pid));
+  else if (r.kind() == GT_EV_PROC_EXIT)
+    manager_.on_exit(static_cast<int>(r.header.pid));
+}
+
+void GcTracer::tick(uint64_t now_ns) {
+  if (now_ns - last_scan_ns_ < options_.rescan_period_ns) return;
+  last_scan_ns_ = now_ns;
+  manager_.scan();
+}
+
+}  // namespace gputrace::gc

@@ -1,0 +1,126 @@
+#include "gc/runtime_detect.h"
+
+#include "gc/go_buildinfo.h"
+
+extern "C" {
+#include "gc.h"
+}
+
+#include <array>
+
+namespace gputrace::gc {
+namespace {
+
+constexpr std::array<std::string_view, 6> kGoSymbols = {kGoStopSym,       kGoStartSym,     kGoGcStartSym,
+                                                        kGoStopReasonSym, kGoSweepTermSym, kGoMarkTermSym};
+
+// python, python3, python3.11, python3.11d: an interpreter that links libpython statically.
+bool looks_like_python(std::string_view exe) { return basename_of(exe).starts_with("python"); }
+
+}  // namespace
+
+std::string_view runtime_name(Runtime r) {
+  switch (r) {
+    case Runtime::CPython: return "cpython";
+    case Runtime::HotSpot: return "hotspot";
+    case Runtime::Go: return "go";
+    case Runtime::None: break;
+  }
+  return "none";
+}
+
+std::optional<Runtime> parse_runtime(std::string_view name) {
+  if (name == "cpython" || name == "python") return Runtime::CPython;
+  if (name == "hotspot" || name == "java" || name == "jvm") return Runtime::HotSpot;
+  if (name == "go" || name == "golang") return Runtime::Go;
+  return std::nullopt;
+}
+
+const ElfFacts* RuntimeDetector::facts_for(const MappedFile& f, const std::string& path) {
+  auto it = facts_.find(f.id);
+  if (it == facts_.end()) {
+    auto facts = read_elf_facts(path, kGoSymbols);
+    it = facts_.emplace(f.id, facts ? std::optional(std::move(*facts)) : std::nullopt).first;
+  }
+  return it->second ? &*it->second : nullptr;
+}
+
+// HotSpot: libjvm.so in the maps, with hotspot:gc__begin/gc__end notes.
+std::optional<Detection> RuntimeDetector::detect_hotspot(const ProcessView& p) {
+  const MappedFile* jvm = nullptr;
+  for (const auto& f : p.files)
+    if (basename_of(f.path) == "libjvm.so") jvm = &f;
+  if (!jvm) return std::nullopt;
+  Detection d{.runtime = Runtime::HotSpot, .probe_path = p.host_path(jvm->path), .probe_file = jvm->id,
+              .version = jvm->path};
+  const ElfFacts* facts = facts_for(*jvm, d.probe_path);
+  if (facts && facts->has_usdt("hotspot", "gc__begin") && facts->has_usdt("hotspot", "gc__end")) {
+    d.traceable = true;
+    return d;
+  }
+  d.problem = fmt::format("{} has no hotspot:gc__begin/gc__end USDT probes: this JDK was built without DTrace "
+                          "support (--enable-dtrace=no)",
+                          jvm->path);
+  d.fix = "run the service on a JDK built with DTrace probes (Debian/Ubuntu OpenJDK packages, Eclipse Temurin and "
+          "most vendor builds for glibc Linux have them; check with `readelf -n libjvm.so | grep gc__begin`)";
+  return d;
+}
+
+// CPython: python:gc__start/gc__done in the executable or in a mapped libpython.
+std::optional<Detection> RuntimeDetector::detect_cpython(const ProcessView& p) {
+  const MappedFile* exe = p.exe_mapping();
+  const MappedFile* lib = p.find_by_basename_prefix("libpython");
+  const bool pythonish = lib || looks_like_python(p.exe);
+  if (!pythonish) return std::nullopt;
+  for (const MappedFile* f : {exe, lib}) {
+    if (!f) continue;
+    const std::string path = f == exe ? p.exe_host_path() : p.host_path(f->path);
+    const ElfFacts* facts = facts_for(*f, path);
+    if (facts && facts->has_usdt("python", "gc__start") && facts->has_usdt("python", "gc__done"))
+      return Detection{.runtime = Runtime::CPython, .traceable = true, .probe_path = path, .probe_file = f->id,
+                       .version = std::string(basename_of(f->path))};
+  }
+  Detection d{.runtime = Runtime::CPython, .version = std::string(basename_of(lib ? lib->path : p.exe))};
+  d.problem = fmt::format("{} has no python:gc__start/gc__done USDT probes: this CPython was built without "
+                          "--with-dtrace (pyenv, conda, python.org and most Docker python images are)",
+                          lib ? lib->path : p.exe);
+  d.fix = "run the service with a CPython built --with-dtrace: Debian/Ubuntu's /usr/bin/python3.x and Fedora's "
+          "python3 have the probes; for pyenv: PYTHON_CONFIGURE_OPTS=--with-dtrace pyenv install <version> "
+          "(needs systemtap-sdt-dev)";
+  return d;
+}
+
+// Go: a .go.buildinfo section or the runtime's symbols in the executable.
+std::optional<Detection> RuntimeDetector::detect_go(const ProcessView& p) {
+  const MappedFile* exe = p.exe_mapping();
+  if (!exe) return std::nullopt;
+  const std::string path = p.exe_host_path();
+  const ElfFacts* facts = facts_for(*exe, path);
+  if (!facts || (!facts->has_go_buildinfo && !facts->has_symbol(kGoGcStartSym))) return std::nullopt;
+  Detection d{.runtime = Runtime::Go, .probe_path = path, .probe_file = exe->id,
+              .version = facts->go_version.empty() ? "go (version unknown)" : facts->go_version};
+  if (!facts->has_symbol(kGoStopSym) || !facts->has_symbol(kGoStartSym)) {
+    d.problem = fmt::format("{} ({}) is stripped: {} and {} are not in its symbol table (built with "
+                            "-ldflags=-s, or stripped afterwards)",
+                            p.exe, d.version, kGoStopSym, kGoStartSym);
+    d.fix = "rebuild without -s (`-ldflags=-w` alone drops DWARF but keeps the symbol table) and do not strip the "
+            "binary";
+    return d;
+  }
+  d.traceable = true;
+  const auto version = GoVersion::parse(facts->go_version);
+  // Without a readable version, assume a current toolchain: the register ABI and string reasons.
+  if (!version || version->register_abi()) d.go_cookie |= GT_GO_COOKIE_REGABI;
+  if (version && version->stw_reason_enum()) d.go_cookie |= GT_GO_COOKIE_STW_REASON;
+  d.go_markers = facts->has_symbol(kGoSweepTermSym) && facts->has_symbol(kGoMarkTermSym);
+  return d;
+}
+
+Detection RuntimeDetector::detect(const ProcessView& p) {
+  if (auto d = detect_hotspot(p)) return *d;
+  if (auto d = detect_cpython(p)) return *d;
+  if (auto d = detect_go(p)) return *d;
+  return {};
+}
+
+}  // namespace gputrace::gc

@@ -1,0 +1,59 @@
+// RuntimeDetector: decides which managed runtime a process runs (CPython, HotSpot, Go),
+// which file carries its GC probes, and — when it cannot be traced — says exactly why and
+// what to do. The doctor, the attach manager and the tests share this one verdict.
+#pragma once
+
+#include "gc/elf_facts.h"
+#include "gc/process.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace gputrace::gc {
+
+enum class Runtime { None, CPython, HotSpot, Go };
+
+std::string_view runtime_name(Runtime r);  // "cpython", "hotspot", "go", "none"
+std::optional<Runtime> parse_runtime(std::string_view name);  // also accepts python, java, jvm, golang
+
+struct Detection {
+  Runtime runtime = Runtime::None;
+  bool traceable = false;
+  std::string probe_path;  // file to attach to, through /proc/PID/root (exe or libjvm.so)
+  FileId probe_file;       // its identity: one attachment per file serves every process
+  uint64_t go_cookie = 0;  // GT_GO_COOKIE_* for the Go uprobes
+  bool go_markers = false; // gcMarkRootPrepare and gcMarkTermination exist (Go < 1.21 classification)
+  std::string version;     // "go1.19.8", "python3.11", "libjvm.so": what was recognized
+  std::string problem;     // untraceable: what is missing
+  std::string fix;         // untraceable: what the user can do
+};
+
+// The Go runtime symbols gputrace probes: the pause pair, cycles, and the classifiers.
+inline constexpr std::string_view kGoStopSym = "runtime.stopTheWorldWithSema";
+inline constexpr std::string_view kGoStartSym = "runtime.startTheWorldWithSema";
+inline constexpr std::string_view kGoGcStartSym = "runtime.gcStart";
+inline constexpr std::string_view kGoStopReasonSym = "runtime.stopTheWorld";
+inline constexpr std::string_view kGoSweepTermSym = "runtime.gcMarkRootPrepare";
+inline constexpr std::string_view kGoMarkTermSym = "runtime.gcMarkTermination";
+
+class RuntimeDetector {
+ public:
+  // Detection for one process. ELF facts are cached per file identity, so a binary shared by
+  // a thousand processes is read once.
+  Detection detect(const ProcessView& p);
+
+  void forget_files() { facts_.clear(); }
+
+ private:
+  const ElfFacts* facts_for(const MappedFile& f, const std::string& path);
+  std::optional<Detection> detect_hotspot(const ProcessView& p);
+  std::optional<Detection> detect_cpython(const ProcessView& p);
+  std::optional<Detection> detect_go(const ProcessView& p);
+
+  std::map<FileId, std::optional<ElfFacts>> facts_;
+};
+
+}  // namespace gputrace::gc
