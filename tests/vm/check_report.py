@@ -71,7 +71,7 @@ def parse_console(path):
     """Everything the guest printed that the checks need."""
     c = {"vm": {}, "tracefs": {}, "dropped": {}, "kprobe": {}, "leaks": [], "longlived": {},
          "user": [], "user_map_lines": [], "user_keep": [], "remove": None, "dmar": [],
-         "roundtrips": [], "rc": {}, "tracefs_errors": [], "recording_to": False, "taint": None}
+         "roundtrips": [], "rc": {}, "tracefs_errors": [], "iommu_type": {}, "recording_to": False, "taint": None}
     with open(path, errors="replace") as f:
         lines = f.read().splitlines()
     for line in lines:
@@ -87,6 +87,11 @@ def parse_console(path):
             elif body.startswith("tracefs_kprobe "):
                 d = kv(body)
                 c["kprobe"][d["api"]] = (int(d["hits"]), int(d["missed"]))
+            elif body.startswith("iommu_group "):
+                d = kv(body)
+                for dev in d.get("devices", "").split(","):
+                    if dev:
+                        c["iommu_type"][dev] = d.get("type")
             elif body.startswith("tracefs_error "):
                 c["tracefs_errors"].append(body)
             elif body.startswith("gputrace_stderr:"):
@@ -136,7 +141,11 @@ def parse_dmesg(c, body):
 
 # --------------------------------------------------------------- fixture checks
 
-def check_fixture(t, c, user_k):
+# iommu.strict=1 gives DMA domains, iommu.strict=0 flush-queue (lazy) DMA-FQ domains
+DOMAIN_TYPE = {"strict": "DMA", "lazy": "DMA-FQ"}
+
+
+def check_fixture(t, c, user_k, mode):
     g = "fixture"
     vm = c["vm"]
     edu = vm.get("edu_pci", "none")
@@ -144,6 +153,9 @@ def check_fixture(t, c, user_k):
     t.check(g, "guest finished", vm.get("done") == "1" and c["rc"].get("out_written") == "0",
             f"done={vm.get('done', 'no')} out_written={c['rc'].get('out_written', '?')}")
     t.check(g, "devices found", edu != "none" and nvme != "none", f"edu={edu} nvme={nvme}")
+    types = {d: c["iommu_type"].get(d) for d in (edu, nvme)}
+    t.check(g, f"iommu domains are {mode}", all(v == DOMAIN_TYPE.get(mode) for v in types.values()),
+            f"{types}")
     rts = [r.get("nvme_roundtrip") for r in c["roundtrips"]]
     t.check(g, "nvme O_DIRECT data round trips", rts == ["ok", "ok"], f"{rts}")
     for step in ("insmod", "edu_user leaky=0", "edu_user leaky=1", "rmmod"):
@@ -376,7 +388,7 @@ def main():
     c = parse_console(args.console)
     t.info("guest", "kernel", f"{c['vm'].get('kernel', '?')} mode={args.mode} "
            f"recorder={'off' if args.no_recorder else 'on'}")
-    check_fixture(t, c, args.user_k)
+    check_fixture(t, c, args.user_k, args.mode)
 
     if not args.no_recorder:
         g = "report"

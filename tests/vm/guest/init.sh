@@ -22,7 +22,10 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tracefs nodev /sys/kernel/tracing
+mount -t debugfs nodev /sys/kernel/debug 2>/dev/null
+mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 mount -t tmpfs tmp /tmp
+mkdir -p /run /var/tmp
 mkdir -p /tmp/out
 
 say() { echo "VMTIER $*"; }
