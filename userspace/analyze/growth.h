@@ -1,0 +1,60 @@
+// GrowthDetector: spots a device whose outstanding DMA mappings grow steadily (the
+// dma_mapping_growth finding). Each sample is the lowest outstanding count/bytes seen during
+// its period, so in-flight I/O (mapped at submit, unmapped at completion) does not look like
+// growth while leaked mappings, which raise the floor, do. Growth must be monotonic over the
+// whole window, reach a minimum, and appear in each third of the window: a driver that
+// allocates its rings once and then holds them (a step) is not a leak.
+#pragma once
+
+#include "analyze/finding.h"
+#include "analyze/mappings.h"
+#include "engine/device_table.h"
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+namespace gputrace {
+
+struct GrowthConfig {
+  uint64_t sample_period_ns = 1'000'000'000;
+  uint64_t window_ns = 30'000'000'000;
+  uint64_t min_mappings = 256;
+  uint64_t min_bytes = uint64_t{16} << 20;
+};
+
+class GrowthDetector {
+ public:
+  GrowthDetector(GrowthConfig config, const DeviceTable& devices, MappingTracker& mappings, FindingSink& findings);
+
+  // Takes every sample whose time is before now_ns (all records before now_ns seen).
+  void run_due(uint64_t now_ns);
+  uint64_t next_due_ns() const { return next_sample_ns_; }
+  // The first record's time: sampling starts one period after it.
+  void start_at(uint64_t first_ts);
+
+ private:
+  struct Sample {
+    uint64_t ts = 0;
+    uint64_t count = 0;
+    uint64_t bytes = 0;
+  };
+  struct DeviceSeries {
+    std::deque<Sample> samples;  // the last window, oldest first
+    bool reported = false;       // re-armed when the floor drops
+  };
+
+  void sample(uint64_t at_ns);
+  void evaluate(uint32_t device, DeviceSeries& series);
+  bool grows_steadily(const std::deque<Sample>& s, uint64_t Sample::*metric, uint64_t minimum) const;
+  void report(uint32_t device, const DeviceSeries& series, const char* metric);
+
+  GrowthConfig config_;
+  const DeviceTable& devices_;
+  MappingTracker& mappings_;
+  FindingSink& findings_;
+  std::vector<DeviceSeries> series_;
+  uint64_t next_sample_ns_ = UINT64_MAX;
+};
+
+}  // namespace gputrace

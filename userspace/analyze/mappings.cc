@@ -1,0 +1,205 @@
+// MappingTracker's bookkeeping: maps, unmaps, totals, and the unmatched-unmap rule.
+// The leak rules (unbind, owner exit) and the evidence live in mapping_leaks.cc.
+#include "analyze/mappings.h"
+
+#include <fmt/format.h>
+
+namespace gputrace {
+
+MappingTracker::MappingTracker(MappingTrackerConfig config, DeviceTable& devices, ProcessTable& processes,
+                               StackTable& stacks, FindingSink& findings)
+    : config_(config), devices_(devices), processes_(processes), stacks_(stacks), findings_(findings),
+      outstanding_(1 << 14), unmapped_(1 << 12) {}
+
+DeviceDmaStats& MappingTracker::stats_for(uint32_t device) {
+  if (device >= stats_.size()) stats_.resize(device + 1);
+  return stats_[device];
+}
+
+uint32_t MappingTracker::owner_for(const gt_dma_event& e, int32_t stack) {
+  const ProcessInfo* process = processes_.live(e.hdr.pid);
+  const ProcessKey key = process ? process->key : ProcessKey{e.hdr.pid, 0};
+  const Stack* s = stacks_.at(stack);
+  OwnerKind kind = OwnerKind::Process;
+  // An interrupt borrowed whatever task was running; a probe path means the driver's own
+  // long-lived state, whoever ran insmod; a kernel thread has no user process behind it.
+  if (e.context & GT_CTX_IRQ)
+    kind = OwnerKind::Kernel;
+  else if (s && s->driver_bind_path)
+    kind = OwnerKind::Driver;
+  else if ((e.context & GT_CTX_KTHREAD) || e.hdr.pid == 0)
+    kind = OwnerKind::Kernel;
+  const std::string event_comm = fixed_string(e.comm, sizeof(e.comm));
+  const std::string& comm = (kind == OwnerKind::Process && process && !process->comm.empty()) ? process->comm : event_comm;
+  const uint32_t id = owners_.intern(key, kind, comm);
+  if (kind == OwnerKind::Process && owners_.at(id).mappings_made == 0) processes_.pin(key);
+  return id;
+}
+
+void MappingTracker::on_map(const gt_dma_event& e) {
+  const uint32_t device = devices_.intern_key(e.dev);
+  DeviceDmaStats& stats = stats_for(device);
+  if (e.api >= GT_DMA_PAGE && e.api <= GT_DMA_COHERENT) {
+    ApiTotals& t = stats.by_api[e.api - 1];
+    ++t.maps;
+    t.map_bytes += e.size;
+  } else {
+    ++stats.unknown_api_events;
+  }
+  const int32_t stack = stacks_.resolve(e.stack_id);
+  const Mapping m{e.size, e.hdr.ts_ns, owner_for(e, stack), stack, device, e.dir, e.api, e.context, false};
+  const MappingKey key{e.dev, e.dma_addr};
+  if (unmapped_.size() != 0) unmapped_.erase(key);  // strict mode hands the same IOVA out again at once
+  if (const Mapping* existing = outstanding_.find(key)) {
+    duplicates_.emplace(key, *existing);
+    ++stats.duplicate_maps;
+  }
+  outstanding_.insert_or_assign(key, m);
+  ++stats.outstanding;
+  stats.outstanding_bytes += m.size;
+  Owner& owner = owners_.at(m.owner);
+  ++owner.mappings_made;
+  owner.bytes_mapped += m.size;
+  ++owner.outstanding;
+  owner.outstanding_bytes += m.size;
+}
+
+// Finds the mapping an unmap releases. With duplicates (the same address mapped twice, which
+// only happens without an IOMMU) prefer the one whose size and direction match, as dma-debug does.
+bool MappingTracker::take_outstanding(const MappingKey& key, const gt_dma_event& unmap, Mapping& out) {
+  Mapping* primary = outstanding_.find(key);
+  if (!primary) return false;
+  auto [first, last] = duplicates_.equal_range(key);
+  const bool primary_fits = primary->size == unmap.size && primary->dir == unmap.dir;
+  for (auto it = first; it != last && !primary_fits; ++it) {
+    if (it->second.size == unmap.size && it->second.dir == unmap.dir) {
+      out = it->second;
+      duplicates_.erase(it);
+      return true;
+    }
+  }
+  out = *primary;
+  if (first != last) {
+    *primary = first->second;  // the older duplicate becomes the primary entry
+    duplicates_.erase(first);
+  } else {
+    outstanding_.erase(key);
+  }
+  return true;
+}
+
+void MappingTracker::release(const Mapping& m) {
+  DeviceDmaStats& stats = stats_for(m.device);
+  --stats.outstanding;
+  stats.outstanding_bytes -= m.size;
+  stats.interval_min_outstanding = std::min(stats.interval_min_outstanding, stats.outstanding);
+  stats.interval_min_bytes = std::min(stats.interval_min_bytes, stats.outstanding_bytes);
+  Owner& owner = owners_.at(m.owner);
+  --owner.outstanding;
+  owner.outstanding_bytes -= m.size;
+}
+
+void MappingTracker::remember_unmapped(const MappingKey& key, const Mapping& m, uint64_t ts) {
+  if (config_.unmap_history == 0) return;
+  if (unmapped_order_.size() >= config_.unmap_history) {
+    const auto [old_key, old_seq] = unmapped_order_.front();
+    unmapped_order_.pop_front();
+    const Unmapped* old = unmapped_.find(old_key);
+    if (old && old->seq == old_seq) unmapped_.erase(old_key);
+  }
+  unmapped_.insert_or_assign(key, Unmapped{ts, ++unmapped_seq_, m});
+  unmapped_order_.emplace_back(key, unmapped_seq_);
+}
+
+void MappingTracker::on_unmap(const gt_dma_event& e) {
+  const uint32_t device = devices_.intern_key(e.dev);
+  DeviceDmaStats& stats = stats_for(device);
+  const MappingKey key{e.dev, e.dma_addr};
+  Mapping m;
+  const bool found = take_outstanding(key, e, m);
+  if (e.api >= GT_DMA_PAGE && e.api <= GT_DMA_COHERENT) {
+    ApiTotals& t = stats.by_api[e.api - 1];
+    ++t.unmaps;
+    // An sg unmap may not know the mapped length: count what the matching map said.
+    t.unmap_bytes += (e.size == 0 && found) ? m.size : e.size;
+  } else {
+    ++stats.unknown_api_events;
+  }
+  if (found) {
+    check_mismatch(key, m, e);
+    release(m);
+    remember_unmapped(key, m, e.hdr.ts_ns);
+  } else if (const Unmapped* previous = unmapped_.find(key)) {
+    report_double_unmap(key, *previous, e);
+  } else {
+    ++stats.unmaps_of_pre_trace_mappings;  // mapped before tracing started: not an error
+  }
+}
+
+void MappingTracker::check_mismatch(const MappingKey& key, const Mapping& m, const gt_dma_event& unmap) {
+  const bool api_differs = unmap.api != m.api;
+  // sg unmaps carry the mapped length only when the collector could compute it.
+  const bool size_differs = unmap.size != m.size && !(m.api == GT_DMA_SG && unmap.size == 0);
+  // Coherent buffers have no direction.
+  const bool dir_differs = m.api != GT_DMA_COHERENT && unmap.dir != m.dir;
+  if (!api_differs && !size_differs && !dir_differs) return;
+  ++stats_for(m.device).unmatched_unmaps;
+  ++owners_.at(m.owner).other_findings;
+  const auto& dev = devices_.at(m.device);
+  Finding f;
+  f.kind = "dma_unmap_unmatched";
+  f.severity = Severity::Warning;
+  f.start_ns = m.map_ts;
+  f.end_ns = unmap.hdr.ts_ns;
+  f.pid = unmap.hdr.pid;
+  f.comm = fixed_string(unmap.comm, sizeof(unmap.comm));
+  f.device = dev.name;
+  f.message = fmt::format("{}: unmap of {:#x} ({} {} bytes, {}) does not match its mapping ({} {} bytes, {})", dev.name,
+                          key.addr, dma_api_name(unmap.api), unmap.size, dma_direction_name(unmap.dir),
+                          dma_api_name(m.api), m.size, dma_direction_name(m.dir));
+  f.evidence = mapping_evidence(key, m);
+  f.evidence["reason"] = "mismatch";
+  f.evidence["unmap"] = {{"size", unmap.size},
+                         {"direction", dma_direction_name(unmap.dir)},
+                         {"api", dma_api_name(unmap.api)},
+                         {"unmapped_at_ns", unmap.hdr.ts_ns},
+                         {"pid", unmap.hdr.pid},
+                         {"comm", f.comm}};
+  findings_.add(std::move(f));
+}
+
+void MappingTracker::report_double_unmap(const MappingKey& key, const Unmapped& previous, const gt_dma_event& unmap) {
+  const Mapping& m = previous.mapping;
+  ++stats_for(m.device).unmatched_unmaps;
+  ++owners_.at(m.owner).other_findings;
+  const auto& dev = devices_.at(m.device);
+  Finding f;
+  f.kind = "dma_unmap_unmatched";
+  f.severity = Severity::Critical;
+  f.start_ns = previous.unmap_ts;
+  f.end_ns = unmap.hdr.ts_ns;
+  f.pid = unmap.hdr.pid;
+  f.comm = fixed_string(unmap.comm, sizeof(unmap.comm));
+  f.device = dev.name;
+  f.message = fmt::format("{}: double unmap of {:#x} ({} bytes): already unmapped at {} ns", dev.name, key.addr,
+                          unmap.size, previous.unmap_ts);
+  f.evidence = mapping_evidence(key, m);
+  f.evidence["reason"] = "double_unmap";
+  f.evidence["previous_unmap_ns"] = previous.unmap_ts;
+  f.evidence["unmap"] = {{"size", unmap.size},
+                         {"direction", dma_direction_name(unmap.dir)},
+                         {"api", dma_api_name(unmap.api)},
+                         {"unmapped_at_ns", unmap.hdr.ts_ns},
+                         {"pid", unmap.hdr.pid},
+                         {"comm", f.comm}};
+  findings_.add(std::move(f));
+}
+
+void MappingTracker::start_growth_interval() {
+  for (auto& s : stats_) {
+    s.interval_min_outstanding = s.outstanding;
+    s.interval_min_bytes = s.outstanding_bytes;
+  }
+}
+
+}  // namespace gputrace

@@ -1,0 +1,137 @@
+#include "engine/engine.h"
+
+#include "util/log.h"
+
+extern "C" {
+#include "dma.h"
+#include "host.h"
+#include "iommu.h"
+#include "pcie.h"
+#include "proc.h"
+}
+
+#include <algorithm>
+
+namespace gputrace {
+
+Engine::Engine(EngineConfig config)
+    : config_(config),
+      processes_(config.max_exited_processes),
+      stacks_(config.max_stacks),
+      mappings_(MappingTrackerConfig{config.owner_exit_grace_ns, config.unmap_history}, devices_, processes_, stacks_,
+                findings_),
+      health_(config.max_kept_health_events, devices_, findings_),
+      growth_(config.growth, devices_, mappings_, findings_),
+      process_fn_([this](const Record& r) { process(r); }) {}
+
+void Engine::push(const Record& record) {
+  if (finished_) {
+    ++stats_.pushed_after_finish;
+    log_bug("Engine::push after finish(): record of kind {} ignored", record.header.kind);
+    return;
+  }
+  ++stats_.records_pushed;
+  if (released_any_ && record.ts() < released_ts_) ++stats_.late_records;
+  buffer_.push(record);
+  stats_.max_held_records = std::max<uint64_t>(stats_.max_held_records, buffer_.held());
+  newest_ts_ = std::max(newest_ts_, record.ts());
+  if (newest_ts_ < config_.reorder_window_ns) return;
+  const uint64_t horizon = newest_ts_ - config_.reorder_window_ns;
+  // Release in batches (an eighth of the window) so sorting and merging stay cheap per record.
+  if (horizon >= next_release_horizon_) release_through(horizon);
+}
+
+void Engine::advance_to(uint64_t now_ns) {
+  if (finished_ || now_ns < config_.reorder_window_ns) return;
+  release_through(now_ns - config_.reorder_window_ns);
+}
+
+void Engine::finish() {
+  if (finished_) return;
+  buffer_.release_all(process_fn_);
+  // Everything up to the last event has been seen: judge what was due by then.
+  if (released_any_) advance_clock(released_ts_ == UINT64_MAX ? released_ts_ : released_ts_ + 1);
+  mappings_.finish();
+  health_.finish();
+  finished_ = true;
+}
+
+void Engine::release_through(uint64_t horizon) {
+  buffer_.release_through(horizon, process_fn_);
+  next_release_horizon_ = horizon + std::max<uint64_t>(config_.reorder_window_ns / 8, 1);
+  // Every record at or before the horizon has been processed: timers due by then can fire.
+  if (released_any_) advance_clock(horizon == UINT64_MAX ? horizon : horizon + 1);
+}
+
+void Engine::process(const Record& record) {
+  const uint64_t ts = record.ts();
+  if (!released_any_) {
+    released_any_ = true;
+    stats_.first_ts = ts;
+    growth_.start_at(ts);
+    next_timer_ns_ = growth_.next_due_ns();
+  }
+  advance_clock(ts);
+  released_ts_ = std::max(released_ts_, ts);
+  stats_.last_ts = released_ts_;
+  ++stats_.records_processed;
+  ++stats_.records_by_kind[record.header.kind < GT_EV_KIND_MAX ? record.header.kind : 0];
+  dispatch(record);
+  if (observer_) observer_(record);
+}
+
+void Engine::advance_clock(uint64_t now_ns) {
+  if (now_ns > next_timer_ns_) run_timers(now_ns);
+}
+
+void Engine::run_timers(uint64_t now_ns) {
+  mappings_.run_due(now_ns);
+  growth_.run_due(now_ns);
+  health_.run_due(now_ns);
+  next_timer_ns_ = std::min({mappings_.next_due_ns(), growth_.next_due_ns(), health_.next_due_ns()});
+}
+
+void Engine::dispatch(const Record& r) {
+  switch (r.kind()) {
+    case GT_EV_DMA_MAP: {
+      const auto e = r.as<gt_dma_event>();
+      mappings_.on_map(e);
+      iommu_.attribute(e.dma_addr, e.size, devices_.intern_key(e.dev));
+      break;
+    }
+    case GT_EV_DMA_UNMAP: mappings_.on_unmap(r.as<gt_dma_event>()); break;
+    case GT_EV_DEVICE: devices_.on_device(r.as<gt_device_event>()); break;
+    case GT_EV_DEVICE_FACTS: devices_.on_facts(r.as<gt_device_facts_event>()); break;
+    case GT_EV_DRIVER_UNBIND: mappings_.on_unbind(r.as<gt_unbind_event>()); break;
+    case GT_EV_IOMMU_MAP: iommu_.on_map(r.as<gt_iommu_event>()); break;
+    case GT_EV_IOMMU_UNMAP: iommu_.on_unmap(r.as<gt_iommu_event>()); break;
+    case GT_EV_IOMMU_FAULT: health_.on_fault(r.as<gt_iommu_fault_event>()); break;
+    case GT_EV_IOMMU_LATENCY: health_.on_latency(r.as<gt_iommu_latency_event>()); break;
+    case GT_EV_AER: health_.on_aer(r.as<gt_aer_event>()); break;
+    case GT_EV_SWIOTLB_BOUNCE: health_.on_swiotlb(r.as<gt_swiotlb_event>()); break;
+    case GT_EV_PROC_INFO: processes_.on_info(r.as<gt_proc_event>()); break;
+    case GT_EV_PROC_EXEC: processes_.on_exec(r.as<gt_proc_event>()); break;
+    case GT_EV_PROC_FORK: processes_.on_fork(r.as<gt_fork_event>()); break;
+    case GT_EV_PROC_EXIT: {
+      const ProcessInfo exited = processes_.on_exit(r.as<gt_exit_event>());
+      mappings_.on_process_exit(exited, r.ts());
+      next_timer_ns_ = std::min(next_timer_ns_, mappings_.next_due_ns());
+      break;
+    }
+    case GT_EV_STACK: {
+      const auto result = stacks_.on_stack(r);
+      if (result == StackTable::AddResult::Invalid) ++stats_.invalid_stack_records;
+      if (result == StackTable::AddResult::Full) ++stats_.stacks_not_kept;
+      break;
+    }
+    case GT_EV_LOSS: {
+      const auto e = r.as<gt_loss_event>();
+      reported_losses_[fixed_string(e.name, sizeof(e.name))] = e.value;
+      break;
+    }
+    default: break;  // kinds other analyzers consume (GC, GPU): the observer sees them
+  }
+  if (r.kind() == GT_EV_IOMMU_FAULT) next_timer_ns_ = std::min(next_timer_ns_, health_.next_due_ns());
+}
+
+}  // namespace gputrace

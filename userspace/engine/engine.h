@@ -1,0 +1,113 @@
+// Engine: the single-threaded, time-ordered core. It takes validated records in roughly
+// time order, holds them for a reorder window, and feeds them in timestamp order (stable
+// for equal timestamps) to the tables and analyzers, which produce findings.
+//
+// Usage (live or replay, same code):
+//   Engine engine(EngineConfig{});            // defaults: 50 ms window, 2 s owner-exit grace
+//   for (const Record& r : records) engine.push(r);   // any order within the window
+//   engine.advance_to(now_ns);                // live only: release what is older than now - window
+//   engine.finish();                          // end of input: release all, conclude
+//   engine.findings(), engine.mappings(), engine.devices(), engine.losses() ...
+// Records that arrive after their window has passed are still processed and counted in
+// stats().late_records. Everything is judged on the event clock, so a replay of a capture
+// gives the same findings as the live run that recorded it.
+#pragma once
+
+#include "analyze/device_health.h"
+#include "analyze/finding.h"
+#include "analyze/growth.h"
+#include "analyze/iommu_ranges.h"
+#include "analyze/mappings.h"
+#include "decode/record.h"
+#include "engine/device_table.h"
+#include "engine/process_table.h"
+#include "engine/reorder_buffer.h"
+#include "engine/stack_table.h"
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace gputrace {
+
+struct EngineConfig {
+  uint64_t reorder_window_ns = 50'000'000;
+  uint64_t owner_exit_grace_ns = 2'000'000'000;
+  GrowthConfig growth;
+  size_t max_exited_processes = 1 << 16;   // exited processes kept for naming (owners always kept)
+  size_t max_stacks = 1 << 16;
+  size_t unmap_history = size_t{1} << 18;  // recently unmapped addresses, for double-unmap checks
+  size_t max_kept_health_events = 1 << 20; // faults/AER/bounces/latencies kept for correlation
+};
+
+struct EngineStats {
+  uint64_t records_pushed = 0;
+  uint64_t records_processed = 0;
+  uint64_t late_records = 0;        // arrived after records newer than them were processed
+  uint64_t max_held_records = 0;
+  uint64_t invalid_stack_records = 0;
+  uint64_t stacks_not_kept = 0;     // stack table full
+  uint64_t pushed_after_finish = 0; // a caller bug: ignored
+  uint64_t first_ts = 0;            // of processed records; 0 when none
+  uint64_t last_ts = 0;
+  std::array<uint64_t, GT_EV_KIND_MAX> records_by_kind{};
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineConfig config = {});
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  void push(const Record& record);
+  void advance_to(uint64_t now_ns);
+  void finish();
+  // Called for every record after the built-in analyzers, in processing order (taps for
+  // other analyzers, views and tests). The Record's bytes are valid only during the call.
+  void set_record_observer(std::function<void(const Record&)> observer) { observer_ = std::move(observer); }
+
+  const EngineConfig& config() const { return config_; }
+  const EngineStats& stats() const { return stats_; }
+  bool finished() const { return finished_; }
+  const ProcessTable& processes() const { return processes_; }
+  const DeviceTable& devices() const { return devices_; }
+  const StackTable& stacks() const { return stacks_; }
+  const MappingTracker& mappings() const { return mappings_; }
+  const IommuTracker& iommu() const { return iommu_; }
+  const DeviceHealth& health() const { return health_; }
+  const std::vector<Finding>& findings() const { return findings_.all(); }
+  // Latest value of every loss counter named by GT_EV_LOSS records.
+  const std::map<std::string, uint64_t>& reported_losses() const { return reported_losses_; }
+
+ private:
+  void release_through(uint64_t horizon);
+  void process(const Record& record);
+  void dispatch(const Record& record);
+  void advance_clock(uint64_t now_ns);
+  void run_timers(uint64_t now_ns);
+
+  EngineConfig config_;
+  EngineStats stats_;
+  ReorderBuffer buffer_;
+  ProcessTable processes_;
+  DeviceTable devices_;
+  StackTable stacks_;
+  FindingSink findings_;
+  MappingTracker mappings_;
+  IommuTracker iommu_;
+  DeviceHealth health_;
+  GrowthDetector growth_;
+  std::map<std::string, uint64_t> reported_losses_;
+  std::function<void(const Record&)> observer_;
+  std::function<void(const Record&)> process_fn_;
+  uint64_t newest_ts_ = 0;
+  uint64_t next_release_horizon_ = 0;
+  bool released_any_ = false;
+  uint64_t released_ts_ = 0;   // newest timestamp processed so far
+  uint64_t next_timer_ns_ = UINT64_MAX;
+  bool finished_ = false;
+};
+
+}  // namespace gputrace
