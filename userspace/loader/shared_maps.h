@@ -1,8 +1,10 @@
-// SharedMaps: the rings and loss counters every BPF object writes into, created once.
+// SharedMaps: the maps every BPF object shares, so all concerns feed one consumer.
 //
-// Each concern's skeleton declares gt_ring_bulk, gt_ring_critical and gt_losses
-// (bpf/ring.bpf.h). Between open and load, reuse_in() points them at these maps, so
-// every object feeds the same consumer and one loss table.
+// Any map whose name starts with "gt_" is shared: the rings and loss counters are created
+// up front (their sizes are options); any other gt_ map (device verdicts, stacks, ...) is
+// adopted from the first object that creates it. Between <skel>::open() and load(),
+// reuse_in() points an object's gt_ maps at the shared ones; after load, adopt() registers
+// the gt_ maps it created.
 #pragma once
 
 #include "util/fd.h"
@@ -10,6 +12,8 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
+#include <string>
 
 struct bpf_object;
 
@@ -24,18 +28,19 @@ class SharedMaps {
  public:
   static Result<SharedMaps> create(const RingSizes& sizes);
 
-  // Call after <skel>::open() and before <skel>::load().
-  Result<void> reuse_in(bpf_object* obj) const;
+  Result<void> reuse_in(bpf_object* obj) const;  // after open, before load
+  Result<void> adopt(bpf_object* obj);           // after load
 
-  int bulk_ring_fd() const { return bulk_.get(); }
-  int critical_ring_fd() const { return critical_.get(); }
-  int losses_fd() const { return losses_.get(); }
+  int fd(const std::string& name) const;  // -1 when no object declared it
+  int bulk_ring_fd() const { return fd("gt_ring_bulk"); }
+  int critical_ring_fd() const { return fd("gt_ring_critical"); }
+  int losses_fd() const { return fd("gt_losses"); }
 
   // Sum over CPUs of every BPF loss counter, indexed by enum gt_loss.
   Result<std::array<uint64_t, 8>> read_losses() const;
 
  private:
-  Fd bulk_, critical_, losses_;
+  std::map<std::string, Fd> maps_;
 };
 
 }  // namespace gputrace

@@ -1,0 +1,41 @@
+// Reads sysfs facts of PCI devices: driver, class, IOMMU group and its mode, PCIe link
+// speed and width (current and maximum). A downtrained link or a strict-mode IOMMU is
+// something a person acts on, so these travel in captures as GT_EV_DEVICE_FACTS.
+#pragma once
+
+#include "host/synthesized.h"
+
+extern "C" {
+#include "host.h"
+}
+
+#include <string>
+#include <vector>
+
+namespace gputrace {
+
+struct PciDeviceFacts {
+  std::string name;  // 0000:01:00.0
+  std::string driver;
+  uint32_t pci_class = 0;
+  uint16_t vendor = 0, device = 0;
+  int iommu_group = -1;
+  gt_iommu_mode iommu_mode = GT_IOMMU_NONE;
+  std::string iommu_type;  // sysfs wording: DMA, DMA-FQ, identity, ...
+  uint32_t link_speed_mts = 0, max_link_speed_mts = 0;
+  uint8_t link_width = 0, max_link_width = 0;
+
+  bool is_gpu() const { return (pci_class >> 16) == 0x03; }
+};
+
+// All PCI devices under sysfs_root (default /sys), sorted by name.
+std::vector<PciDeviceFacts> read_pci_devices(const std::string& sysfs_root = "/sys");
+
+gt_iommu_mode parse_iommu_type(std::string_view sysfs_type);
+const char* to_string(gt_iommu_mode mode);
+// "16.0 GT/s PCIe" -> 16000; 0 when unknown
+uint32_t parse_link_speed_mts(std::string_view text);
+
+OwnedRecord facts_record(const PciDeviceFacts& d, uint64_t ts);
+
+}  // namespace gputrace

@@ -1,0 +1,30 @@
+// StackRecorder: turns the kernel stack ids that map events carry into GT_EV_STACK
+// records, symbolized on this host (another host's kallsyms would name other functions).
+// Each id is read from the BPF stack map and emitted once, before the first event using it.
+#pragma once
+
+#include "host/kallsyms.h"
+#include "host/synthesized.h"
+
+#include <optional>
+#include <unordered_set>
+
+namespace gputrace {
+
+class StackRecorder {
+ public:
+  StackRecorder(int stack_map_fd, Kallsyms symbols) : fd_(stack_map_fd), symbols_(std::move(symbols)) {}
+
+  // The record to emit before an event with this stack id, or nothing if already sent.
+  std::optional<OwnedRecord> record_for(int32_t stack_id, uint64_t ts);
+
+  // Builds a stack record from raw instruction pointers (exposed for tests).
+  static OwnedRecord build(int32_t stack_id, std::span<const uint64_t> ips, const Kallsyms& symbols, uint64_t ts);
+
+ private:
+  int fd_;
+  Kallsyms symbols_;
+  std::unordered_set<int32_t> sent_;
+};
+
+}  // namespace gputrace

@@ -1,0 +1,88 @@
+#include "loader/features.h"
+
+#include <bpf/btf.h>
+#include <fmt/format.h>
+#include <bpf/libbpf.h>
+#include <sys/utsname.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <string>
+#include <utility>
+
+namespace gputrace {
+namespace {
+
+bool path_exists(const char* p) {
+  std::error_code ec;
+  return std::filesystem::exists(p, ec);
+}
+
+}  // namespace
+
+Features Features::probe() {
+  Features f;
+  utsname u{};
+  if (uname(&u) == 0) f.kernel_release_ = u.release;
+  f.kernel_btf_ = btf__load_vmlinux_btf();
+  if (!f.kernel_btf_) f.kernel_btf_ = nullptr;  // libbpf returns NULL + errno
+
+  // FACTS: where trampolines are refused (EPERM at load), the probe says 0.
+  int tracing = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACING, nullptr);
+  f.trampolines_ = tracing == 1;
+  if (!f.trampolines_)
+    f.trampolines_reason_ = tracing < 0 ? fmt::format("the kernel rejected a probe tracing program ({})", tracing)
+                                        : "this kernel refuses BPF trampolines (fentry/fexit): "
+                                          "a test tracing program does not load (EPERM on this kernel kind)";
+  if (!f.has_btf()) {
+    f.trampolines_ = false;
+    f.trampolines_reason_ = "no kernel BTF (/sys/kernel/btf/vmlinux): fentry needs CONFIG_DEBUG_INFO_BTF=y";
+  }
+
+  // libbpf_probe_bpf_prog_type(KPROBE) says yes even without CONFIG_KPROBES (uprobes share the
+  // program type), so look for the kprobe PMU or the legacy kprobe_events file instead.
+  f.kprobes_ = path_exists("/sys/bus/event_source/devices/kprobe") ||
+               path_exists("/sys/kernel/tracing/kprobe_events") || path_exists("/sys/kernel/debug/tracing/kprobe_events");
+  if (!f.kprobes_)
+    f.kprobes_reason_ = "kprobes are not available on this kernel (CONFIG_KPROBES off: no "
+                        "/sys/bus/event_source/devices/kprobe and no kprobe_events)";
+  return f;
+}
+
+Features::Features(Features&& o) noexcept
+    : kernel_btf_(std::exchange(o.kernel_btf_, nullptr)),
+      trampolines_(o.trampolines_),
+      kprobes_(o.kprobes_),
+      trampolines_reason_(std::move(o.trampolines_reason_)),
+      kprobes_reason_(std::move(o.kprobes_reason_)),
+      kernel_release_(std::move(o.kernel_release_)) {}
+
+Features& Features::operator=(Features&& o) noexcept {
+  if (this != &o) {
+    if (kernel_btf_) btf__free(kernel_btf_);
+    kernel_btf_ = std::exchange(o.kernel_btf_, nullptr);
+    trampolines_ = o.trampolines_;
+    kprobes_ = o.kprobes_;
+    trampolines_reason_ = std::move(o.trampolines_reason_);
+    kprobes_reason_ = std::move(o.kprobes_reason_);
+    kernel_release_ = std::move(o.kernel_release_);
+  }
+  return *this;
+}
+
+Features::~Features() {
+  if (kernel_btf_) btf__free(kernel_btf_);
+}
+
+bool Features::has_tracepoint(std::string_view name) const {
+  if (!kernel_btf_) return false;
+  std::string type = "btf_trace_" + std::string(name);
+  return btf__find_by_name_kind(kernel_btf_, type.c_str(), BTF_KIND_TYPEDEF) > 0;
+}
+
+bool Features::has_function(std::string_view name) const {
+  if (!kernel_btf_) return false;
+  return btf__find_by_name_kind(kernel_btf_, std::string(name).c_str(), BTF_KIND_FUNC) > 0;
+}
+
+}  // namespace gputrace

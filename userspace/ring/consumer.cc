@@ -1,0 +1,53 @@
+#include "ring/consumer.h"
+
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+
+namespace gputrace {
+
+Result<std::unique_ptr<RingConsumer>> RingConsumer::create(int bulk_fd, int critical_fd, Callback on_record) {
+  std::unique_ptr<RingConsumer> c(new RingConsumer());
+  c->on_record_ = std::move(on_record);
+  c->rings_ = ring_buffer__new(critical_fd, &RingConsumer::on_sample, c.get(), nullptr);
+  if (!c->rings_) return fail_errno(errno, "cannot open the critical ring buffer");
+  if (int err = ring_buffer__add(c->rings_, bulk_fd, &RingConsumer::on_sample, c.get()))
+    return fail_errno(err, "cannot open the bulk ring buffer");
+  return c;
+}
+
+RingConsumer::~RingConsumer() {
+  if (rings_) ring_buffer__free(rings_);
+}
+
+int RingConsumer::on_sample(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<RingConsumer*>(ctx);
+  Record rec;
+  auto bytes = std::span(static_cast<const std::byte*>(data), size);
+  // A ring sample is exactly one record (BPF reserves whole records).
+  if (decode_one(bytes, rec) != DecodeError::None || rec.header.size != size) {
+    ++self->decode_errors_;
+    return 0;
+  }
+  ++self->records_;
+  self->on_record_(rec);
+  return 0;
+}
+
+Result<size_t> RingConsumer::poll(std::chrono::milliseconds timeout) {
+  uint64_t before = records_;
+  int n = ring_buffer__poll(rings_, static_cast<int>(timeout.count()));
+  if (n < 0 && n != -EINTR) return fail_errno(n, "reading the BPF ring buffers");
+  // poll() only consumed the ring that woke it; bulk events never wake it
+  if (auto r = drain(); !r) return r;
+  return records_ - before;
+}
+
+Result<size_t> RingConsumer::drain() {
+  uint64_t before = records_;
+  int n = ring_buffer__consume(rings_);
+  if (n < 0 && n != -EINTR) return fail_errno(n, "reading the BPF ring buffers");
+  return records_ - before;
+}
+
+}  // namespace gputrace
