@@ -1,11 +1,82 @@
 #include "cli/cli.h"
 
+#include "cli/commands.h"
+#include "util/log.h"
+
+#include <bpf/libbpf.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdarg>
 #include <cstdio>
+#include <string_view>
 
 namespace gputrace {
+namespace {
 
-int run_cli(int, char**) {
-  std::fputs("gputrace: under construction\n", stderr);
+constexpr const char* kUsage = R"(usage: gputrace [-v|-vv] [COMMAND] [ARGS...]
+
+eBPF system tracer for GPU/ML inference hosts: DMA mapping leaks, IOMMU faults,
+PCIe health, on one clock. Run as root.
+
+commands:
+  (none)        live view of this host, on embedded defaults (same as `gputrace live`)
+  live          live view: devices, DMA mappings, findings, refreshed every 2 s
+  doctor        what attaches on this kernel and why not; IOMMU mode; GPUs and PCIe links
+  record        record events to a capture file:  record -o FILE [--duration D]
+  report        analyse a capture file:           report FILE [--format text|json] [-o OUT]
+
+Run `gputrace COMMAND --help` for a command's options.
+)";
+
+std::atomic<bool> g_stop{false};
+
+int libbpf_to_log(enum libbpf_print_level level, const char* fmt, va_list ap) {
+  char buf[1024];
+  std::vsnprintf(buf, sizeof(buf), fmt, ap);
+  std::string_view s(buf);
+  while (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+  // libbpf warns about every program whose load fails; the loader reports those as notes
+  log(level == LIBBPF_WARN ? LogLevel::V1 : LogLevel::Debug, "libbpf: {}", s);
+  return 0;
+}
+
+}  // namespace
+
+bool stop_requested() { return g_stop.load(); }
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_stop = true; };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+int run_cli(int argc, char** argv) {
+  Args args(argv + 1, argv + argc);
+  int verbosity = 0;
+  while (!args.empty() && (args.front() == "-v" || args.front() == "-vv")) {
+    verbosity += args.front() == "-vv" ? 2 : 1;
+    args.erase(args.begin());
+  }
+  set_log_verbosity(verbosity);
+  libbpf_set_print(libbpf_to_log);
+  if (!args.empty() && (args.front() == "-h" || args.front() == "--help" || args.front() == "help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!args.empty() && args.front() == "--version") {
+    std::puts("gputrace " GPUTRACE_VERSION);
+    return 0;
+  }
+  std::string command = args.empty() ? "live" : args.front();
+  if (!args.empty()) args.erase(args.begin());
+  if (command == "live") return cmd_live(args);
+  if (command == "doctor") return cmd_doctor(args);
+  if (command == "record") return cmd_record(args);
+  if (command == "report") return cmd_report(args);
+  std::fprintf(stderr, "gputrace: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
 }
 

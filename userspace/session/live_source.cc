@@ -1,0 +1,101 @@
+#include "session/live_source.h"
+
+extern "C" {
+#include "dma.h"
+#include "host.h"
+}
+
+#include "host/pci_devices.h"
+#include "host/proc_snapshot.h"
+#include "util/log.h"
+
+#include <array>
+#include <string_view>
+
+namespace gputrace {
+namespace {
+
+constexpr std::array<std::string_view, GT_LOSS_BPF_MAX> kBpfLossNames = {
+    "ring_full_bulk", "ring_full_critical", "stack_not_captured", "device_table_full",
+    "pending_table_full", "bpf_loss_5", "bpf_loss_6", "bpf_loss_7"};
+
+OwnedRecord loss_record(std::string_view name, uint64_t value, uint64_t ts) {
+  gt_loss_event e{};
+  fill_user_header(e.hdr, GT_EV_LOSS, ts);
+  e.value = value;
+  copy_cstr(e.name, name);
+  return OwnedRecord::of(e);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, const TraceConfig& config, Sink sink) {
+  std::unique_ptr<LiveSource> s(new LiveSource());
+  s->sink_ = std::move(sink);
+  // Host facts first: they describe everything that follows.
+  const uint64_t t0 = monotonic_ns();
+  for (const auto& d : read_pci_devices()) s->forward(facts_record(d, t0).view());
+  for (const auto& p : snapshot_processes(t0)) s->forward(p.view());
+
+  auto tracer = KernelTracer::start(features, config);
+  if (!tracer) return tl::unexpected(tracer.error());
+  s->tracer_ = std::move(*tracer);
+  s->stacks_.emplace(s->tracer_->maps().fd("gt_stacks"), Kallsyms::load());
+  LiveSource* self = s.get();
+  auto consumer = RingConsumer::create(s->tracer_->maps().bulk_ring_fd(), s->tracer_->maps().critical_ring_fd(),
+                                       [self](const Record& r) { self->forward(r); });
+  if (!consumer) return tl::unexpected(consumer.error());
+  s->consumer_ = std::move(*consumer);
+  if (auto k = KmsgFaultReader::open())
+    s->kmsg_.emplace(std::move(*k));
+  else
+    log_warning("{}", k.error().describe());
+  return s;
+}
+
+void LiveSource::forward(const Record& r) {
+  if (r.kind() == GT_EV_DMA_MAP && stacks_) {
+    auto e = r.as<gt_dma_event>();
+    if (auto stack = stacks_->record_for(e.stack_id, r.ts() > 0 ? r.ts() - 1 : 0)) {
+      sink_(stack->view());
+      ++forwarded_;
+    }
+  }
+  sink_(r);
+  ++forwarded_;
+}
+
+Result<void> LiveSource::pump(std::chrono::milliseconds timeout) {
+  if (auto r = consumer_->poll(timeout); !r) return tl::unexpected(r.error());
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_periodic_ >= std::chrono::seconds(1)) {
+    last_periodic_ = now;
+    emit_faults();
+    emit_losses();
+  }
+  return {};
+}
+
+Result<void> LiveSource::stop() {
+  if (auto r = consumer_->drain(); !r) return tl::unexpected(r.error());
+  emit_faults();
+  emit_losses();
+  return {};
+}
+
+void LiveSource::emit_faults() {
+  if (!kmsg_) return;
+  for (const auto& f : kmsg_->read_new()) forward(f.view());
+}
+
+void LiveSource::emit_losses() {
+  const uint64_t ts = monotonic_ns();
+  if (auto losses = tracer_->maps().read_losses()) {
+    for (size_t i = 0; i < kBpfLossNames.size(); ++i) forward(loss_record(kBpfLossNames[i], (*losses)[i], ts).view());
+  }
+  forward(loss_record("ring_decode_errors", consumer_->decode_errors(), ts).view());
+  for (const auto& p : tracer_->program_stats())
+    forward(loss_record("missed:" + p.name, p.recursion_misses, ts).view());
+}
+
+}  // namespace gputrace

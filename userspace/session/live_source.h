@@ -1,0 +1,52 @@
+// LiveSource: everything a live run reads, as one stream of wire records.
+//
+// Owns the kernel collectors, the ring consumer and the daemon-side sources (process
+// snapshot, sysfs device facts, kernel stacks, VT-d faults from the kernel log, loss
+// counters) and hands every record, in arrival order, to one sink: the capture writer for
+// `record`, the engine for live views. Stack records are emitted before the first event
+// that refers to them.
+#pragma once
+
+#include "decode/record.h"
+#include "host/kmsg_faults.h"
+#include "host/stacks.h"
+#include "loader/kernel_tracer.h"
+#include "ring/consumer.h"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace gputrace {
+
+class LiveSource {
+ public:
+  using Sink = std::function<void(const Record&)>;
+  static Result<std::unique_ptr<LiveSource>> start(const Features& features, const TraceConfig& config, Sink sink);
+
+  // Waits up to `timeout` for events and forwards what arrived; every second also forwards
+  // the loss counters and new kernel-log faults.
+  Result<void> pump(std::chrono::milliseconds timeout);
+  // Final drain and final loss counters; call before closing the sink.
+  Result<void> stop();
+
+  const KernelTracer& tracer() const { return *tracer_; }
+  uint64_t records_forwarded() const { return forwarded_; }
+
+ private:
+  LiveSource() = default;
+  void forward(const Record& r);
+  void emit_losses();
+  void emit_faults();
+
+  Sink sink_;
+  std::unique_ptr<KernelTracer> tracer_;
+  std::unique_ptr<RingConsumer> consumer_;
+  std::optional<StackRecorder> stacks_;
+  std::optional<KmsgFaultReader> kmsg_;
+  uint64_t forwarded_ = 0;
+  std::chrono::steady_clock::time_point last_periodic_{};
+};
+
+}  // namespace gputrace
