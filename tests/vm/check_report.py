@@ -71,7 +71,7 @@ def parse_console(path):
     """Everything the guest printed that the checks need."""
     c = {"vm": {}, "tracefs": {}, "dropped": {}, "kprobe": {}, "leaks": [], "longlived": {},
          "user": [], "user_map_lines": [], "user_keep": [], "remove": None, "dmar": [],
-         "roundtrips": [], "rc": {}, "tracefs_errors": [], "iommu_type": {}, "recording_to": False, "taint": None}
+         "roundtrips": [], "rc": {}, "tracefs_errors": [], "iommu_type": {}, "stderr": [], "recording_to": False, "taint": None}
     with open(path, errors="replace") as f:
         lines = f.read().splitlines()
     for line in lines:
@@ -95,13 +95,14 @@ def parse_console(path):
             elif body.startswith("tracefs_error "):
                 c["tracefs_errors"].append(body)
             elif body.startswith("gputrace_stderr:"):
+                c["stderr"].append(body.split(":", 1)[1].strip())
                 if "recording to" in body:
                     c["recording_to"] = True
             elif body.startswith("dmesg:"):
                 parse_dmesg(c, body)
             elif body.startswith("nvme_roundtrip="):
                 c["roundtrips"].append(kv(body))
-            elif re.match(r"(insmod|rmmod|recorder_exit|out_written) rc=", body):
+            elif re.match(r"(insmod|rmmod|recorder_exit|recorder_died|out_written) rc=", body):
                 c["rc"][body.split()[0]] = body.split("rc=")[1]
             elif body.startswith("edu_user "):
                 d = kv(body)
@@ -393,7 +394,10 @@ def main():
     if not args.no_recorder:
         g = "report"
         capture = os.path.join(args.out_dir, "capture.gtrace")
-        t.check(g, "recorder attached", c["recording_to"], "'recording to' on stderr")
+        t.check(g, "recorder attached", c["recording_to"],
+                "'recording to' on stderr" if c["recording_to"] else
+                f"stderr: {c['stderr'][-1] if c['stderr'] else '(empty)'}"
+                + (f" (gputrace exited early, rc={c['rc']['recorder_died']})" if "recorder_died" in c["rc"] else ""))
         t.check(g, "recorder exit status", c["rc"].get("recorder_exit") == "0",
                 f"rc={c['rc'].get('recorder_exit')}")
         have = os.path.isfile(capture) and os.path.getsize(capture) > 0
