@@ -1,116 +1,16 @@
 #include "capture/capture.h"
-#include "capture/format.h"
 #include "capture/host_info.h"
-#include "capture_records.h"
+#include "capture_test_support.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
-namespace gputrace {
+namespace gputrace::capture_testing {
 namespace {
-
-using capture_testing::Bytes;
-using capture_testing::record_of;
-using capture_testing::sample_host;
-using capture_testing::SampleRecords;
-
-// Error messages are for people: assert on the words that matter, not the whole sentence.
-::testing::AssertionResult mentions(const Error& error, std::string_view words) {
-  if (error.message.find(words) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << error.message << "\" does not mention \"" << words << "\"";
-}
-
-Bytes concat(const std::vector<Bytes>& records) {
-  Bytes out;
-  for (const Bytes& r : records) out.insert(out.end(), r.begin(), r.end());
-  return out;
-}
-
-Bytes read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Bytes out(chars.size());
-  std::memcpy(out.data(), chars.data(), chars.size());
-  return out;
-}
-
-void write_file(const std::string& path, const Bytes& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-
-// What a reader delivered: the records' bytes back to back, and the summary.
-struct ReadBack {
-  Bytes records;
-  CaptureReadSummary summary;
-};
-
-Result<ReadBack> read_back(CaptureReader& reader) {
-  ReadBack out;
-  auto summary = reader.for_each(
-      [&](const Record& r) { out.records.insert(out.records.end(), r.bytes.begin(), r.bytes.end()); });
-  if (!summary) return tl::unexpected(summary.error());
-  out.summary = *summary;
-  return out;
-}
-
-Result<ReadBack> read_back_bytes(const Bytes& file) {
-  auto reader = CaptureReader::open_bytes(file, "test.gtrace");
-  if (!reader) return tl::unexpected(reader.error());
-  return read_back(**reader);
-}
-
-// Every test gets its own directory under /tmp, removed afterwards.
-class Capture : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/gputrace-capture-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr) << std::strerror(errno);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
-
-  // Writes records to a new capture, flushing after every chunk_records records (0: never),
-  // and returns the file offsets where the chunks end.
-  std::vector<uint64_t> write_capture(const std::string& file, const std::vector<Bytes>& records,
-                                      size_t chunk_records = 0) {
-    std::vector<uint64_t> chunk_ends;
-    auto writer = CaptureWriter::create(file, sample_host());
-    EXPECT_TRUE(writer) << writer.error().describe();
-    if (!writer) return chunk_ends;
-    for (size_t i = 0; i < records.size(); ++i) {
-      auto ok = (*writer)->append(record_of(records[i]));
-      EXPECT_TRUE(ok) << ok.error().describe();
-      if (chunk_records != 0 && (i + 1) % chunk_records == 0) {
-        EXPECT_TRUE((*writer)->flush());
-        chunk_ends.push_back(std::filesystem::file_size(file));
-      }
-    }
-    auto closed = (*writer)->close();
-    EXPECT_TRUE(closed) << closed.error().describe();
-    return chunk_ends;
-  }
-
-  std::string dir_;
-};
-
-// A capture of 4 chunks of 20 records each, with the offsets where its header and chunks end.
-struct SmallCapture {
-  Bytes file;
-  Bytes records;
-  uint64_t header_end = 0;
-  std::vector<uint64_t> chunk_ends;
-};
 
 TEST_F(Capture, RoundTripsManyRecordsOfEveryKindAcrossChunksByteForByte) {
   const auto records = SampleRecords(7).take(30000);
@@ -276,4 +176,4 @@ TEST_F(Capture, HostInfoDescribesThisHost) {
 }
 
 }  // namespace
-}  // namespace gputrace
+}  // namespace gputrace::capture_testing
