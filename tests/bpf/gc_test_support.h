@@ -1,0 +1,229 @@
+// Shared by the GC bpf-tier tests: a live GC tracer on the shared rings, its records, and
+// child processes (the workloads in tests/testprogs/gc/) driven through stdin/stdout.
+#pragma once
+
+#include "decode/decoder.h"
+#include "gc/gc_tracer.h"
+#include "loader/shared_maps.h"
+
+extern "C" {
+#include "gc.h"
+}
+
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace gputrace::gc::testing {
+
+inline uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+inline std::string source_path(const std::string& rel) { return std::string(GPUTRACE_SOURCE_DIR) + "/" + rel; }
+
+// The machine that runs the bpf tier is shared and loaded; the reference clocks (gc.callbacks,
+// -Xlog:gc, MemStats) are read inside the workload, so a preemption between the runtime's own
+// timestamp and its probe would count against gputrace. Workloads run SCHED_FIFO so that the
+// comparison measures the tracer, not the neighbours.
+inline std::vector<std::string> realtime(std::vector<std::string> argv) {
+  argv.insert(argv.begin(), {"/usr/bin/chrt", "-f", "10"});
+  return argv;
+}
+
+inline int run_shell(const std::string& cmd) {
+  const int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+// A workload process: stdin and stdout are pipes; lines of output parsed as "key values...".
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& argv) {
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(in[0], 0);
+      dup2(out[1], 1);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    stdin_ = in[1];
+    stdout_ = out[0];
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() {
+    if (pid_ > 0 && !reaped_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (stdin_ >= 0) close(stdin_);
+    if (stdout_ >= 0) close(stdout_);
+  }
+
+  int pid() const { return pid_; }
+  void go() {
+    (void)!write(stdin_, "go\n", 3);
+    close(stdin_);
+    stdin_ = -1;
+  }
+  // Reads stdout to EOF and waits for the exit status.
+  int finish() {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(stdout_, buf, sizeof(buf))) > 0) output_.append(buf, static_cast<size_t>(n));
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    reaped_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  const std::string& output() const { return output_; }
+  std::vector<std::vector<std::string>> lines(const std::string& key) const {
+    std::vector<std::vector<std::string>> out;
+    std::istringstream in(output_);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::vector<std::string> f;
+      std::string w;
+      while (fields >> w) f.push_back(w);
+      if (!f.empty() && f[0] == key) out.push_back(f);
+    }
+    return out;
+  }
+
+ private:
+  int pid_ = -1, stdin_ = -1, stdout_ = -1;
+  bool reaped_ = false;
+  std::string output_;
+};
+
+// A GC tracer on fresh shared rings, with a consumer that keeps every GC record.
+class LiveGcTracer {
+ public:
+  explicit LiveGcTracer(GcOptions options = {}) {
+    options.rescan_period_ns = 100'000'000;  // tests wait on attachment: look often
+    auto maps = SharedMaps::create(RingSizes{});
+    if (!maps) {
+      error_ = maps.error().describe();
+      return;
+    }
+    maps_ = std::make_unique<SharedMaps>(std::move(*maps));
+    auto tracer = GcTracer::start(*maps_, std::move(options));
+    if (!tracer) {
+      error_ = tracer.error().describe();
+      return;
+    }
+    tracer_ = std::move(*tracer);
+    ring_ = ring_buffer__new(maps_->bulk_ring_fd(), &LiveGcTracer::on_bytes, this, nullptr);
+    if (!ring_) error_ = "cannot create the ring buffer consumer";
+  }
+  ~LiveGcTracer() {
+    if (ring_) ring_buffer__free(ring_);
+  }
+
+  const std::string& error() const { return error_; }
+  GcTracer& tracer() { return *tracer_; }
+
+  // Bulk records are submitted without a wakeup: consume on a timer, as the daemon does.
+  void poll(int ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    ring_buffer__consume(ring_);
+    tracer_->tick(monotonic_ns());
+  }
+  // Pumps the tracer until `pid` is traced; false after the deadline.
+  bool wait_traced(int pid, std::chrono::seconds deadline = std::chrono::seconds(15)) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < until) {
+      poll(50);
+      if (tracer_->attachments().is_traced(pid)) return true;
+    }
+    return false;
+  }
+  // Pumps until `child` exits, then drains the ring.
+  int finish(Child& child) {
+    std::thread reader([&] { status_ = child.finish(); });
+    while (!done(child)) poll(20);
+    reader.join();
+    for (int i = 0; i < 5; ++i) poll(10);
+    return status_;
+  }
+
+  std::vector<gt_gc_pause_event> pauses(int pid) const {
+    std::vector<gt_gc_pause_event> out;
+    for (const auto& p : pauses_)
+      if (static_cast<int>(p.hdr.pid) == pid) out.push_back(p);
+    return out;
+  }
+  std::vector<gt_gc_cycle_event> cycles(int pid) const {
+    std::vector<gt_gc_cycle_event> out;
+    for (const auto& c : cycles_)
+      if (static_cast<int>(c.hdr.pid) == pid) out.push_back(c);
+    return out;
+  }
+  // Replays every GC record seen, as the consumer would hand them to an analyzer.
+  template <class F>
+  void for_each_record(F&& f) const {
+    for (const auto& bytes : storage_) {
+      Record r;
+      if (decode_one(bytes, r) == DecodeError::None) f(r);
+    }
+  }
+  size_t decode_errors() const { return decode_errors_; }
+
+ private:
+  static int on_bytes(void* ctx, void* data, size_t size) {
+    auto* self = static_cast<LiveGcTracer*>(ctx);
+    std::span<const std::byte> bytes(static_cast<const std::byte*>(data), size);
+    Record r;
+    if (decode_one(bytes, r) != DecodeError::None) {
+      ++self->decode_errors_;
+      return 0;
+    }
+    if (r.kind() == static_cast<gt_event_kind>(GT_EV_GC_PAUSE)) self->pauses_.push_back(r.as<gt_gc_pause_event>());
+    if (r.kind() == static_cast<gt_event_kind>(GT_EV_GC_CYCLE)) self->cycles_.push_back(r.as<gt_gc_cycle_event>());
+    self->storage_.emplace_back(bytes.begin(), bytes.end());
+    return 0;
+  }
+  bool done(const Child&) const { return status_ != -2; }  // set by the reader thread once reaped
+
+  std::string error_;
+  std::unique_ptr<SharedMaps> maps_;
+  std::unique_ptr<GcTracer> tracer_;
+  ring_buffer* ring_ = nullptr;
+  std::vector<gt_gc_pause_event> pauses_;
+  std::vector<gt_gc_cycle_event> cycles_;
+  std::vector<std::vector<std::byte>> storage_;
+  size_t decode_errors_ = 0;
+  std::atomic<int> status_{-2};
+};
+
+// |a - b| within 5 % of b or `floor_ns`, whichever is larger.
+inline bool agrees(double ours, double theirs, double floor_ns) {
+  return std::abs(ours - theirs) <= std::max(0.05 * theirs, floor_ns);
+}
+
+}  // namespace gputrace::gc::testing

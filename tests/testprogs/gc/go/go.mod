@@ -1,0 +1,3 @@
+module gputrace.test/gcpauses
+
+go 1.19
