@@ -1,6 +1,7 @@
 // Captures cut short or damaged: what the reader accepts, and how it says what is wrong.
 #include "capture/capture.h"
 #include "capture/format.h"
+#include "capture/zlib_stream.h"
 #include "capture_test_support.h"
 
 #include <fmt/format.h>
@@ -44,17 +45,16 @@ void replace_chunk(Bytes& file, uint64_t offset, const Bytes& compressed, uint32
   file.insert(file.begin() + static_cast<ptrdiff_t>(offset), framed.begin(), framed.end());
 }
 
-Bytes zlib_compress(const Bytes& raw) {
-  uLongf length = compressBound(raw.size());
-  Bytes out(length);
-  compress(reinterpret_cast<Bytef*>(out.data()), &length, reinterpret_cast<const Bytef*>(raw.data()), raw.size());
-  out.resize(length);
+Bytes deflate_bytes(const Bytes& raw) {
+  Bytes out;
+  capture::Deflater deflater;
+  EXPECT_TRUE(deflater.compress(raw, out, 0));
   return out;
 }
 
 // Puts raw (wire records, valid or not) in place of chunk index, framed correctly.
 void replace_chunk_records(Bytes& file, const Layout& layout, size_t index, const Bytes& raw, uint32_t count) {
-  replace_chunk(file, layout.chunk_start(index), zlib_compress(raw), static_cast<uint32_t>(raw.size()), count);
+  replace_chunk(file, layout.chunk_start(index), deflate_bytes(raw), static_cast<uint32_t>(raw.size()), count);
 }
 
 std::string whole_chunks_phrase(size_t whole) {
@@ -154,7 +154,7 @@ TEST_F(CaptureDamage, GarbageWhereAChunkShouldStartIsCorrupt) {
 
 TEST_F(CaptureDamage, BadCompressedDataBehindAValidChecksumIsCorrupt) {
   SmallCapture c = small_capture();
-  replace_chunk(c.file, c.layout.chunk_start(1), Bytes(100, std::byte{0x5a}), 1000, 10);
+  replace_chunk(c.file, c.layout.chunk_start(1), Bytes(100, std::byte{0xff}), 1000, 10)  // block type 3: reserved;
   auto back = read_back_bytes(c.file);
   ASSERT_FALSE(back);
   EXPECT_TRUE(mentions(back.error(), fmt::format("chunk 2 at byte {} is corrupt: bad compressed data", c.layout.chunk_ends[0])));
@@ -163,7 +163,7 @@ TEST_F(CaptureDamage, BadCompressedDataBehindAValidChecksumIsCorrupt) {
 TEST_F(CaptureDamage, DataThatInflatesToAnotherLengthThanTheHeaderSaysIsCorrupt) {
   SmallCapture c = small_capture();
   const Bytes raw = concat(SampleRecords(5).take(3));
-  const Bytes compressed = zlib_compress(raw);
+  const Bytes compressed = deflate_bytes(raw);
   replace_chunk(c.file, c.layout.chunk_start(0), compressed, static_cast<uint32_t>(raw.size() + 8), 3);
   auto longer = read_back_bytes(c.file);
   ASSERT_FALSE(longer);

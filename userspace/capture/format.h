@@ -40,7 +40,7 @@ struct ChunkHeader {
   uint32_t compressed_length;
   uint32_t raw_length;
   uint32_t record_count;
-  uint32_t data_crc32;    // crc32 of the compressed bytes
+  uint32_t data_crc32;    // crc32 of the compressed bytes (raw DEFLATE, RFC 1951)
   uint32_t header_crc32;  // crc32 of the fields above
 };
 static_assert(sizeof(ChunkHeader) == 24);

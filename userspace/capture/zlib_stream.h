@@ -15,7 +15,7 @@ namespace gputrace::capture {
 
 uint32_t crc32_of(std::span<const std::byte> bytes);
 
-// Compresses whole chunks into the zlib format.
+// Compresses whole chunks into raw DEFLATE streams (RFC 1951).
 class Deflater {
  public:
   Deflater();
