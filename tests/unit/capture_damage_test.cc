@@ -154,7 +154,7 @@ TEST_F(CaptureDamage, GarbageWhereAChunkShouldStartIsCorrupt) {
 
 TEST_F(CaptureDamage, BadCompressedDataBehindAValidChecksumIsCorrupt) {
   SmallCapture c = small_capture();
-  replace_chunk(c.file, c.layout.chunk_start(1), Bytes(100, std::byte{0xff}), 1000, 10);  // block type 3: reserved;
+  replace_chunk(c.file, c.layout.chunk_start(1), Bytes(100, std::byte{0xff}), 1000, 10);  // block type 3: reserved
   auto back = read_back_bytes(c.file);
   ASSERT_FALSE(back);
   EXPECT_TRUE(mentions(back.error(), fmt::format("chunk 2 at byte {} is corrupt: bad compressed data", c.layout.chunk_ends[0])));
