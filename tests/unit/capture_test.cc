@@ -175,5 +175,26 @@ TEST_F(Capture, HostInfoDescribesThisHost) {
   EXPECT_GT(host.start_realtime_ns, now_ns - 60'000'000'000ull);
 }
 
+// A capture written by format version 1, checked in: every later build must still read it.
+// GPUTRACE_REGENERATE_CAPTURE_FIXTURE=1 rewrites it (only when the sample records change).
+TEST_F(Capture, ReadsTheCheckedInVersion1Fixture) {
+  const std::string fixture = GPUTRACE_SOURCE_DIR "/tests/fixtures/capture/sample-v1.gtrace";
+  const auto records = SampleRecords(42).take(300);
+  if (std::getenv("GPUTRACE_REGENERATE_CAPTURE_FIXTURE") != nullptr) {
+    std::filesystem::remove(fixture);
+    write_capture(fixture, records, 100);
+  }
+  auto reader = CaptureReader::open(fixture);
+  ASSERT_TRUE(reader) << reader.error().describe();
+  EXPECT_EQ((*reader)->format_version(), 1u);
+  EXPECT_EQ((*reader)->host().hostname, sample_host().hostname);
+  EXPECT_EQ((*reader)->host().boot_id, sample_host().boot_id);
+  auto back = read_back(**reader);
+  ASSERT_TRUE(back) << back.error().describe();
+  EXPECT_EQ(back->summary.chunks, 3u);
+  EXPECT_FALSE(back->summary.truncated);
+  EXPECT_EQ(back->records, concat(records));
+}
+
 }  // namespace
 }  // namespace gputrace::capture_testing
