@@ -395,7 +395,7 @@ def main():
         g = "report"
         capture = os.path.join(args.out_dir, "capture.gtrace")
         t.check(g, "recorder attached", c["recording_to"],
-                "'recording to' on stderr" if c["recording_to"] else
+                next((x for x in c["stderr"] if "recording to" in x), "") if c["recording_to"] else
                 f"stderr: {c['stderr'][-1] if c['stderr'] else '(empty)'}"
                 + (f" (gputrace exited early, rc={c['rc']['recorder_died']})" if "recorder_died" in c["rc"] else ""))
         t.check(g, "recorder exit status", c["rc"].get("recorder_exit") == "0",
