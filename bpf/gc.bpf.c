@@ -3,7 +3,8 @@
  * GC pauses of managed runtimes, paired in the kernel so that one record leaves per pause.
  *
  *  CPython  USDT python:gc__start(generation) / python:gc__done(collected), same thread.
- *  HotSpot  USDT hotspot:gc__begin(full) / hotspot:gc__end on the VM thread (libjvm.so).
+ *  HotSpot  USDT hotspot:gc__begin(full) / hotspot:gc__end on the VM thread (libjvm.so);
+ *           hotspot:mem__pool__gc__begin/end inside them bracket the collection proper.
  *  Go       entry uprobes only: a uretprobe rewrites the return address on the goroutine
  *           stack, and Go moves stacks, so returns would crash the program. A pause runs from
  *           runtime.stopTheWorldWithSema to runtime.startTheWorldWithSema; they may run on
@@ -25,6 +26,8 @@ char LICENSE[] SEC("license") = "GPL";
 /* An open CPython collection or HotSpot pause, by thread id. */
 struct thread_pause {
 	__u64 begin_ns;
+	__u64 inner_begin_ns; /* HotSpot: first mem__pool__gc__begin inside the scope */
+	__u64 inner_end_ns;   /* HotSpot: last mem__pool__gc__end */
 	__u8 generation;
 	__u8 flags;
 };
@@ -83,6 +86,7 @@ static __always_inline struct gt_gc_pause_event *pause_record(__u64 now, __u64 b
 	e->generation = 0;
 	e->flags = 0;
 	e->stw_reason = GT_GO_NO_REASON;
+	e->span_ns = e->duration_ns;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	__builtin_memset(e->reason, 0, sizeof(e->reason));
 	return e;
@@ -92,6 +96,8 @@ static __always_inline void thread_pause_begin(__u8 generation, __u8 flags)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_pause p = { .begin_ns = bpf_ktime_get_ns(), .generation = generation, .flags = flags };
+
+	p.inner_begin_ns = p.inner_end_ns = 0;
 
 	/*
 	 * NOEXIST: the same file probed twice (one image in two containers) fires twice; the
@@ -106,11 +112,22 @@ static __always_inline void thread_pause_end(__u8 runtime, __s64 collected)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_pause *p = bpf_map_lookup_elem(&gc_thread_pause, &tid);
 	struct gt_gc_pause_event *e;
+	__u64 now;
 
 	if (!p)
 		return;
-	e = pause_record(bpf_ktime_get_ns(), p->begin_ns, runtime);
+	now = bpf_ktime_get_ns();
+	/*
+	 * HotSpot times a young pause (-Xlog:gc "Pause Young") inside the scope, around the
+	 * memory-pool bracket, but starts a full pause's timer before the scope opens: report the
+	 * bracket for the first and the whole scope for the second, each the closest to the JVM's.
+	 */
+	if (!(p->flags & GT_GC_F_FULL) && p->inner_begin_ns && p->inner_end_ns > p->inner_begin_ns)
+		e = pause_record(p->inner_end_ns, p->inner_begin_ns, runtime);
+	else
+		e = pause_record(now, p->begin_ns, runtime);
 	if (e) {
+		e->span_ns = now - p->begin_ns;
 		e->generation = p->generation;
 		e->flags = p->flags;
 		e->collected = collected;
@@ -137,6 +154,29 @@ SEC("usdt")
 int BPF_USDT(jvm_gc_begin, int full)
 {
 	thread_pause_begin(0, full ? GT_GC_F_FULL : 0);
+	return 0;
+}
+
+/* One per memory pool the collector manages: keep the first begin and the last end. */
+SEC("usdt")
+int jvm_mem_pool_gc_begin(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_pause *p = bpf_map_lookup_elem(&gc_thread_pause, &tid);
+
+	if (p && !p->inner_begin_ns)
+		p->inner_begin_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("usdt")
+int jvm_mem_pool_gc_end(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_pause *p = bpf_map_lookup_elem(&gc_thread_pause, &tid);
+
+	if (p)
+		p->inner_end_ns = bpf_ktime_get_ns();
 	return 0;
 }
 

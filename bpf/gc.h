@@ -37,7 +37,14 @@ enum gt_gc_cause {
 #define GT_GO_NO_REASON 0xff
 #define GT_GC_REASON_LEN 24
 
-/* GT_EV_GC_PAUSE. hdr.ts_ns is the end of the pause; hdr.tid the thread that ended it. */
+/*
+ * GT_EV_GC_PAUSE. hdr.ts_ns is the end of the pause; hdr.tid the thread that ended it.
+ * HotSpot: for a young/mixed pause, begin/end bracket the collection itself (the first
+ * hotspot:mem__pool__gc__begin to the last mem__pool__gc__end, the part -Xlog:gc's timer
+ * encloses); for a full pause, the whole gc__begin .. gc__end scope (which -Xlog:gc's
+ * "Pause Full" timer encloses). span_ns is always the whole scope, which adds the heap
+ * printing, tracing and verification around a young collection.
+ */
 struct gt_gc_pause_event {
 	struct gt_event_header hdr;
 	__u64 begin_ns;
@@ -52,8 +59,9 @@ struct gt_gc_pause_event {
 	__u8 stw_reason;  /* Go >= 1.21: runtime.stwReason; GT_GO_NO_REASON otherwise */
 	__u8 pad[3];
 	char reason[GT_GC_REASON_LEN]; /* Go < 1.21: runtime.stopTheWorld's reason string */
+	__u64 span_ns;    /* HotSpot: the whole gc__begin..gc__end scope; others: duration_ns */
 };
-GT_STATIC_ASSERT(sizeof(struct gt_gc_pause_event) == 88, "gt_gc_pause_event layout");
+GT_STATIC_ASSERT(sizeof(struct gt_gc_pause_event) == 96, "gt_gc_pause_event layout");
 
 /* Go gcTrigger.kind: what started a cycle. */
 enum gt_go_gc_trigger {

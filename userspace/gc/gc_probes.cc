@@ -94,8 +94,23 @@ Result<ProbeLinks> GcProbes::attach(const Detection& d, int pid) {
   switch (d.runtime) {
     case Runtime::CPython:
       return attach_usdt(d, pid, "python", {{skel_->progs.py_gc_done, "gc__done"}, {skel_->progs.py_gc_start, "gc__start"}});
-    case Runtime::HotSpot:
-      return attach_usdt(d, pid, "hotspot", {{skel_->progs.jvm_gc_end, "gc__end"}, {skel_->progs.jvm_gc_begin, "gc__begin"}});
+    case Runtime::HotSpot: {
+      auto links = attach_usdt(d, pid, "hotspot", {{skel_->progs.jvm_gc_end, "gc__end"}});
+      if (!links) return links;
+      // Optional: without them a pause spans the whole gc__begin..gc__end scope.
+      if (d.hotspot_mem_pool_probes) {
+        auto pools = attach_usdt(d, pid, "hotspot", {{skel_->progs.jvm_mem_pool_gc_end, "mem__pool__gc__end"},
+                                                     {skel_->progs.jvm_mem_pool_gc_begin, "mem__pool__gc__begin"}});
+        if (pools)
+          links->absorb(std::move(*pools));
+        else
+          log_v1("gc: {}", pools.error().describe());
+      }
+      auto begin = attach_usdt(d, pid, "hotspot", {{skel_->progs.jvm_gc_begin, "gc__begin"}});
+      if (!begin) return begin;
+      links->absorb(std::move(*begin));
+      return links;
+    }
     case Runtime::Go:
       return attach_go(d, pid);
     case Runtime::None:

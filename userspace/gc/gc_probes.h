@@ -30,6 +30,10 @@ class ProbeLinks {
   ~ProbeLinks() { reset(); }
 
   void add(bpf_link* link) { links_.push_back(link); }
+  void absorb(ProbeLinks&& other) {
+    links_.insert(links_.end(), other.links_.begin(), other.links_.end());
+    other.links_.clear();
+  }
   size_t size() const { return links_.size(); }
   void reset();
 

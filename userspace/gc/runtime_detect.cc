@@ -56,6 +56,8 @@ std::optional<Detection> RuntimeDetector::detect_hotspot(const ProcessView& p) {
   const ElfFacts* facts = facts_for(*jvm, d.probe_path);
   if (facts && facts->has_usdt("hotspot", "gc__begin") && facts->has_usdt("hotspot", "gc__end")) {
     d.traceable = true;
+    d.hotspot_mem_pool_probes =
+        facts->has_usdt("hotspot", "mem__pool__gc__begin") && facts->has_usdt("hotspot", "mem__pool__gc__end");
     return d;
   }
   d.problem = fmt::format("{} has no hotspot:gc__begin/gc__end USDT probes: this JDK was built without DTrace "
