@@ -56,6 +56,17 @@ void AttachManager::on_exec(int pid) {
   inspect(pid, true);
 }
 
+Result<Runtime> AttachManager::attach_path(const std::string& path) {
+  const Detection d = detector_.detect_file(path);
+  if (d.runtime == Runtime::None) return fail("{} is not a CPython, HotSpot (libjvm.so) or Go binary", path);
+  if (!d.traceable) return fail("{}. To fix: {}", d.problem, d.fix);
+  if (by_file_.contains(d.probe_file)) return d.runtime;
+  auto links = probes_.attach(d, -1);
+  if (!links) return tl::unexpected(links.error());
+  by_file_.emplace(d.probe_file, std::move(*links));
+  return d.runtime;
+}
+
 void AttachManager::on_exit(int pid) {
   seen_.erase(pid);
   untraceable_.erase(pid);

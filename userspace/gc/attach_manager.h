@@ -53,6 +53,8 @@ class AttachManager {
   // The hook for GT_EV_PROC_EXEC (bpf/proc.bpf.c): look at the new program now.
   void on_exec(int pid);
   void on_exit(int pid);
+  // Attaches to a runtime file before any process runs it (pid -1: every future process).
+  Result<Runtime> attach_path(const std::string& path);
 
   bool is_traced(int pid) const { return traced_.contains(pid); }
   const std::map<int, TracedProcess>& traced() const { return traced_; }

@@ -4,6 +4,8 @@ extern "C" {
 #include "proc.h"
 }
 
+#include "util/log.h"
+
 #include <ctime>
 
 namespace gputrace::gc {
@@ -21,6 +23,12 @@ Result<std::unique_ptr<GcTracer>> GcTracer::start(const SharedMaps& maps, GcOpti
   auto probes = GcProbes::load(maps);
   if (!probes) return tl::unexpected(probes.error());
   std::unique_ptr<GcTracer> tracer(new GcTracer(std::move(*probes), std::move(options)));
+  // A path given with --exe is attached at once, so its processes are traced from the start
+  // even when none runs yet and no exec record ever reaches us.
+  for (const auto& exe : tracer->options_.filter.exes) {
+    if (!exe.starts_with("/") || !tracer->options_.filter.pids.empty()) continue;
+    if (auto r = tracer->manager_.attach_path(exe); !r) log_warning("gc: {}", r.error().describe());
+  }
   tracer->manager_.scan();
   tracer->last_scan_ns_ = monotonic_ns();
   return tracer;

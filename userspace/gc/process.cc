@@ -76,10 +76,12 @@ std::string_view basename_of(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-std::string ProcessView::host_path(std::string_view inner) const { return fmt::format("/proc/{}/root{}", pid, inner); }
+std::string ProcessView::host_path(std::string_view inner) const {
+  return pid > 0 ? fmt::format("/proc/{}/root{}", pid, inner) : std::string(inner);
+}
 
 std::string ProcessView::exe_host_path() const {
-  return exe_deleted ? fmt::format("/proc/{}/exe", pid) : host_path(exe);
+  return exe_deleted && pid > 0 ? fmt::format("/proc/{}/exe", pid) : host_path(exe);
 }
 
 const MappedFile* ProcessView::exe_mapping() const {

@@ -6,6 +6,9 @@ extern "C" {
 #include "gc.h"
 }
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <array>
 
 namespace gputrace::gc {
@@ -115,6 +118,18 @@ std::optional<Detection> RuntimeDetector::detect_go(const ProcessView& p) {
   if (!version || version->register_abi()) d.go_cookie |= GT_GO_COOKIE_REGABI;
   if (version && version->stw_reason_enum()) d.go_cookie |= GT_GO_COOKIE_STW_REASON;
   d.go_markers = facts->has_symbol(kGoSweepTermSym) && facts->has_symbol(kGoMarkTermSym);
+  return d;
+}
+
+Detection RuntimeDetector::detect_file(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  ProcessView file;  // a process of one mapping: the file itself, seen from our own root
+  file.pid = 0;
+  file.exe = path;
+  file.files.push_back({path, FileId{major(st.st_dev), minor(st.st_dev), st.st_ino}});
+  if (basename_of(path) == "libjvm.so") file.exe.clear();
+  Detection d = detect(file);
   return d;
 }
 

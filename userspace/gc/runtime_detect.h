@@ -45,6 +45,9 @@ class RuntimeDetector {
   // Detection for one process. ELF facts are cached per file identity, so a binary shared by
   // a thousand processes is read once.
   Detection detect(const ProcessView& p);
+  // Detection from a file alone (an interpreter, libjvm.so or a Go executable), before any
+  // process runs it: `--exe /usr/bin/python3.11` is traced from its first collection.
+  Detection detect_file(const std::string& path);
 
   void forget_files() { facts_.clear(); }
 
