@@ -48,9 +48,11 @@ bool GrowthDetector::grows_steadily(const std::deque<Sample>& s, uint64_t Sample
   for (size_t i = 1; i < s.size(); ++i)
     if (s[i].*metric < s[i - 1].*metric) return false;
   if (s.back().*metric - s.front().*metric < minimum) return false;
+  // Each third of the window must carry a fair part of the growth: a step (rings allocated
+  // once) followed by a trickle is not steady growth.
   const size_t n = s.size() - 1;
   for (size_t third = 0; third < 3; ++third)
-    if (s[(third + 1) * n / 3].*metric <= s[third * n / 3].*metric) return false;
+    if (s[(third + 1) * n / 3].*metric - s[third * n / 3].*metric < std::max<uint64_t>(minimum / 6, 1)) return false;
   return true;
 }
 

@@ -2,8 +2,9 @@
 // dma_mapping_growth finding). Each sample is the lowest outstanding count/bytes seen during
 // its period, so in-flight I/O (mapped at submit, unmapped at completion) does not look like
 // growth while leaked mappings, which raise the floor, do. Growth must be monotonic over the
-// whole window, reach a minimum, and appear in each third of the window: a driver that
-// allocates its rings once and then holds them (a step) is not a leak.
+// whole window, reach a minimum, and each third of the window must add at least a sixth of
+// that minimum: a driver that allocates its rings once and then holds them (a step) is not
+// a leak, even when a trickle follows.
 #pragma once
 
 #include "analyze/finding.h"

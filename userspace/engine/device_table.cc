@@ -60,6 +60,11 @@ uint32_t DeviceTable::intern_name(std::string_view name) {
   return it != by_name_.end() ? it->second : add(DeviceInfo{.name = std::string(name)});
 }
 
+std::optional<uint32_t> DeviceTable::find_name(std::string_view name) const {
+  auto it = by_name_.find(std::string(name));
+  return it == by_name_.end() ? std::nullopt : std::optional<uint32_t>(it->second);
+}
+
 void DeviceTable::on_device(const gt_device_event& e) {
   const std::string name = fixed_string(e.name, sizeof(e.name));
   auto key_it = by_key_.find(e.dev);

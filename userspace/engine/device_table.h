@@ -9,6 +9,7 @@ extern "C" {
 }
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -44,6 +45,7 @@ class DeviceTable {
   // Index of the device with this key, creating a placeholder if it was never described.
   uint32_t intern_key(uint64_t key);
   uint32_t intern_name(std::string_view name);
+  std::optional<uint32_t> find_name(std::string_view name) const;
   void on_device(const gt_device_event& e);
   void on_facts(const gt_device_facts_event& e);
 

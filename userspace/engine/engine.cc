@@ -31,7 +31,8 @@ void Engine::push(const Record& record) {
     return;
   }
   ++stats_.records_pushed;
-  if (released_any_ && record.ts() < released_ts_) ++stats_.late_records;
+  if (newest_ts_ > config_.reorder_window_ns && record.ts() < newest_ts_ - config_.reorder_window_ns)
+    ++stats_.late_records;
   buffer_.push(record);
   stats_.max_held_records = std::max<uint64_t>(stats_.max_held_records, buffer_.held());
   newest_ts_ = std::max(newest_ts_, record.ts());

@@ -45,7 +45,7 @@ struct EngineConfig {
 struct EngineStats {
   uint64_t records_pushed = 0;
   uint64_t records_processed = 0;
-  uint64_t late_records = 0;        // arrived after records newer than them were processed
+  uint64_t late_records = 0;        // older than the newest record minus the window when pushed
   uint64_t max_held_records = 0;
   uint64_t invalid_stack_records = 0;
   uint64_t stacks_not_kept = 0;     // stack table full
