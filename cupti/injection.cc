@@ -33,6 +33,7 @@ struct Injection {
   ClockAlignment clock;
   ActivityProcessor processor{transport, clock, static_cast<uint32_t>(getpid())};
   CUpti_SubscriberHandle subscriber = nullptr;
+  uint32_t cupti_version = 0;
   std::mutex flush_mu;
   std::condition_variable flush_cv;
   bool stopping = false;
@@ -106,7 +107,7 @@ void at_exit() {
   in->flush_cv.notify_all();
   if (in->flusher.joinable()) in->flusher.join();
   cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);  // the last, partly filled buffers too
-  in->processor.set_state(GT_GPU_STATE_EXITING, CUPTI_SUCCESS, 0, "");
+  in->processor.set_state(GT_GPU_STATE_EXITING, CUPTI_SUCCESS, in->cupti_version, "");
   in->processor.send_status(true);
 }
 
@@ -173,6 +174,7 @@ int initialize() {
   Injection& in = injection();
   uint32_t version = 0;
   cuptiGetVersion(&version);
+  in.cupti_version = version;
   std::string holder;
   if (const CUptiResult r = subscribe(in, holder); r != CUPTI_SUCCESS) {
     if (r == CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED)

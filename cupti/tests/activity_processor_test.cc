@@ -1,0 +1,124 @@
+// ActivityProcessor on hand-made buffers walked by libcupti's own cuptiActivityGetNextRecord
+// (which works without a driver): the library's real buffer path, minus the GPU.
+#include "activity_processor.h"
+
+#include "capture_transport.h"
+#include "decode/decoder.h"
+#include "gpu/batch_validator.h"
+#include "handmade_buffer.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace gputrace::cupti {
+namespace {
+
+using testing::CaptureTransport;
+using testing::HandmadeBuffer;
+
+std::map<uint16_t, std::vector<std::vector<std::byte>>> by_kind(const CaptureTransport& t) {
+  std::map<uint16_t, std::vector<std::vector<std::byte>>> out;
+  for (const auto& b : t.batches) {
+    auto batch = validate_batch(b, 1);
+    EXPECT_TRUE(batch) << describe(batch.error());
+    if (batch)
+      decode_stream(batch->records, [&](const Record& r) { out[r.header.kind].emplace_back(r.bytes.begin(), r.bytes.end()); });
+  }
+  return out;
+}
+
+template <class T>
+T as(const std::vector<std::byte>& bytes) {
+  T v{};
+  std::memcpy(&v, bytes.data(), std::min(sizeof(T), bytes.size()));
+  return v;
+}
+
+TEST(ActivityProcessor, WalksACuptiBufferWithLibcuptisIterator) {
+  CaptureTransport transport;
+  ClockAlignment clock;
+  clock.use_callback();
+  ActivityProcessor processor(transport, clock, 77);
+  HandmadeBuffer buf;
+  testing::fill_reference_activity(buf);
+  buf.add<CUpti_ActivityKernel10>().kind = CUPTI_ACTIVITY_KIND_CONTEXT;  // not shipped
+  processor.process_buffer(buf.data(), buf.size());
+
+  auto kinds = by_kind(transport);
+  ASSERT_EQ(kinds[GT_EV_GPU_KERNEL].size(), 3u);
+  ASSERT_EQ(kinds[GT_EV_GPU_NAME].size(), 1u);
+  ASSERT_EQ(kinds[GT_EV_GPU_MEMCPY].size(), 1u);
+  ASSERT_EQ(kinds[GT_EV_GPU_MEMSET].size(), 1u);
+  ASSERT_EQ(kinds[GT_EV_GPU_STATUS].size(), 1u);
+  const auto k2 = as<gt_gpu_kernel_event>(kinds[GT_EV_GPU_KERNEL][2]);
+  EXPECT_EQ(k2.correlation_id, 42u);
+  EXPECT_EQ(k2.hdr.ts_ns, 1200u);
+  EXPECT_EQ(k2.grid[0], 4096u);
+  const auto m = as<gt_gpu_memcpy_event>(kinds[GT_EV_GPU_MEMCPY][0]);
+  EXPECT_EQ(m.bytes, 4u << 20);
+  EXPECT_EQ(m.copy_kind, GT_GPU_COPY_HTOD);
+  const auto st = as<gt_gpu_status_event>(kinds[GT_EV_GPU_STATUS][0]);
+  EXPECT_EQ(st.state, GT_GPU_STATE_ACTIVE);
+  EXPECT_EQ(st.clock_mode, GT_GPU_CLOCK_MONOTONIC);
+  EXPECT_EQ(st.records, 5u);
+
+  const ProcessorStats s = processor.stats();
+  EXPECT_EQ(s.records, 5u);
+  EXPECT_EQ(s.skipped, 1u);
+  EXPECT_EQ(s.dropped_local, 0u);
+}
+
+TEST(ActivityProcessor, DoesNoWorkWithoutATracer) {
+  CaptureTransport transport;
+  transport.set_active(false);
+  ClockAlignment clock;
+  ActivityProcessor processor(transport, clock, 77);
+  HandmadeBuffer buf;
+  testing::fill_reference_activity(buf);
+  processor.process_buffer(buf.data(), buf.size());
+  EXPECT_TRUE(transport.batches.empty());
+  EXPECT_EQ(processor.stats().records, 0u);
+  EXPECT_EQ(processor.stats().unobserved, 1u);
+}
+
+TEST(ActivityProcessor, ResendsNamesAfterALostBatchAndReportsDrops) {
+  CaptureTransport transport;
+  ClockAlignment clock;
+  ActivityProcessor processor(transport, clock, 77);
+  HandmadeBuffer buf;
+  testing::fill_reference_activity(buf);
+  transport.set_refuse(true);
+  processor.process_buffer(buf.data(), buf.size());
+  processor.add_cupti_dropped(9);
+  transport.set_refuse(false);
+  processor.process_buffer(buf.data(), buf.size());
+
+  auto kinds = by_kind(transport);
+  EXPECT_EQ(kinds[GT_EV_GPU_NAME].size(), 1u);  // the first was lost with its batch
+  EXPECT_EQ(kinds[GT_EV_GPU_KERNEL].size(), 3u);
+  ASSERT_FALSE(kinds[GT_EV_GPU_STATUS].empty());
+  const auto st = as<gt_gpu_status_event>(kinds[GT_EV_GPU_STATUS].back());
+  EXPECT_EQ(st.dropped_local, 7u);  // the refused batches: name, 3 kernels, memcpy, memset; status
+  EXPECT_EQ(st.dropped_cupti, 9u);
+}
+
+TEST(ActivityProcessor, StatusNamesTheOtherSubscriber) {
+  CaptureTransport transport;
+  ClockAlignment clock;
+  ActivityProcessor processor(transport, clock, 77);
+  processor.set_state(GT_GPU_STATE_OTHER_SUBSCRIBER, CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED, 130001,
+                      "Nsight Systems");
+  processor.send_status(true);
+  auto kinds = by_kind(transport);
+  ASSERT_EQ(kinds[GT_EV_GPU_STATUS].size(), 1u);
+  const auto st = as<gt_gpu_status_event>(kinds[GT_EV_GPU_STATUS][0]);
+  EXPECT_EQ(st.state, GT_GPU_STATE_OTHER_SUBSCRIBER);
+  EXPECT_EQ(st.cupti_result, CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED);
+  EXPECT_STREQ(st.holder, "Nsight Systems");
+  processor.send_status(false);  // nothing changed: nothing sent
+  EXPECT_EQ(transport.batches.size(), 1u);
+}
+
+}  // namespace
+}  // namespace gputrace::cupti

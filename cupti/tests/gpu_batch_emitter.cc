@@ -1,0 +1,26 @@
+// gpu_batch_emitter: a stand-in for a CUDA application, for the bridge tests. It links
+// libgputrace_cupti.so, pushes a hand-made CUPTI buffer (3 kernels, a memcpy, a memset)
+// through the library's real processing path, then, with --malformed, sends the malformed
+// batches listed in malformed_batches.h through the same transport. Whether the batches go
+// out on the USDT probe or the socket is the library's own choice, as in an application.
+#include "handmade_buffer.h"
+#include "malformed_batches.h"
+
+#include <cstdio>
+#include <cstring>
+
+extern "C" void gputrace_cupti_test_process_buffer(uint8_t* buffer, size_t valid);
+extern "C" int gputrace_cupti_test_send_raw(const void* bytes, size_t len);
+
+int main(int argc, char** argv) {
+  gputrace::cupti::testing::HandmadeBuffer buf;
+  gputrace::cupti::testing::fill_reference_activity(buf);
+  gputrace_cupti_test_process_buffer(buf.data(), buf.size());
+  int sent = 0;
+  if (argc > 1 && std::strcmp(argv[1], "--malformed") == 0) {
+    for (const auto& m : gputrace::cupti::testing::malformed_batches())
+      sent += gputrace_cupti_test_send_raw(m.bytes.data(), m.bytes.size());
+  }
+  std::printf("malformed_sent=%d\n", sent);
+  return 0;
+}

@@ -1,0 +1,50 @@
+// The injection library on a host without an NVIDIA driver (this build machine, CI): an
+// application runs unaffected, and InitializeInjection degrades instead of failing.
+#include "subprocess.h"
+
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <string>
+
+namespace gputrace::cupti {
+namespace {
+
+using testing::run_program;
+
+bool driver_present() {
+  struct stat st {};
+  return ::stat("/dev/nvidiactl", &st) == 0;
+}
+
+TEST(InjectionWithoutDriver, ApplicationRunsUnaffected) {
+  if (driver_present()) GTEST_SKIP() << "an NVIDIA driver is present: the gpu tier covers this host";
+  const auto plain = run_program({GPUTRACE_NODRIVER_APP}, {});
+  const auto injected = run_program({GPUTRACE_NODRIVER_APP}, {"CUDA_INJECTION64_PATH=" GPUTRACE_CUPTI_LIBRARY});
+  EXPECT_EQ(plain.exit_code, 0);
+  EXPECT_EQ(injected.exit_code, 0) << injected.err;
+  EXPECT_EQ(injected.out, "cuda=unavailable devices=0 sum=500500\n");
+  EXPECT_EQ(injected.out, plain.out);
+}
+
+// What libcuda would do with a driver: dlopen the library and call InitializeInjection. With
+// no driver CUPTI refuses to subscribe; the library must say so and report success anyway.
+TEST(InjectionWithoutDriver, InitializeInjectionDegradesAndSaysWhy) {
+  if (driver_present()) GTEST_SKIP() << "an NVIDIA driver is present: the gpu tier covers this host";
+  void* lib = ::dlopen(GPUTRACE_CUPTI_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(lib, nullptr) << ::dlerror();
+  auto init = reinterpret_cast<int (*)()>(::dlsym(lib, "InitializeInjection"));
+  ASSERT_NE(init, nullptr);
+  ::testing::internal::CaptureStderr();
+  const int first = init();
+  const int second = init();  // libcuda calls it once; a second call must be harmless
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(first, 1);
+  EXPECT_EQ(second, 1);
+  EXPECT_NE(err.find("gputrace-cupti"), std::string::npos) << err;
+  EXPECT_NE(err.find("GPU activity will not be traced"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace gputrace::cupti

@@ -1,0 +1,345 @@
+// RecordConverter on hand-filled CUPTI records of every version the library supports, checked
+// through the daemon's own validator: what the library writes is what the daemon accepts.
+#include "record_converter.h"
+
+#include "capture_transport.h"
+#include "decode/decoder.h"
+#include "gpu/batch_validator.h"
+
+#include <cupti.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <span>
+#include <string>
+#include <vector>
+
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // old record versions on purpose
+
+namespace gputrace::cupti {
+namespace {
+
+using testing::CaptureTransport;
+
+struct Harness {
+  CaptureTransport transport;
+  ClockAlignment clock;
+  NameTable names;
+  BatchWriter writer{transport, 1234};
+  RecordConverter converter{clock, names, 1234};
+
+  template <class T>
+  RecordConverter::Outcome convert(const T& rec) {
+    return converter.convert({reinterpret_cast<const std::byte*>(&rec), sizeof(T)}, transport.epoch(), writer);
+  }
+  // Flushes and returns the validated records, in order.
+  std::vector<std::vector<std::byte>> records() {
+    writer.flush();
+    std::vector<std::vector<std::byte>> out;
+    for (const auto& b : transport.batches) {
+      auto batch = validate_batch(b, 4321);
+      EXPECT_TRUE(batch) << describe(batch.error());
+      if (!batch) continue;
+      decode_stream(batch->records, [&](const Record& r) { out.emplace_back(r.bytes.begin(), r.bytes.end()); });
+    }
+    return out;
+  }
+};
+
+template <class T>
+T as(const std::vector<std::byte>& bytes) {
+  T v{};
+  std::memcpy(&v, bytes.data(), std::min(sizeof(T), bytes.size()));
+  return v;
+}
+
+std::string name_of(const std::vector<std::byte>& bytes) {
+  const auto e = as<gt_gpu_name_event>(bytes);
+  return std::string(reinterpret_cast<const char*>(bytes.data()) + sizeof(e), e.name_len);
+}
+
+template <class K>
+class KernelVersions : public ::testing::Test {};
+using KernelTypes = ::testing::Types<CUpti_ActivityKernel5, CUpti_ActivityKernel6, CUpti_ActivityKernel7,
+                                     CUpti_ActivityKernel8, CUpti_ActivityKernel9, CUpti_ActivityKernel10>;
+TYPED_TEST_SUITE(KernelVersions, KernelTypes);
+
+TYPED_TEST(KernelVersions, ConvertsEveryShippedField) {
+  Harness h;
+  TypeParam k{};
+  k.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
+  k.start = 1000;
+  k.end = 2500;
+  k.deviceId = 3;
+  k.contextId = 4;
+  k.streamId = 7;
+  k.correlationId = 99;
+  k.gridX = 10, k.gridY = 11, k.gridZ = 12;
+  k.blockX = 128, k.blockY = 2, k.blockZ = 1;
+  k.graphId = 5;
+  k.name = "_Z6vecaddPKfS0_Pfi";
+  ASSERT_EQ(h.convert(k), RecordConverter::Outcome::Converted);
+  const auto recs = h.records();
+  ASSERT_EQ(recs.size(), 2u);  // the name, then the kernel
+  EXPECT_EQ(as<gt_event_header>(recs[0]).kind, GT_EV_GPU_NAME);
+  EXPECT_EQ(name_of(recs[0]), "_Z6vecaddPKfS0_Pfi");
+  const auto e = as<gt_gpu_kernel_event>(recs[1]);
+  EXPECT_EQ(e.hdr.kind, GT_EV_GPU_KERNEL);
+  EXPECT_EQ(e.hdr.pid, 4321u);  // the validator's trusted pid, not the library's claim
+  EXPECT_EQ(e.hdr.cpu, GT_GPU_NO_CPU);
+  EXPECT_EQ(e.hdr.ts_ns, 1000u);
+  EXPECT_EQ(e.end_ns, 2500u);
+  EXPECT_EQ(e.name_id, as<gt_gpu_name_event>(recs[0]).name_id);
+  EXPECT_EQ(e.device_id, 3u);
+  EXPECT_EQ(e.context_id, 4u);
+  EXPECT_EQ(e.stream_id, 7u);
+  EXPECT_EQ(e.correlation_id, 99u);
+  EXPECT_EQ(e.graph_id, 5u);
+  EXPECT_EQ(e.grid[0], 10u);
+  EXPECT_EQ(e.grid[2], 12u);
+  EXPECT_EQ(e.block[0], 128u);
+  EXPECT_EQ(e.block[1], 2u);
+}
+
+template <class M>
+class MemcpyVersions : public ::testing::Test {};
+using MemcpyTypes = ::testing::Types<CUpti_ActivityMemcpy, CUpti_ActivityMemcpy3, CUpti_ActivityMemcpy4,
+                                     CUpti_ActivityMemcpy5, CUpti_ActivityMemcpy6>;
+TYPED_TEST_SUITE(MemcpyVersions, MemcpyTypes);
+
+TYPED_TEST(MemcpyVersions, ConvertsEveryShippedField) {
+  Harness h;
+  TypeParam m{};
+  m.kind = CUPTI_ACTIVITY_KIND_MEMCPY;
+  m.copyKind = CUPTI_ACTIVITY_MEMCPY_KIND_DTOH;
+  m.srcKind = CUPTI_ACTIVITY_MEMORY_KIND_DEVICE;
+  m.dstKind = CUPTI_ACTIVITY_MEMORY_KIND_PINNED;
+  m.flags = CUPTI_ACTIVITY_FLAG_MEMCPY_ASYNC;
+  m.bytes = 4u << 20;
+  m.start = 10;
+  m.end = 20;
+  m.deviceId = 1;
+  m.contextId = 2;
+  m.streamId = 13;
+  m.correlationId = 77;
+  ASSERT_EQ(h.convert(m), RecordConverter::Outcome::Converted);
+  const auto recs = h.records();
+  ASSERT_EQ(recs.size(), 1u);
+  const auto e = as<gt_gpu_memcpy_event>(recs[0]);
+  EXPECT_EQ(e.hdr.kind, GT_EV_GPU_MEMCPY);
+  EXPECT_EQ(e.hdr.ts_ns, 10u);
+  EXPECT_EQ(e.end_ns, 20u);
+  EXPECT_EQ(e.bytes, 4u << 20);
+  EXPECT_EQ(e.copy_kind, GT_GPU_COPY_DTOH);
+  EXPECT_EQ(e.src_kind, CUPTI_ACTIVITY_MEMORY_KIND_DEVICE);
+  EXPECT_EQ(e.dst_kind, CUPTI_ACTIVITY_MEMORY_KIND_PINNED);
+  EXPECT_EQ(e.flags, CUPTI_ACTIVITY_FLAG_MEMCPY_ASYNC);
+  EXPECT_EQ(e.device_id, 1u);
+  EXPECT_EQ(e.context_id, 2u);
+  EXPECT_EQ(e.stream_id, 13u);
+  EXPECT_EQ(e.correlation_id, 77u);
+}
+
+template <class S>
+class MemsetVersions : public ::testing::Test {};
+using MemsetTypes = ::testing::Types<CUpti_ActivityMemset, CUpti_ActivityMemset2, CUpti_ActivityMemset3,
+                                     CUpti_ActivityMemset4>;
+TYPED_TEST_SUITE(MemsetVersions, MemsetTypes);
+
+TYPED_TEST(MemsetVersions, ConvertsEveryShippedField) {
+  Harness h;
+  TypeParam s{};
+  s.kind = CUPTI_ACTIVITY_KIND_MEMSET;
+  s.value = 0xab;
+  s.bytes = 4096;
+  s.start = 5;
+  s.end = 6;
+  s.deviceId = 2;
+  s.contextId = 3;
+  s.streamId = 9;
+  s.correlationId = 11;
+  s.flags = CUPTI_ACTIVITY_FLAG_MEMSET_ASYNC;
+  s.memoryKind = CUPTI_ACTIVITY_MEMORY_KIND_DEVICE;
+  ASSERT_EQ(h.convert(s), RecordConverter::Outcome::Converted);
+  const auto recs = h.records();
+  ASSERT_EQ(recs.size(), 1u);
+  const auto e = as<gt_gpu_memset_event>(recs[0]);
+  EXPECT_EQ(e.hdr.kind, GT_EV_GPU_MEMSET);
+  EXPECT_EQ(e.bytes, 4096u);
+  EXPECT_EQ(e.value, 0xabu);
+  EXPECT_EQ(e.hdr.ts_ns, 5u);
+  EXPECT_EQ(e.end_ns, 6u);
+  EXPECT_EQ(e.device_id, 2u);
+  EXPECT_EQ(e.context_id, 3u);
+  EXPECT_EQ(e.stream_id, 9u);
+  EXPECT_EQ(e.correlation_id, 11u);
+  EXPECT_EQ(e.flags, CUPTI_ACTIVITY_FLAG_MEMSET_ASYNC);
+  EXPECT_EQ(e.memory_kind, CUPTI_ACTIVITY_MEMORY_KIND_DEVICE);
+}
+
+template <class M>
+class MemoryVersions : public ::testing::Test {};
+using MemoryTypes = ::testing::Types<CUpti_ActivityMemory2, CUpti_ActivityMemory3, CUpti_ActivityMemory4>;
+TYPED_TEST_SUITE(MemoryVersions, MemoryTypes);
+
+TYPED_TEST(MemoryVersions, ConvertsAllocationsAndReleasesOnly) {
+  Harness h;
+  TypeParam m{};
+  m.kind = CUPTI_ACTIVITY_KIND_MEMORY2;
+  m.memoryOperationType = CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_RELEASE;
+  m.memoryKind = CUPTI_ACTIVITY_MEMORY_KIND_DEVICE;
+  m.address = 0x7f0000000000ull;
+  m.bytes = 1 << 20;
+  m.timestamp = 777;
+  m.deviceId = 1;
+  m.streamId = 3;
+  m.correlationId = 5;
+  ASSERT_EQ(h.convert(m), RecordConverter::Outcome::Converted);
+  m.memoryOperationType = CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_INVALID;
+  EXPECT_EQ(h.convert(m), RecordConverter::Outcome::Skipped);
+  const auto recs = h.records();
+  ASSERT_EQ(recs.size(), 1u);
+  const auto e = as<gt_gpu_memory_event>(recs[0]);
+  EXPECT_EQ(e.op, GT_GPU_MEMORY_RELEASE);
+  EXPECT_EQ(e.address, 0x7f0000000000ull);
+  EXPECT_EQ(e.bytes, 1u << 20);
+  EXPECT_EQ(e.hdr.ts_ns, 777u);
+  EXPECT_EQ(e.device_id, 1u);
+  EXPECT_EQ(e.stream_id, 3u);
+  EXPECT_EQ(e.correlation_id, 5u);
+}
+
+TEST(RecordConverter, ConvertsRuntimeAndDriverCalls) {
+  Harness h;
+  CUpti_ActivityAPI a{};
+  a.kind = CUPTI_ACTIVITY_KIND_RUNTIME;
+  a.cbid = CUPTI_RUNTIME_TRACE_CBID_cudaMemcpy_v3020;
+  a.start = 1;
+  a.end = 2;
+  a.threadId = 1234;
+  a.correlationId = 11;
+  a.returnValue = 0;
+  ASSERT_EQ(h.convert(a), RecordConverter::Outcome::Converted);
+  a.kind = CUPTI_ACTIVITY_KIND_DRIVER;
+  ASSERT_EQ(h.convert(a), RecordConverter::Outcome::Converted);
+  const auto recs = h.records();
+  ASSERT_EQ(recs.size(), 2u);
+  const auto rt = as<gt_gpu_api_event>(recs[0]);
+  EXPECT_EQ(rt.domain, GT_GPU_API_RUNTIME);
+  EXPECT_EQ(rt.cbid, static_cast<uint32_t>(CUPTI_RUNTIME_TRACE_CBID_cudaMemcpy_v3020));
+  EXPECT_EQ(rt.hdr.tid, 1234u);
+  EXPECT_EQ(rt.correlation_id, 11u);
+  EXPECT_EQ(as<gt_gpu_api_event>(recs[1]).domain, GT_GPU_API_DRIVER);
+}
+
+TEST(RecordConverter, SkipsOtherKindsAndRefusesShortOrUntimedRecords) {
+  Harness h;
+  CUpti_ActivityKernel10 k{};
+  k.kind = CUPTI_ACTIVITY_KIND_CONTEXT;
+  EXPECT_EQ(h.convert(k), RecordConverter::Outcome::Skipped);
+  k.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
+  k.start = 10;
+  k.end = 5;
+  EXPECT_EQ(h.convert(k), RecordConverter::Outcome::Incomplete);
+  k.end = 20;
+  // A record cut by the end of its buffer is never read past that end.
+  EXPECT_EQ(h.converter.convert({reinterpret_cast<const std::byte*>(&k), 100}, 1, h.writer),
+            RecordConverter::Outcome::Truncated);
+  EXPECT_TRUE(h.records().empty());
+}
+
+TEST(RecordConverter, SendsEachNameOncePerReceiverAndAfterALostBatch) {
+  Harness h;
+  CUpti_ActivityKernel10 k{};
+  k.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
+  k.start = 1;
+  k.end = 2;
+  k.name = "a";
+  h.convert(k);
+  h.convert(k);
+  k.name = "b";
+  h.convert(k);
+  auto count_names = [&] {
+    size_t n = 0;
+    for (const auto& r : h.records()) n += as<gt_event_header>(r).kind == GT_EV_GPU_NAME;
+    h.transport.batches.clear();
+    return n;
+  };
+  EXPECT_EQ(count_names(), 2u);
+  h.convert(k);
+  EXPECT_EQ(count_names(), 0u);
+  h.transport.new_receiver();  // a tracer attached later: it has never seen "b"
+  h.convert(k);
+  EXPECT_EQ(count_names(), 1u);
+  h.names.resend_all();  // a batch was lost
+  h.convert(k);
+  EXPECT_EQ(count_names(), 1u);
+}
+
+TEST(RecordConverter, CutsOverlongNamesAndFlagsThem) {
+  Harness h;
+  const std::string long_name(GT_GPU_NAME_MAX + 500, 'x');
+  CUpti_ActivityKernel10 k{};
+  k.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
+  k.start = 1;
+  k.end = 2;
+  k.name = long_name.c_str();
+  h.convert(k);
+  const auto recs = h.records();
+  ASSERT_EQ(recs.size(), 2u);
+  const auto n = as<gt_gpu_name_event>(recs[0]);
+  EXPECT_EQ(n.name_len, GT_GPU_NAME_MAX - 1u);
+  EXPECT_EQ(n.flags & GT_GPU_NAME_TRUNCATED, GT_GPU_NAME_TRUNCATED);
+}
+
+TEST(RecordConverter, AppliesTheCalibratedClockOffset) {
+  Harness h;
+  // A fake CUPTI clock exactly 1 s behind CLOCK_MONOTONIC.
+  ASSERT_TRUE(h.clock.calibrate(
+      [](uint64_t& ts) {
+        ts = ClockAlignment::monotonic_now() - 1'000'000'000;
+        return true;
+      },
+      50));
+  EXPECT_EQ(h.clock.mode(), GT_GPU_CLOCK_CALIBRATED);
+  EXPECT_NEAR(static_cast<double>(h.clock.offset_ns()), 1e9, static_cast<double>(h.clock.error_ns()) + 1e6);
+  CUpti_ActivityMemset4 s{};
+  s.kind = CUPTI_ACTIVITY_KIND_MEMSET;
+  s.start = 5'000'000'000;
+  s.end = 5'000'000'100;
+  h.convert(s);
+  const auto e = as<gt_gpu_memset_event>(h.records().at(0));
+  EXPECT_EQ(e.hdr.ts_ns, 5'000'000'000 + static_cast<uint64_t>(h.clock.offset_ns()));
+  EXPECT_EQ(e.end_ns - e.hdr.ts_ns, 100u);
+}
+
+TEST(BatchWriter, SplitsAtTheBatchLimitWithConsecutiveSequenceNumbers) {
+  Harness h;
+  CUpti_ActivityMemcpy6 m{};
+  m.kind = CUPTI_ACTIVITY_KIND_MEMCPY;
+  m.start = 1;
+  m.end = 2;
+  const size_t n = 3 * GT_GPU_BATCH_MAX_BYTES / sizeof(gt_gpu_memcpy_event);
+  for (size_t i = 0; i < n; ++i) h.convert(m);
+  EXPECT_EQ(h.records().size(), n);
+  ASSERT_GE(h.transport.batches.size(), 3u);
+  for (size_t i = 0; i < h.transport.batches.size(); ++i) {
+    EXPECT_LE(h.transport.batches[i].size(), size_t{GT_GPU_BATCH_MAX_BYTES});
+    EXPECT_EQ(as<gt_gpu_batch>(h.transport.batches[i]).seq, i);
+  }
+}
+
+TEST(BatchWriter, CountsRecordsOfRefusedBatchesAsDropped) {
+  Harness h;
+  h.transport.set_refuse(true);
+  CUpti_ActivityMemcpy6 m{};
+  m.kind = CUPTI_ACTIVITY_KIND_MEMCPY;
+  h.convert(m);
+  h.convert(m);
+  h.writer.flush();
+  EXPECT_EQ(h.writer.records_dropped(), 2u);
+  EXPECT_EQ(h.writer.batches_sent(), 0u);
+}
+
+}  // namespace
+}  // namespace gputrace::cupti

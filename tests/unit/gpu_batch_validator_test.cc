@@ -1,0 +1,177 @@
+#include "gpu/batch_validator.h"
+
+#include "decode/decoder.h"
+
+extern "C" {
+#include "host.h"
+}
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace gputrace {
+namespace {
+
+template <class T>
+std::vector<std::byte> bytes_of(const T& v, size_t size = sizeof(T)) {
+  std::vector<std::byte> out(size);
+  std::memcpy(out.data(), &v, std::min(size, sizeof(T)));
+  return out;
+}
+
+std::vector<std::byte> kernel(uint64_t start, uint64_t end) {
+  gt_gpu_kernel_event e{};
+  e.hdr.kind = GT_EV_GPU_KERNEL;
+  e.hdr.size = sizeof(e);
+  e.hdr.pid = 99999;  // the sender's claim: must not survive
+  e.hdr.ts_ns = start;
+  e.end_ns = end;
+  e.name_id = 1;
+  return bytes_of(e);
+}
+
+std::vector<std::byte> name(const std::string& text) {
+  gt_gpu_name_event e{};
+  e.hdr.kind = GT_EV_GPU_NAME;
+  e.hdr.size = static_cast<uint32_t>((sizeof(e) + text.size() + 1 + 7) & ~size_t{7});
+  e.name_id = 1;
+  e.name_len = static_cast<uint32_t>(text.size());
+  auto out = bytes_of(e, e.hdr.size);
+  std::memcpy(out.data() + sizeof(e), text.data(), text.size());
+  return out;
+}
+
+std::vector<std::byte> batch(const std::vector<std::vector<std::byte>>& records) {
+  gt_gpu_batch h{};
+  h.magic = GT_GPU_BATCH_MAGIC;
+  h.version = GT_GPU_BATCH_VERSION;
+  h.header_size = sizeof(h);
+  h.seq = 7;
+  std::vector<std::byte> out(sizeof(h));
+  for (const auto& r : records) out.insert(out.end(), r.begin(), r.end());
+  h.count = static_cast<uint32_t>(records.size());
+  h.bytes = static_cast<uint32_t>(out.size() - sizeof(h));
+  std::memcpy(out.data(), &h, sizeof(h));
+  return out;
+}
+
+gt_gpu_batch* header(std::vector<std::byte>& b) { return reinterpret_cast<gt_gpu_batch*>(b.data()); }
+
+BatchReject rejection(const std::vector<std::byte>& b) {
+  auto r = validate_batch(b, 1);
+  EXPECT_FALSE(r);
+  return r ? BatchReject::NotABatch : r.error();
+}
+
+TEST(GpuBatchValidator, AcceptsAWellFormedBatchAndStampsTheTrustedPid) {
+  auto r = validate_batch(batch({name("vecadd"), kernel(10, 20), kernel(30, 40)}), 4242);
+  ASSERT_TRUE(r) << describe(r.error());
+  EXPECT_EQ(r->pid, 4242u);
+  EXPECT_EQ(r->seq, 7u);
+  EXPECT_EQ(r->count, 3u);
+  std::vector<uint32_t> pids;
+  decode_stream(r->records, [&](const Record& rec) { pids.push_back(rec.header.pid); });
+  EXPECT_EQ(pids, (std::vector<uint32_t>{4242, 4242, 4242}));
+}
+
+TEST(GpuBatchValidator, RejectsHeaderLies) {
+  auto good = batch({kernel(1, 2)});
+  EXPECT_EQ(rejection(std::vector<std::byte>(good.begin(), good.begin() + 16)), BatchReject::TooShort);
+  auto b = good;
+  header(b)->magic ^= 1;
+  EXPECT_EQ(rejection(b), BatchReject::BadMagic);
+  b = good;
+  header(b)->version = 2;
+  EXPECT_EQ(rejection(b), BatchReject::BadVersion);
+  b = good;
+  header(b)->bytes += 8;
+  EXPECT_EQ(rejection(b), BatchReject::LengthMismatch);
+  b = good;
+  header(b)->count = 2;
+  EXPECT_EQ(rejection(b), BatchReject::CountMismatch);
+  b = good;
+  header(b)->count = 0;
+  EXPECT_EQ(rejection(b), BatchReject::CountMismatch);
+  b = good;
+  header(b)->count = 0xffffffff;
+  EXPECT_EQ(rejection(b), BatchReject::CountMismatch);
+  std::vector<std::vector<std::byte>> many(GT_GPU_BATCH_MAX_BYTES / sizeof(gt_gpu_kernel_event) + 1, kernel(1, 2));
+  EXPECT_EQ(rejection(batch(many)), BatchReject::TooLong);
+}
+
+TEST(GpuBatchValidator, RejectsBadRecords) {
+  auto truncated = batch({kernel(1, 2)});
+  truncated.resize(truncated.size() - 8);
+  header(truncated)->bytes -= 8;
+  EXPECT_EQ(rejection(truncated), BatchReject::BadRecord);
+
+  gt_loss_event foreign{};
+  foreign.hdr.kind = GT_EV_LOSS;
+  foreign.hdr.size = sizeof(foreign);
+  EXPECT_EQ(rejection(batch({bytes_of(foreign)})), BatchReject::NotGpuRecord);
+
+  gt_gpu_batch_event nested{};
+  nested.hdr.kind = GT_EV_GPU_BATCH;
+  nested.hdr.size = sizeof(nested);
+  EXPECT_EQ(rejection(batch({bytes_of(nested)})), BatchReject::NotGpuRecord);
+
+  EXPECT_EQ(rejection(batch({kernel(20, 10)})), BatchReject::BadTimestamps);
+}
+
+TEST(GpuBatchValidator, RejectsMalformedNames) {
+  auto unterminated = name("abcdefg");  // 7 chars + NUL fill the padding exactly
+  unterminated[sizeof(gt_gpu_name_event) + 7] = std::byte{'h'};
+  EXPECT_EQ(rejection(batch({unterminated})), BatchReject::BadName);
+
+  auto embedded_nul = name("abc");
+  embedded_nul[sizeof(gt_gpu_name_event) + 1] = std::byte{0};
+  EXPECT_EQ(rejection(batch({embedded_nul})), BatchReject::BadName);
+
+  auto garbage_padding = name("abc");
+  garbage_padding.back() = std::byte{'z'};
+  EXPECT_EQ(rejection(batch({garbage_padding})), BatchReject::BadName);
+
+  auto lying_length = name("abc");
+  reinterpret_cast<gt_gpu_name_event*>(lying_length.data())->name_len = 100;
+  EXPECT_EQ(rejection(batch({lying_length})), BatchReject::BadName);
+
+  auto no_id = name("abc");
+  reinterpret_cast<gt_gpu_name_event*>(no_id.data())->name_id = 0;
+  EXPECT_EQ(rejection(batch({no_id})), BatchReject::BadName);
+}
+
+TEST(GpuBatchValidator, RejectsStatusWithoutTerminatedHolder) {
+  gt_gpu_status_event s{};
+  s.hdr.kind = GT_EV_GPU_STATUS;
+  s.hdr.size = sizeof(s);
+  EXPECT_TRUE(validate_batch(batch({bytes_of(s)}), 1));
+  std::memset(s.holder, 'x', sizeof(s.holder));
+  EXPECT_EQ(rejection(batch({bytes_of(s)})), BatchReject::BadStatus);
+  s.holder[0] = 0;
+  s.clock_mode = 7;
+  EXPECT_EQ(rejection(batch({bytes_of(s)})), BatchReject::BadStatus);
+}
+
+TEST(GpuBatchValidator, TakesThePidOfARingRecordFromItsKernelHeader) {
+  auto inner = batch({kernel(1, 2)});
+  gt_event_header h{};
+  h.kind = GT_EV_GPU_BATCH;
+  h.size = static_cast<uint32_t>(sizeof(h) + inner.size());
+  h.pid = 555;
+  auto ring = bytes_of(h);
+  ring.insert(ring.end(), inner.begin(), inner.end());
+  Record rec;
+  ASSERT_EQ(decode_one(ring, rec), DecodeError::None);
+  auto r = validate_batch_record(rec);
+  ASSERT_TRUE(r) << describe(r.error());
+  EXPECT_EQ(r->pid, 555u);
+
+  ASSERT_EQ(decode_one(kernel(1, 2), rec), DecodeError::None);
+  EXPECT_EQ(validate_batch_record(rec).error(), BatchReject::NotABatch);
+}
+
+}  // namespace
+}  // namespace gputrace

@@ -1,0 +1,119 @@
+#include "gpu/seqpacket_listener.h"
+
+extern "C" {
+#include "gpu.h"
+}
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <string>
+
+namespace gputrace {
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/gputrace-seqpacket-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
+};
+
+Fd connect_to(const std::string& path) {
+  Fd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) fd.reset();
+  return fd;
+}
+
+TEST(SeqpacketListener, ReceivesDatagramsWithThePeersCredentials) {
+  TempDir dir;
+  auto l = SeqpacketListener::bind(dir.path + "/s", {});
+  ASSERT_TRUE(l) << l.error().describe();
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.path + "/s").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0666u);
+  Fd c = connect_to(dir.path + "/s");
+  ASSERT_TRUE(c.valid());
+  ASSERT_EQ(::send(c.get(), "hello", 5, 0), 5);
+  ASSERT_EQ(::send(c.get(), "world!", 6, 0), 6);
+  std::vector<std::string> got;
+  pid_t peer = 0;
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(l->poll_once(50, [&](std::span<const std::byte> d, pid_t pid, uid_t uid) {
+      got.emplace_back(reinterpret_cast<const char*>(d.data()), d.size());
+      peer = pid;
+      EXPECT_EQ(uid, ::getuid());
+    }));
+  EXPECT_EQ(got, (std::vector<std::string>{"hello", "world!"}));
+  EXPECT_EQ(peer, ::getpid());
+  EXPECT_EQ(l->clients(), 1u);
+  c.reset();
+  ASSERT_TRUE(l->poll_once(50, [](auto, auto, auto) {}));
+  EXPECT_EQ(l->clients(), 0u);
+}
+
+TEST(SeqpacketListener, AppliesThePeerPolicyAndTheClientLimit) {
+  TempDir dir;
+  PeerPolicy not_me{.only_uid = std::nullopt, .accept_pid = [](pid_t p) { return p != ::getpid(); }};
+  auto refusing = SeqpacketListener::bind(dir.path + "/a", not_me);
+  ASSERT_TRUE(refusing);
+  Fd c = connect_to(dir.path + "/a");
+  ASSERT_TRUE(refusing->poll_once(50, [](auto, auto, auto) { ADD_FAILURE() << "refused peer was heard"; }));
+  EXPECT_EQ(refusing->stats().refused_peer, 1u);
+
+  auto one = SeqpacketListener::bind(dir.path + "/b", {}, 1);
+  ASSERT_TRUE(one);
+  Fd c1 = connect_to(dir.path + "/b"), c2 = connect_to(dir.path + "/b");
+  ASSERT_TRUE(one->poll_once(50, [](auto, auto, auto) {}));
+  EXPECT_EQ(one->clients(), 1u);
+  EXPECT_EQ(one->stats().refused_too_many, 1u);
+}
+
+TEST(SeqpacketListener, DropsOversizeDatagrams) {
+  TempDir dir;
+  auto l = SeqpacketListener::bind(dir.path + "/s", {});
+  ASSERT_TRUE(l);
+  Fd c = connect_to(dir.path + "/s");
+  std::vector<char> big(GT_GPU_BATCH_MAX_BYTES + 8, 'x');
+  ASSERT_EQ(::send(c.get(), big.data(), big.size(), 0), static_cast<ssize_t>(big.size()));
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(l->poll_once(50, [](auto, auto, auto) { ADD_FAILURE() << "oversize datagram delivered"; }));
+  EXPECT_EQ(l->stats().oversize, 1u);
+}
+
+TEST(SeqpacketListener, ReplacesAStaleSocketButNothingElse) {
+  TempDir dir;
+  { auto first = SeqpacketListener::bind(dir.path + "/s", {}); }
+  // A stale socket file left by a crashed daemon:
+  Fd stale(::socket(AF_UNIX, SOCK_SEQPACKET, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, (dir.path + "/s").c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(::bind(stale.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+  EXPECT_TRUE(SeqpacketListener::bind(dir.path + "/s", {}));
+
+  std::ofstream(dir.path + "/file") << "not a socket";
+  auto refused = SeqpacketListener::bind(dir.path + "/file", {});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("not a socket"), std::string::npos);
+  ASSERT_EQ(::symlink((dir.path + "/file").c_str(), (dir.path + "/link").c_str()), 0);
+  EXPECT_FALSE(SeqpacketListener::bind(dir.path + "/link", {}));
+  std::ifstream still(dir.path + "/file");
+  std::string content;
+  std::getline(still, content);
+  EXPECT_EQ(content, "not a socket");
+}
+
+}  // namespace
+}  // namespace gputrace
