@@ -257,6 +257,14 @@ TEST_F(CaptureDamage, HeaderLengthsAreBounded) {
   reader = CaptureReader::open_bytes(c.file, "long.gtrace");
   ASSERT_FALSE(reader);
   EXPECT_TRUE(mentions(reader.error(), "host facts do not fit"));
+
+  // A header of just the prefix: no host facts at all (found by the fuzzer).
+  c = small_capture();
+  const uint32_t prefix_only = sizeof(capture::FileHeaderPrefix);
+  std::memcpy(c.file.data() + offsetof(capture::FileHeaderPrefix, header_length), &prefix_only, sizeof(prefix_only));
+  reader = CaptureReader::open_bytes(c.file, "bare.gtrace");
+  ASSERT_FALSE(reader);
+  EXPECT_TRUE(mentions(reader.error(), "host facts do not fit"));
 }
 
 TEST_F(CaptureDamage, HeaderFieldsAppendedByALaterVersionAreSkipped) {

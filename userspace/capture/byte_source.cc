@@ -47,7 +47,9 @@ class MemorySource final : public ByteSource {
   Result<uint64_t> size() override { return bytes_.size(); }
 
   Result<size_t> read_at(uint64_t offset, std::span<std::byte> out) override {
-    if (offset >= bytes_.size()) return size_t{0};
+    // An empty out may have no data pointer, and memcpy from or to null is undefined even
+    // for zero bytes (the fuzzer found this one).
+    if (out.empty() || offset >= bytes_.size()) return size_t{0};
     const size_t n = std::min<uint64_t>(out.size(), bytes_.size() - offset);
     std::memcpy(out.data(), bytes_.data() + offset, n);
     return n;
