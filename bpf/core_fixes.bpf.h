@@ -20,6 +20,18 @@ struct pcpu_hot___gt {
 	int preempt_count;
 } __attribute__((preserve_access_index));
 
+/*
+ * The kernel resolves these per-CPU symbols through kallsyms, which lists per-CPU
+ * variables only with CONFIG_KALLSYMS_ALL. Without it the program would not load, so the
+ * build also makes a variant without them (GT_NO_PREEMPT_COUNT) that cannot tell interrupt
+ * context apart; the loader picks it where kallsyms lacks the symbols.
+ */
+#ifdef GT_NO_PREEMPT_COUNT
+static __always_inline int gt_preempt_count(void)
+{
+	return 0;
+}
+#else
 extern int __preempt_count __ksym __weak;
 extern struct pcpu_hot___gt pcpu_hot __ksym __weak;
 
@@ -31,6 +43,7 @@ static __always_inline int gt_preempt_count(void)
 		return ((struct pcpu_hot___gt *)bpf_this_cpu_ptr(&pcpu_hot))->preempt_count;
 	return 0;
 }
+#endif
 
 /* include/linux/preempt.h: serving a softirq, in a hard irq, or in an NMI. */
 #define GT_SOFTIRQ_OFFSET (1U << 8)

@@ -1,6 +1,6 @@
 # BPF objects and their libbpf skeletons.
 #
-#   gputrace_bpf_skeleton(<name> <source.bpf.c>)
+#   gputrace_bpf_skeleton(<name> <source.bpf.c> [-DNAME...])
 #
 # compiles <source> with clang -target bpf (CO-RE, against vmlinux.h generated from the
 # build machine's /sys/kernel/btf/vmlinux), strips DWARF (BTF stays; the object shrinks ~15x)
@@ -35,12 +35,14 @@ add_library(gputrace_bpf_skeletons INTERFACE)
 target_include_directories(gputrace_bpf_skeletons INTERFACE ${GPUTRACE_BPF_GEN_DIR} ${CMAKE_SOURCE_DIR}/bpf)
 
 function(gputrace_bpf_skeleton name source)
+  # extra arguments are -D definitions: one source, several variants
+  set(_defines ${ARGN})
   get_filename_component(_src ${source} ABSOLUTE)
   set(_obj ${GPUTRACE_BPF_GEN_DIR}/${name}.bpf.o)
   set(_skel ${GPUTRACE_BPF_GEN_DIR}/${name}.skel.h)
   add_custom_command(
     OUTPUT ${_obj}
-    COMMAND ${BPF_CLANG} ${GPUTRACE_BPF_CFLAGS} -MD -MF ${_obj}.d -c ${_src} -o ${_obj}
+    COMMAND ${BPF_CLANG} ${GPUTRACE_BPF_CFLAGS} ${_defines} -MD -MF ${_obj}.d -c ${_src} -o ${_obj}
     COMMAND ${BPF_STRIP} -g ${_obj}
     DEPENDS ${_src} gputrace_vmlinux_h ${GPUTRACE_BPF_GEN_DIR}/vmlinux.h
     DEPFILE ${_obj}.d

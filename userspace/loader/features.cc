@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <utility>
 
@@ -16,6 +17,15 @@ namespace {
 bool path_exists(const char* p) {
   std::error_code ec;
   return std::filesystem::exists(p, ec);
+}
+
+// The per-CPU preempt counter (see bpf/core_fixes.bpf.h) must be in kallsyms for BPF to use it.
+bool kallsyms_has_percpu_preempt_count() {
+  std::ifstream in("/proc/kallsyms");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.ends_with(" __preempt_count") || line.ends_with(" pcpu_hot")) return true;
+  return false;
 }
 
 }  // namespace
@@ -46,6 +56,7 @@ Features Features::probe() {
   if (!f.kprobes_)
     f.kprobes_reason_ = "kprobes are not available on this kernel (CONFIG_KPROBES off: no "
                         "/sys/bus/event_source/devices/kprobe and no kprobe_events)";
+  f.percpu_ksyms_ = kallsyms_has_percpu_preempt_count();
   return f;
 }
 
@@ -53,6 +64,7 @@ Features::Features(Features&& o) noexcept
     : kernel_btf_(std::exchange(o.kernel_btf_, nullptr)),
       trampolines_(o.trampolines_),
       kprobes_(o.kprobes_),
+      percpu_ksyms_(o.percpu_ksyms_),
       trampolines_reason_(std::move(o.trampolines_reason_)),
       kprobes_reason_(std::move(o.kprobes_reason_)),
       kernel_release_(std::move(o.kernel_release_)) {}
@@ -63,6 +75,7 @@ Features& Features::operator=(Features&& o) noexcept {
     kernel_btf_ = std::exchange(o.kernel_btf_, nullptr);
     trampolines_ = o.trampolines_;
     kprobes_ = o.kprobes_;
+    percpu_ksyms_ = o.percpu_ksyms_;
     trampolines_reason_ = std::move(o.trampolines_reason_);
     kprobes_reason_ = std::move(o.kprobes_reason_);
     kernel_release_ = std::move(o.kernel_release_);

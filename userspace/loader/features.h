@@ -27,6 +27,8 @@ class Features {
 
   bool trampolines() const { return trampolines_; }  // fentry/fexit
   bool kprobes() const { return kprobes_; }
+  // kallsyms lists per-CPU variables (CONFIG_KALLSYMS_ALL): BPF can read preempt_count
+  bool percpu_ksyms() const { return percpu_ksyms_; }
   // Why trampolines / kprobes are unavailable, in words a person can act on.
   const std::string& trampolines_reason() const { return trampolines_reason_; }
   const std::string& kprobes_reason() const { return kprobes_reason_; }
@@ -37,6 +39,7 @@ class Features {
   struct btf* kernel_btf_ = nullptr;
   bool trampolines_ = false;
   bool kprobes_ = false;
+  bool percpu_ksyms_ = false;
   std::string trampolines_reason_, kprobes_reason_, kernel_release_;
 };
 

@@ -95,6 +95,7 @@ Result<void> KernelTracer::load_object(const Features& features, const TraceConf
     candidates.push_back({&h, offered_flavours(*h.spec, features, config.prefer, h.notes)});
   }
   const SkeletonOps* ops = find_kernel_object(object);
+  if (object == "dma" && !features.percpu_ksyms()) ops = find_kernel_object("dma_noirq");
   for (int attempt = 0; attempt < 5; ++attempt) {
     std::vector<Candidate*> chosen;
     for (auto& c : candidates)
