@@ -17,6 +17,16 @@
 namespace gputrace {
 namespace {
 
+// Notes worth showing: for an attached hook, only why a better flavour was not used.
+bool note_matters(const HookStatus& h, const std::string& note) {
+  if (!h.attached()) return true;
+  for (const auto& fp : h.spec->flavours) {
+    if (fp.flavour == *h.flavour) return false;
+    if (note.starts_with(std::string(to_string(fp.flavour)) + ":")) return true;
+  }
+  return false;
+}
+
 void print_hooks(const KernelTracer& tracer) {
   fmt::print("\nkernel hooks:\n");
   for (const auto& h : tracer.hooks()) {
@@ -24,7 +34,8 @@ void print_hooks(const KernelTracer& tracer) {
       fmt::print("  {:<20} {:<7} {:<32} {}\n", h.spec->id, to_string(*h.flavour), h.target, h.spec->concern);
     else
       fmt::print("  {:<20} {:<7} {:<32} {}\n", h.spec->id, "-", "NOT ATTACHED", h.spec->concern);
-    for (const auto& note : h.notes) fmt::print("  {:<20}   not {}\n", "", note);
+    for (const auto& note : h.notes)
+      if (note_matters(h, note)) fmt::print("  {:<20}   not {}\n", "", note);
   }
 }
 

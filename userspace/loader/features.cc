@@ -1,6 +1,9 @@
 #include "loader/features.h"
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <unistd.h>
+#include <cstring>
 #include <fmt/format.h>
 #include <bpf/libbpf.h>
 #include <sys/utsname.h>
@@ -28,6 +31,22 @@ bool kallsyms_has_percpu_preempt_count() {
   return false;
 }
 
+// Loads `r0 = 0; exit` as fentry on a function every kernel has; 0 or -errno.
+int try_load_fentry(const struct btf* kernel_btf) {
+  int func = btf__find_by_name_kind(kernel_btf, "ksys_write", BTF_KIND_FUNC);
+  if (func < 0) return -ENOENT;
+  const bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = 0},
+      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
+              .attach_btf_id = static_cast<__u32>(func));
+  int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "gt_probe", "GPL", insns, 2, &opts);
+  if (fd < 0) return -errno;
+  close(fd);
+  return 0;
+}
+
 }  // namespace
 
 Features Features::probe() {
@@ -37,13 +56,12 @@ Features Features::probe() {
   f.kernel_btf_ = btf__load_vmlinux_btf();
   if (!f.kernel_btf_) f.kernel_btf_ = nullptr;  // libbpf returns NULL + errno
 
-  // FACTS: where trampolines are refused (EPERM at load), the probe says 0.
-  int tracing = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACING, nullptr);
-  f.trampolines_ = tracing == 1;
-  if (!f.trampolines_)
-    f.trampolines_reason_ = tracing < 0 ? fmt::format("the kernel rejected a probe tracing program ({})", tracing)
-                                        : "this kernel refuses BPF trampolines (fentry/fexit): "
-                                          "a test tracing program does not load (EPERM on this kernel kind)";
+  int err = f.has_btf() ? try_load_fentry(f.kernel_btf_) : 0;
+  f.trampolines_ = err == 0 && f.has_btf();
+  if (err != 0)
+    f.trampolines_reason_ = fmt::format("this kernel refuses BPF trampolines: a minimal fentry program on "
+                                        "ksys_write fails to load with {} ({})",
+                                        strerrorname_np(-err) ? strerrorname_np(-err) : "?", std::strerror(-err));
   if (!f.has_btf()) {
     f.trampolines_ = false;
     f.trampolines_reason_ = "no kernel BTF (/sys/kernel/btf/vmlinux): fentry needs CONFIG_DEBUG_INFO_BTF=y";

@@ -109,6 +109,7 @@ Result<void> KernelTracer::load_object(const Features& features, const TraceConf
       }
       if (auto r = maps_.adopt(skel->object()); !r) return r;
       objects_.push_back(std::move(*skel));
+      object_index_[object] = objects_.size() - 1;  // "dma" may be served by dma_noirq
       return {};
     }
     // Find the hooks whose flavour does not load here, and move them to their next flavour.
@@ -143,11 +144,9 @@ Result<void> KernelTracer::fill_device_names(const TraceConfig& config) {
 }
 
 void KernelTracer::attach_all() {
-  std::map<std::string_view, Skeleton*> by_name;
-  for (auto& o : objects_) by_name[o.name()] = &o;
   for (auto& h : hooks_) {
     if (!h.flavour) continue;
-    Skeleton* skel = by_name[h.spec->object];
+    Skeleton* skel = &objects_[object_index_.at(h.spec->object)];
     const FlavourPrograms* programs = nullptr;
     for (const auto& fp : h.spec->flavours)
       if (fp.flavour == *h.flavour) programs = &fp;

@@ -11,6 +11,7 @@
 #include "loader/skeleton.h"
 #include "util/result.h"
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,7 @@ class KernelTracer {
   SharedMaps maps_;
   std::vector<HookStatus> hooks_;
   std::vector<Skeleton> objects_;
+  std::map<std::string_view, size_t> object_index_;  // hook table's object name -> objects_
 };
 
 }  // namespace gputrace
