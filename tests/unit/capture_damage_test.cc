@@ -120,6 +120,16 @@ TEST_F(CaptureDamage, AZeroFilledTailIsACutNotCorruption) {
       << back->summary.truncation_note;
 }
 
+TEST_F(CaptureDamage, ZerosInTheMiddleOfACaptureAreCorruption) {
+  SmallCapture c = small_capture();
+  const uint64_t second = c.layout.chunk_start(1);
+  std::fill(c.file.begin() + static_cast<ptrdiff_t>(second), c.file.begin() + static_cast<ptrdiff_t>(c.layout.chunk_ends[1]),
+            std::byte{0});
+  auto back = read_back_bytes(c.file);
+  ASSERT_FALSE(back);
+  EXPECT_TRUE(mentions(back.error(), fmt::format("chunk 2 at byte {} is corrupt: its header is all zeros", second)));
+}
+
 TEST_F(CaptureDamage, ADamagedChunkBodyFailsItsChecksumNamingChunkAndOffset) {
   SmallCapture c = small_capture();
   c.file[c.layout.chunk_ends[1] - 1] ^= std::byte{0x01};  // last compressed byte of chunk 2

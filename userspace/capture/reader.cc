@@ -123,11 +123,30 @@ class CaptureFileReader final : public CaptureReader {
       return std::nullopt;
     }
     if (all_zero(h)) {
+      auto tail_is_zero = only_zeros_from(place.offset, end);
+      if (!tail_is_zero) return tl::unexpected(tail_is_zero.error());
+      if (!*tail_is_zero) return corrupt(place, "its header is all zeros, yet data follows it");
       note_zero_filled_tail(place, summary);
       return std::nullopt;
     }
     if (auto problem = chunk_header_problem(h)) return corrupt(place, "{}", *problem);
     return h;
+  }
+
+  // Whether nothing but zeros lies between offset and end: a zero-filled tail, not zeros in
+  // the middle of good data.
+  Result<bool> only_zeros_from(uint64_t offset, uint64_t end) {
+    std::vector<std::byte> block(64 * 1024);
+    while (offset < end) {
+      const size_t want = end - offset < block.size() ? end - offset : block.size();
+      auto got = source_->read_at(offset, std::span(block).first(want));
+      if (!got) return tl::unexpected(got.error());
+      if (*got == 0) return true;  // the file shrank while we read it
+      const auto read = std::span(block).first(*got);
+      if (std::any_of(read.begin(), read.end(), [](std::byte b) { return b != std::byte{0}; })) return false;
+      offset += *got;
+    }
+    return true;
   }
 
   // Reads the compressed bytes into compressed_; false where the capture ends inside them.
