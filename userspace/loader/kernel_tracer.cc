@@ -167,6 +167,13 @@ void KernelTracer::attach_all() {
   }
 }
 
+bpf_program* KernelTracer::program(std::string_view object, std::string_view name) const {
+  auto it = object_index_.find(object);
+  if (it == object_index_.end()) return nullptr;
+  bpf_program* p = objects_[it->second].program(name);
+  return p && bpf_program__fd(p) >= 0 ? p : nullptr;
+}
+
 std::vector<ProgramStats> KernelTracer::program_stats() const {
   std::vector<ProgramStats> out;
   for (const auto& o : objects_) {

@@ -48,6 +48,8 @@ class KernelTracer {
   const std::vector<HookStatus>& hooks() const { return hooks_; }
   const SharedMaps& maps() const { return maps_; }
   std::vector<ProgramStats> program_stats() const;
+  // A loaded program of one of the collectors (tests drive raw_tp programs directly).
+  bpf_program* program(std::string_view object, std::string_view name) const;
 
  private:
   explicit KernelTracer(SharedMaps maps) : maps_(std::move(maps)) {}
