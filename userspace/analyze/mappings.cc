@@ -25,7 +25,7 @@ uint32_t MappingTracker::owner_for(const gt_dma_event& e, int32_t stack) {
   // long-lived state, whoever ran insmod; a kernel thread has no user process behind it.
   if (e.context & GT_CTX_IRQ)
     kind = OwnerKind::Kernel;
-  else if (s && s->driver_bind_path)
+  else if (s && s->driver_owned_path)
     kind = OwnerKind::Driver;
   else if ((e.context & GT_CTX_KTHREAD) || e.hdr.pid == 0)
     kind = OwnerKind::Kernel;

@@ -68,7 +68,7 @@ int cmd_live(const Args& args) {
   while (!stop_requested()) {
     auto now = std::chrono::steady_clock::now();
     if (duration->count() > 0 && now - start >= *duration) break;
-    if (auto r = (*source)->pump(std::chrono::milliseconds(100)); !r) {
+    if (auto r = (*source)->pump(std::chrono::milliseconds(10)); !r) {
       log_error("{}", r.error().describe());
       return 1;
     }

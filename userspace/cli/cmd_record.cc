@@ -83,7 +83,7 @@ int cmd_record(const Args& args) {
   const auto start = std::chrono::steady_clock::now();
   while (!stop_requested() && !write_error) {
     if (duration && std::chrono::steady_clock::now() - start >= *duration) break;
-    if (auto r = (*source)->pump(std::chrono::milliseconds(100)); !r) {
+    if (auto r = (*source)->pump(std::chrono::milliseconds(10)); !r) {
       log_error("{}", r.error().describe());
       return 1;
     }

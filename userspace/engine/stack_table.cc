@@ -11,15 +11,20 @@ extern "C" {
 
 namespace gputrace {
 
-bool is_driver_bind_frame(std::string_view symbol) {
+bool is_driver_owned_frame(std::string_view symbol) {
   // Compiler clones (".isra.0", ".constprop.0", ".cold") keep the function's identity.
   symbol = symbol.substr(0, symbol.find('.'));
-  static constexpr std::array<std::string_view, 13> kBindFrames = {
+  // Driver binding and module init: what a probe maps belongs to the driver, not to the
+  // process that ran insmod/modprobe or triggered the bind.
+  // dma_pool_alloc: a pool grows with coherent pages from inside whatever syscall needed a
+  // block (6.1's nvme grows its PRP pool in dd's O_DIRECT write); the pool, not the caller,
+  // owns them and keeps them until the driver destroys it.
+  static constexpr std::array<std::string_view, 14> kDriverFrames = {
       "really_probe",      "driver_probe_device", "__driver_probe_device", "__driver_attach",
       "__device_attach",   "__device_attach_driver", "device_driver_attach", "local_pci_probe",
       "pci_device_probe",  "platform_probe",      "do_init_module",        "do_one_initcall",
-      "driver_probe_device_locked"};
-  for (std::string_view f : kBindFrames)
+      "driver_probe_device_locked", "dma_pool_alloc"};
+  for (std::string_view f : kDriverFrames)
     if (symbol == f) return true;
   return false;
 }
@@ -46,7 +51,7 @@ StackTable::AddResult StackTable::on_stack(const Record& record) {
       if (len > 0) frame.symbol.assign(at, len);
       name_pos += len + 1;
     }
-    stack.driver_bind_path = stack.driver_bind_path || is_driver_bind_frame(frame.symbol);
+    stack.driver_owned_path = stack.driver_owned_path || is_driver_owned_frame(frame.symbol);
     stack.frames.push_back(std::move(frame));
   }
   by_id_[head.stack_id] = static_cast<int32_t>(stacks_.size());

@@ -22,7 +22,7 @@ struct Stack {
   std::vector<StackFrame> frames;
   // Passes through a driver probe or module init path: mappings made here belong to the
   // driver being bound, not to the process that happened to run insmod/modprobe.
-  bool driver_bind_path = false;
+  bool driver_owned_path = false;
 };
 
 class StackTable {
@@ -46,7 +46,8 @@ class StackTable {
   std::unordered_map<int32_t, int32_t> by_id_;
 };
 
-// True for the kernel functions that run a driver's probe or a module's init.
-bool is_driver_bind_frame(std::string_view symbol);
+// True for kernel functions whose mappings belong to a driver rather than to the process in
+// whose context they ran: driver probe, module init, and DMA pool growth.
+bool is_driver_owned_frame(std::string_view symbol);
 
 }  // namespace gputrace
