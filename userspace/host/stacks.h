@@ -6,14 +6,17 @@
 #include "host/kallsyms.h"
 #include "host/synthesized.h"
 
+#include <chrono>
 #include <optional>
+#include <string>
 #include <unordered_set>
 
 namespace gputrace {
 
 class StackRecorder {
  public:
-  StackRecorder(int stack_map_fd, Kallsyms symbols) : fd_(stack_map_fd), symbols_(std::move(symbols)) {}
+  // symbols are reloaded when a stack reaches into module space after a module loaded
+  StackRecorder(int stack_map_fd, std::string kallsyms_path = "/proc/kallsyms");
 
   // The record to emit before an event with this stack id, or nothing if already sent.
   std::optional<OwnedRecord> record_for(int32_t stack_id, uint64_t ts);
@@ -22,8 +25,12 @@ class StackRecorder {
   static OwnedRecord build(int32_t stack_id, std::span<const uint64_t> ips, const Kallsyms& symbols, uint64_t ts);
 
  private:
+  void refresh_symbols_for(std::span<const uint64_t> ips);
+
   int fd_;
+  std::string kallsyms_path_;
   Kallsyms symbols_;
+  std::chrono::steady_clock::time_point loaded_at_;
   std::unordered_set<int32_t> sent_;
 };
 

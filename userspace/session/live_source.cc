@@ -40,7 +40,7 @@ Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, 
   auto tracer = KernelTracer::start(features, config);
   if (!tracer) return tl::unexpected(tracer.error());
   s->tracer_ = std::move(*tracer);
-  s->stacks_.emplace(s->tracer_->maps().fd("gt_stacks"), Kallsyms::load());
+  s->stacks_.emplace(s->tracer_->maps().fd("gt_stacks"));
   LiveSource* self = s.get();
   auto consumer = RingConsumer::create(s->tracer_->maps().bulk_ring_fd(), s->tracer_->maps().critical_ring_fd(),
                                        [self](const Record& r) { self->forward(r); });
