@@ -1,7 +1,8 @@
 // bpf_cost MODE N: cost per event of gputrace's BPF DMA handler, on getpid().
 //   MODE none            no BPF: the baseline syscall cost
 //   MODE count_only      raw_tp that only counts (the floor of any BPF tracer)
-//   MODE dma_map_handler gputrace's dma map handler: device verdict, record, stack, submit
+//   MODE dma_unmap_handler gputrace's dma unmap handler: device verdict, record, submit
+//   MODE dma_map_handler gputrace's dma map handler: the same plus the kernel stack of the site
 // The producer (CPU 0) calls getpid() N times; a consumer (CPU 1) drains the rings every
 // 1 ms the way the daemon does. Prints thread-CPU ns per call, so time the producer sat
 // preempted by other tenants of this shared machine is not counted.
@@ -98,7 +99,8 @@ int main(int argc, char** argv) {
   uint64_t dropped = 0;
   if (maps)
     if (auto l = maps->read_losses()) dropped = (*l)[0];
-  std::printf("mode=%s n=%ld cpu_ns_per_call=%.1f delivered=%llu dropped=%llu\n", mode.c_str(), n, (c1 - c0) / n,
+  // stderr: bpftrace -c does not pass the child's stdout through
+  std::fprintf(stderr, "mode=%s n=%ld cpu_ns_per_call=%.1f delivered=%llu dropped=%llu\n", mode.c_str(), n, (c1 - c0) / n,
               static_cast<unsigned long long>(delivered.load()), static_cast<unsigned long long>(dropped));
   if (link) bpf_link__destroy(link);
   return sink == 42;

@@ -9,12 +9,12 @@ BUILD=${1:-build}; ROUNDS=${2:-5}; N=${3:-2000000}
 B=$BUILD/bench/bpf_cost
 out=$(mktemp)
 for r in $(seq "$ROUNDS"); do
-  for mode in none count_only dma_map_handler; do
-    echo "$r $mode $("$B" "$mode" "$N")" >> "$out"
+  for mode in none count_only dma_unmap_handler dma_map_handler; do
+    echo "$r $mode $("$B" "$mode" "$N" 2>&1 | grep mode=)" >> "$out"
   done
   # bpftrace counts the same calls of the same kind of process (pid filter, map increment)
   line=$(bpftrace -e 'tracepoint:syscalls:sys_enter_getpid /pid == cpid/ { @n = count(); }' \
-           -c "$B none $N" 2>/dev/null | grep 'mode=')
+           -c "$B none $N" 2>&1 | grep 'mode=')
   echo "$r bpftrace_count $line" >> "$out"
 done
 python3 - "$out" <<'PY'
@@ -28,8 +28,9 @@ base = rows['none']
 added = {k: [v[r][0] - base[r][0] for r in v if r in base] for k, v in rows.items() if k != 'none'}
 med = {k: statistics.median(v) for k, v in added.items()}
 print(f"baseline getpid: median {statistics.median(x[0] for x in base.values()):.1f} ns/call")
-for k in ('count_only', 'dma_map_handler', 'bpftrace_count'):
+for k in ('count_only', 'dma_unmap_handler', 'dma_map_handler', 'bpftrace_count'):
     print(f"{k:<18} +{med[k]:6.1f} ns/event (median of {len(added[k])} rounds)")
+print(f"dma_unmap_handler / bpftrace_count = {med['dma_unmap_handler'] / med['bpftrace_count']:.2f}")
 print(f"dma_map_handler / bpftrace_count = {med['dma_map_handler'] / med['bpftrace_count']:.2f}")
 for r, (ns, rest) in sorted(rows['dma_map_handler'].items()):
     print(f"  round {r}: {rest}")

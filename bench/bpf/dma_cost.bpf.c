@@ -41,3 +41,12 @@ int BPF_PROG(dma_map_handler, struct pt_regs *regs, long id)
 		on_map_page(ctx, GT_SRC_RAW_TP, NULL, 0x1000, 0xfff00000, 4096, 1, 0);
 	return 0;
 }
+
+/* gputrace's unmap handler: the same record path without the stack capture of map sites */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(dma_unmap_handler, struct pt_regs *regs, long id)
+{
+	if (is_target(id))
+		on_unmap_page(ctx, GT_SRC_RAW_TP, NULL, 0xfff00000, 4096, 1, 0);
+	return 0;
+}
