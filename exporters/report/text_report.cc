@@ -96,6 +96,21 @@ void render_losses(std::string& out, const json& losses) {
 
 }  // namespace
 
+static void render_gc_pauses(std::string& out, const json& model) {
+  if (!model.contains("gc_pauses")) return;
+  const json& procs = model["gc_pauses"];
+  out += fmt::format("\nGC PAUSES ({} processes)\n", procs.size());
+  if (procs.empty()) return;
+  out += fmt::format("  {:>7} {:<8} {:>7} {:>11} {:>10} {:>10} {:>10} {:>7} {:>7}\n", "pid", "runtime", "pauses", "total ms",
+                     "max us", "p50 us", "p99 us", "wall %", "non-gc");
+  for (const auto& p : procs)
+    out += fmt::format("  {:>7} {:<8} {:>7} {:>11.3f} {:>10.1f} {:>10.1f} {:>10.1f} {:>7.2f} {:>7}\n",
+                       p["pid"].get<int>(), p["runtime"].get<std::string>(), p["pauses"].get<uint64_t>(),
+                       p["total_ns"].get<uint64_t>() / 1e6, p["max_ns"].get<uint64_t>() / 1e3,
+                       p["p50_ns"].get<uint64_t>() / 1e3, p["p99_ns"].get<uint64_t>() / 1e3,
+                       p["wall_share"].get<double>() * 100, p["non_gc_pauses"]["count"].get<uint64_t>());
+}
+
 std::string render_text_report(const ReportModel& model) {
   std::string out;
   const json& src = model["source"];
@@ -114,6 +129,7 @@ std::string render_text_report(const ReportModel& model) {
                      io["maps"].get<uint64_t>(), io["unmaps"].get<uint64_t>(), io["unmatched_unmaps"].get<uint64_t>(),
                      io["outstanding_ranges"].get<uint64_t>(), io["outstanding_bytes"].get<uint64_t>());
   render_processes(out, model);
+  render_gc_pauses(out, model);
   render_losses(out, model["losses"]);
   out += fmt::format("\nrecords: {} processed, {} late\n", model["records"]["processed"].get<uint64_t>(),
                      model["records"]["late"].get<uint64_t>());

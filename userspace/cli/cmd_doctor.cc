@@ -3,6 +3,7 @@
 // attaches (then detaches) every collector, so what it says is what `record` will get.
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "gc/gc_doctor.h"
 #include "host/pci_devices.h"
 #include "loader/kernel_tracer.h"
 #include "util/log.h"
@@ -100,6 +101,7 @@ int cmd_doctor(const Args& args) {
   auto devices = read_pci_devices();
   print_iommu(devices);
   print_gpus(devices);
+  fmt::print("\nGC runtimes (running processes):\n{}", gc::format_gc_diagnosis(gc::diagnose_gc_runtimes()));
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "cli/tracing_options.h"
 #include "engine/engine.h"
 #include "host/synthesized.h"
+#include "report/gc_section.h"
 #include "report/report.h"
 #include "session/live_source.h"
 #include "util/log.h"
@@ -42,6 +43,11 @@ int cmd_live(const Args& args) {
     return 0;
   }
   auto config = tracing_config(o);
+  auto gc = gc_options(o);
+  if (!gc) {
+    log_error("{}", gc.error().describe());
+    return 2;
+  }
   auto interval = parse_duration(o.get("interval").value_or("2s"));
   auto duration = parse_duration(o.get("duration").value_or("0"));
   if (!config || !interval || !duration) {
@@ -53,15 +59,22 @@ int cmd_live(const Args& args) {
     log_error("gputrace loads BPF programs: run it as root (sudo gputrace)");
     return 1;
   }
+  ReportHeader header = report_header_live(current_host_info());
   Engine engine;
+  gc::PauseStats pauses;
+  engine.set_record_observer([&](const Record& r) { pauses.on_record(r); });
+  auto render = [&] {
+    ReportModel model = build_report_model(engine, header);
+    add_gc_section(model, pauses);
+    return render_text_report(model);
+  };
   install_stop_handlers();
   Features features = Features::probe();
-  auto source = LiveSource::start(features, *config, [&](const Record& r) { engine.push(r); });
+  auto source = LiveSource::start(features, *config, *gc, [&](const Record& r) { engine.push(r); });
   if (!source) {
     log_error("{}", source.error().describe());
     return 1;
   }
-  ReportHeader header = report_header_live(current_host_info());
   const bool tty = isatty(STDOUT_FILENO);
   const auto start = std::chrono::steady_clock::now();
   auto next = start;
@@ -75,14 +88,14 @@ int cmd_live(const Args& args) {
     if (now < next) continue;
     next = now + *interval;
     engine.advance_to(monotonic_ns());
-    std::string text = render_report(engine, header, ReportFormat::Text);
+    std::string text = render();
     if (tty) std::fputs("\033[H\033[2J", stdout);  // home + clear: one redraw per interval
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
   }
   (void)(*source)->stop();
   engine.finish();
-  std::string text = render_report(engine, header, ReportFormat::Text);
+  std::string text = render();
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }

@@ -53,6 +53,11 @@ int cmd_record(const Args& args) {
     duration = *parsed;
   }
   auto config = tracing_config(o);
+  auto gc = gc_options(o);
+  if (!gc) {
+    log_error("{}", gc.error().describe());
+    return 2;
+  }
   if (!config) {
     log_error("{}", config.error().describe());
     return 2;
@@ -70,7 +75,7 @@ int cmd_record(const Args& args) {
   };
   install_stop_handlers();
   Features features = Features::probe();
-  auto source = LiveSource::start(features, *config, sink);
+  auto source = LiveSource::start(features, *config, *gc, sink);
   if (!source) {
     log_error("{}", source.error().describe());
     return 1;

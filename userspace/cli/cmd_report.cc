@@ -5,6 +5,7 @@
 #include "cli/options.h"
 #include "engine/engine.h"
 #include "report/format.h"
+#include "report/gc_section.h"
 #include "report/report.h"
 #include "util/log.h"
 
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 namespace gputrace {
 namespace {
@@ -85,6 +87,8 @@ int cmd_report(const Args& args) {
     return 1;
   }
   Engine engine(config);
+  gc::PauseStats pauses;
+  engine.set_record_observer([&](const Record& r) { pauses.on_record(r); });
   auto summary = (*reader)->for_each([&](const Record& r) { engine.push(r); });
   if (!summary) {
     log_error("{}", summary.error().describe());
@@ -94,7 +98,11 @@ int cmd_report(const Args& args) {
   engine.finish();
 
   ReportHeader header = report_header_from_capture((*reader)->host(), path, *summary);
-  std::string text = render_report(engine, header, *format);
+  ReportModel model = build_report_model(engine, header);
+  add_gc_section(model, pauses);
+  std::ostringstream rendered;
+  write_report(model, *format, rendered);
+  const std::string text = rendered.str();
   if (auto out = o.get("output")) {
     if (auto w = write_output(*out, text); !w) {
       log_error("{}", w.error().describe());

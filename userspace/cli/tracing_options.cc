@@ -1,5 +1,7 @@
 #include "cli/tracing_options.h"
 
+#include "gc/runtime_detect.h"
+
 #include <cstdlib>
 
 namespace gputrace {
@@ -8,10 +10,15 @@ const char* const kTracingOptionsHelp = R"(  --all-devices          trace DMA of
   --device NAME          also trace this device (PCI address, e.g. 0000:3b:00.0); repeatable
   --ring-size BYTES      bulk ring buffer size (default 4194304, power of two)
   --prefer-flavour F     try attach flavour F first (tp_btf, raw_tp, fentry, kprobe)
+  --no-gc                do not trace GC pauses of CPython, HotSpot and Go processes
+  --pid PID              trace GC pauses of this process only (repeatable)
+  --exe PATH|NAME        ... of processes running this executable (repeatable)
+  --runtime R            ... of this runtime only: python, java or go (repeatable)
 )";
 
 void declare_tracing_options(Options& o) {
   o.flag("all-devices").value("device").value("ring-size").value("prefer-flavour");
+  o.flag("no-gc").value("pid").value("exe").value("runtime");
 }
 
 Result<TraceConfig> tracing_config(const Options& o) {
@@ -29,6 +36,28 @@ Result<TraceConfig> tracing_config(const Options& o) {
     if (!c.prefer) return fail("--prefer-flavour '{}': use tp_btf, raw_tp, fentry or kprobe", *f);
   }
   return c;
+}
+
+}  // namespace gputrace
+
+namespace gputrace {
+
+Result<std::optional<gc::GcOptions>> gc_options(const Options& o) {
+  if (o.has("no-gc")) return std::optional<gc::GcOptions>{};
+  gc::GcOptions g;
+  for (const auto& p : o.all("pid")) {
+    char* end = nullptr;
+    long pid = std::strtol(p.c_str(), &end, 10);
+    if (*end || pid <= 0) return fail("--pid '{}' is not a process id", p);
+    g.filter.pids.insert(static_cast<int>(pid));
+  }
+  g.filter.exes = o.all("exe");
+  for (const auto& r : o.all("runtime")) {
+    auto runtime = gc::parse_runtime(r);
+    if (!runtime) return fail("--runtime '{}': use python, java or go", r);
+    g.filter.runtimes.insert(*runtime);
+  }
+  return std::optional<gc::GcOptions>(std::move(g));
 }
 
 }  // namespace gputrace

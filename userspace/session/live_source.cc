@@ -29,7 +29,8 @@ OwnedRecord loss_record(std::string_view name, uint64_t value, uint64_t ts) {
 
 }  // namespace
 
-Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, const TraceConfig& config, Sink sink) {
+Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, const TraceConfig& config,
+                                                       std::optional<gc::GcOptions> gc, Sink sink) {
   std::unique_ptr<LiveSource> s(new LiveSource());
   s->sink_ = std::move(sink);
   // Host facts first: they describe everything that follows.
@@ -46,6 +47,13 @@ Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, 
                                        [self](const Record& r) { self->forward(r); });
   if (!consumer) return tl::unexpected(consumer.error());
   s->consumer_ = std::move(*consumer);
+  if (gc) {
+    // GC probes share the rings; a host without traceable runtimes still records the rest
+    if (auto g = gc::GcTracer::start(s->tracer_->maps(), std::move(*gc)))
+      s->gc_ = std::move(*g);
+    else
+      log_warning("GC pauses will not be traced: {}", g.error().describe());
+  }
   if (auto k = KmsgFaultReader::open())
     s->kmsg_.emplace(std::move(*k));
   else
@@ -63,10 +71,12 @@ void LiveSource::forward(const Record& r) {
   }
   sink_(r);
   ++forwarded_;
+  if (gc_) gc_->on_record(r);  // exec and exit records drive GC attach and detach
 }
 
 Result<void> LiveSource::pump(std::chrono::milliseconds timeout) {
   if (auto r = consumer_->poll(timeout); !r) return tl::unexpected(r.error());
+  if (gc_) gc_->tick(monotonic_ns());
   auto now = std::chrono::steady_clock::now();
   if (now - last_periodic_ >= std::chrono::seconds(1)) {
     last_periodic_ = now;

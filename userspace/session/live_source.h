@@ -8,6 +8,7 @@
 #pragma once
 
 #include "decode/record.h"
+#include "gc/gc_tracer.h"
 #include "host/kmsg_faults.h"
 #include "host/stacks.h"
 #include "loader/kernel_tracer.h"
@@ -23,7 +24,9 @@ namespace gputrace {
 class LiveSource {
  public:
   using Sink = std::function<void(const Record&)>;
-  static Result<std::unique_ptr<LiveSource>> start(const Features& features, const TraceConfig& config, Sink sink);
+  // gc: trace GC pauses of the managed runtimes these options select (nullopt: do not).
+  static Result<std::unique_ptr<LiveSource>> start(const Features& features, const TraceConfig& config,
+                                                   std::optional<gc::GcOptions> gc, Sink sink);
 
   // Waits up to `timeout` for events and forwards what arrived; every second also forwards
   // the loss counters and new kernel-log faults.
@@ -43,6 +46,7 @@ class LiveSource {
   Sink sink_;
   std::unique_ptr<KernelTracer> tracer_;
   std::unique_ptr<RingConsumer> consumer_;
+  std::unique_ptr<gc::GcTracer> gc_;
   std::optional<StackRecorder> stacks_;
   std::optional<KmsgFaultReader> kmsg_;
   uint64_t forwarded_ = 0;
