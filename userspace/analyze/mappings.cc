@@ -143,56 +143,46 @@ void MappingTracker::check_mismatch(const MappingKey& key, const Mapping& m, con
   // Coherent buffers have no direction.
   const bool dir_differs = m.api != GT_DMA_COHERENT && unmap.dir != m.dir;
   if (!api_differs && !size_differs && !dir_differs) return;
-  ++stats_for(m.device).unmatched_unmaps;
-  ++owners_.at(m.owner).other_findings;
+  Finding f = unmatched_unmap(key, m, unmap, Severity::Warning, m.map_ts, {{"reason", "mismatch"}});
   const auto& dev = devices_.at(m.device);
-  Finding f;
-  f.kind = "dma_unmap_unmatched";
-  f.severity = Severity::Warning;
-  f.start_ns = m.map_ts;
-  f.end_ns = unmap.hdr.ts_ns;
-  f.pid = unmap.hdr.pid;
-  f.comm = fixed_string(unmap.comm, sizeof(unmap.comm));
-  f.device = dev.name;
   f.message = fmt::format("{}: unmap of {:#x} ({} {} bytes, {}) does not match its mapping ({} {} bytes, {})", dev.name,
                           key.addr, dma_api_name(unmap.api), unmap.size, dma_direction_name(unmap.dir),
                           dma_api_name(m.api), m.size, dma_direction_name(m.dir));
-  f.evidence = mapping_evidence(key, m);
-  f.evidence["reason"] = "mismatch";
-  f.evidence["unmap"] = {{"size", unmap.size},
-                         {"direction", dma_direction_name(unmap.dir)},
-                         {"api", dma_api_name(unmap.api)},
-                         {"unmapped_at_ns", unmap.hdr.ts_ns},
-                         {"pid", unmap.hdr.pid},
-                         {"comm", f.comm}};
   findings_.add(std::move(f));
 }
 
 void MappingTracker::report_double_unmap(const MappingKey& key, const Unmapped& previous, const gt_dma_event& unmap) {
   const Mapping& m = previous.mapping;
+  Finding f = unmatched_unmap(key, m, unmap, Severity::Critical, previous.unmap_ts,
+                              {{"reason", "double_unmap"}, {"previous_unmap_ns", previous.unmap_ts}});
+  f.message = fmt::format("{}: double unmap of {:#x} ({} bytes): already unmapped at {} ns", f.device, key.addr,
+                          unmap.size, previous.unmap_ts);
+  findings_.add(std::move(f));
+}
+
+// The parts every dma_unmap_unmatched finding shares; counts it against device and owner.
+Finding MappingTracker::unmatched_unmap(const MappingKey& key, const Mapping& m, const gt_dma_event& unmap,
+                                        Severity severity, uint64_t start_ns,
+                                        const nlohmann::ordered_json& why) {
   ++stats_for(m.device).unmatched_unmaps;
   ++owners_.at(m.owner).other_findings;
-  const auto& dev = devices_.at(m.device);
   Finding f;
   f.kind = "dma_unmap_unmatched";
-  f.severity = Severity::Critical;
-  f.start_ns = previous.unmap_ts;
+  f.severity = severity;
+  f.start_ns = start_ns;
   f.end_ns = unmap.hdr.ts_ns;
   f.pid = unmap.hdr.pid;
   f.comm = fixed_string(unmap.comm, sizeof(unmap.comm));
-  f.device = dev.name;
-  f.message = fmt::format("{}: double unmap of {:#x} ({} bytes): already unmapped at {} ns", dev.name, key.addr,
-                          unmap.size, previous.unmap_ts);
+  f.device = devices_.at(m.device).name;
   f.evidence = mapping_evidence(key, m);
-  f.evidence["reason"] = "double_unmap";
-  f.evidence["previous_unmap_ns"] = previous.unmap_ts;
+  for (const auto& [k, v] : why.items()) f.evidence[k] = v;
   f.evidence["unmap"] = {{"size", unmap.size},
                          {"direction", dma_direction_name(unmap.dir)},
                          {"api", dma_api_name(unmap.api)},
                          {"unmapped_at_ns", unmap.hdr.ts_ns},
                          {"pid", unmap.hdr.pid},
                          {"comm", f.comm}};
-  findings_.add(std::move(f));
+  return f;
 }
 
 void MappingTracker::start_growth_interval() {

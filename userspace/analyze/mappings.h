@@ -122,6 +122,9 @@ class MappingTracker {
   void remember_unmapped(const MappingKey& key, const Mapping& m, uint64_t ts);
   void check_mismatch(const MappingKey& key, const Mapping& m, const gt_dma_event& unmap);
   void report_double_unmap(const MappingKey& key, const Unmapped& previous, const gt_dma_event& unmap);
+  // why: the evidence fields saying what did not match, placed before the unmap's own
+  Finding unmatched_unmap(const MappingKey& key, const Mapping& m, const gt_dma_event& unmap, Severity severity,
+                          uint64_t start_ns, const nlohmann::ordered_json& why);
   void judge_exit(const PendingExit& exit);
   std::vector<std::pair<MappingKey, Mapping*>> collect(const auto& predicate);
   nlohmann::ordered_json mapping_evidence(const MappingKey& key, const Mapping& m) const;
