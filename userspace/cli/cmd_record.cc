@@ -4,25 +4,52 @@
 #include "capture/host_info.h"
 #include "cli/commands.h"
 #include "cli/tracing_options.h"
+#include "gpu/injection_env.h"
 #include "session/live_source.h"
 #include "util/log.h"
 
+#include <spawn.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 namespace gputrace {
 namespace {
 
-constexpr const char* kHelp = R"(usage: gputrace record -o FILE [--duration D] [options]
+constexpr const char* kHelp = R"(usage: gputrace record -o FILE [--duration D] [options] [-- CMD ARGS...]
 
 Records kernel events (DMA-API, IOMMU, faults, AER, swiotlb, processes) into FILE, a
 capture that `gputrace report FILE` analyses. Stops after D (e.g. 30s, 5m) or on Ctrl-C.
-FILE is created with mode 0600 and never overwritten.
+FILE is created with mode 0600 and never overwritten. With `-- CMD ARGS`, runs CMD with the
+CUPTI injection library in its environment (CUDA_INJECTION64_PATH, docs/cupti.md) and stops
+when CMD exits.
 
 options:
   -o, --output FILE      capture file to create (required)
   --duration D           stop after D
 )";
+
+// Starts CMD with the injection library's variables added to this environment.
+Result<pid_t> spawn_traced(const std::vector<std::string>& argv) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  if (auto inj = injection_env(InjectionOptions{}))
+    env_strings.insert(env_strings.end(), inj->begin(), inj->end());
+  else
+    log_warning("{} (GPU activity of the command will not be recorded)", inj.error().describe());
+  std::vector<char*> args, env;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (auto& e : env_strings) env.push_back(e.data());
+  env.push_back(nullptr);
+  pid_t pid = 0;
+  if (int err = posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), env.data()))
+    return fail_errno(err, "cannot run {}", argv[0]);
+  return pid;
+}
 
 }  // namespace
 
@@ -85,8 +112,25 @@ int cmd_record(const Args& args) {
   // the vm tier's guest waits for this line before it starts its workload
   std::fprintf(stderr, "gputrace: recording to %s (%zu of %zu hooks attached; Ctrl-C to stop)\n", output->c_str(),
                attached, (*source)->tracer().hooks().size());
+  std::optional<pid_t> child;
+  if (!o.after_dashdash().empty()) {
+    auto pid = spawn_traced(o.after_dashdash());
+    if (!pid) {
+      log_error("{}", pid.error().describe());
+      return 1;
+    }
+    child = *pid;
+  }
   const auto start = std::chrono::steady_clock::now();
   while (!stop_requested() && !write_error) {
+    if (child) {
+      int status = 0;
+      if (waitpid(*child, &status, WNOHANG) == *child) {
+        std::fprintf(stderr, "gputrace: %s exited (%s %d)\n", o.after_dashdash()[0].c_str(),
+                     WIFEXITED(status) ? "status" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        break;
+      }
+    }
     if (duration && std::chrono::steady_clock::now() - start >= *duration) break;
     if (auto r = (*source)->pump(std::chrono::milliseconds(10)); !r) {
       log_error("{}", r.error().describe());

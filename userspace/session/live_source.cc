@@ -2,9 +2,11 @@
 
 extern "C" {
 #include "dma.h"
+#include "gpu.h"
 #include "host.h"
 }
 
+#include "gpu/injection_env.h"
 #include "host/pci_devices.h"
 #include "host/proc_snapshot.h"
 #include "util/log.h"
@@ -54,6 +56,16 @@ Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, 
     else
       log_warning("GC pauses will not be traced: {}", g.error().describe());
   }
+  // GPU timelines need the injection library (built with the CUDA toolkit); without it the
+  // probe has nothing to attach to and the rest records as usual.
+  if (auto lib = find_injection_library()) {
+    if (auto probe = GpuProbe::attach(s->tracer_->maps(), *lib, -1))
+      s->gpu_probe_.emplace(std::move(*probe));
+    else
+      log_warning("GPU activity will not be traced: {}", probe.error().describe());
+  } else {
+    log_v1("GPU activity will not be traced: {}", lib.error().describe());
+  }
   if (auto k = KmsgFaultReader::open())
     s->kmsg_.emplace(std::move(*k));
   else
@@ -62,6 +74,14 @@ Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, 
 }
 
 void LiveSource::forward(const Record& r) {
+  if (r.kind() == GT_EV_GPU_BATCH) {
+    // only the records inside a batch that validates travel on
+    gpu_ingest_.ingest_ring_record(r, monotonic_ns(), [this](const Record& inner) {
+      sink_(inner);
+      ++forwarded_;
+    });
+    return;
+  }
   if (r.kind() == GT_EV_DMA_MAP && stacks_) {
     auto e = r.as<gt_dma_event>();
     if (auto stack = stacks_->record_for(e.stack_id, r.ts() > 0 ? r.ts() - 1 : 0)) {
@@ -104,6 +124,9 @@ void LiveSource::emit_losses() {
     for (size_t i = 0; i < kBpfLossNames.size(); ++i) forward(loss_record(kBpfLossNames[i], (*losses)[i], ts).view());
   }
   forward(loss_record("ring_decode_errors", consumer_->decode_errors(), ts).view());
+  const GpuIngestStats& gpu = gpu_ingest_.stats();
+  forward(loss_record("gpu_batches_rejected", gpu.rejected_total(), ts).view());
+  forward(loss_record("gpu_batches_lost", gpu.batches_lost, ts).view());
   for (const auto& p : tracer_->program_stats())
     forward(loss_record("missed:" + p.name, p.recursion_misses, ts).view());
 }

@@ -9,6 +9,8 @@
 
 #include "decode/record.h"
 #include "gc/gc_tracer.h"
+#include "gpu/gpu_ingest.h"
+#include "gpu/gpu_probe.h"
 #include "host/kmsg_faults.h"
 #include "host/stacks.h"
 #include "loader/kernel_tracer.h"
@@ -47,6 +49,8 @@ class LiveSource {
   std::unique_ptr<KernelTracer> tracer_;
   std::unique_ptr<RingConsumer> consumer_;
   std::unique_ptr<gc::GcTracer> gc_;
+  std::optional<GpuProbe> gpu_probe_;  // CUPTI batches from libgputrace_cupti.so, any process
+  GpuIngest gpu_ingest_;               // validates them: the served process is untrusted
   std::optional<StackRecorder> stacks_;
   std::optional<KmsgFaultReader> kmsg_;
   uint64_t forwarded_ = 0;
