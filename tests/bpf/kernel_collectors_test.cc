@@ -163,9 +163,15 @@ TEST(KernelCollectors, DoctorRunsAndIsTruthful) {
   ASSERT_EQ(pclose(f), 0) << out;
   Features features = Features::probe();
   EXPECT_NE(out.find("kernel hooks:"), std::string::npos);
-  if (!features.kprobes()) EXPECT_NE(out.find("CONFIG_KPROBES off"), std::string::npos) << out;
-  if (!features.trampolines()) EXPECT_NE(out.find("refuses BPF trampolines"), std::string::npos) << out;
-  if (features.has_tracepoint("dma_map_phys")) EXPECT_NE(out.find("tp_btf  dma_map_phys"), std::string::npos) << out;
+  if (!features.kprobes()) {
+    EXPECT_NE(out.find("CONFIG_KPROBES off"), std::string::npos) << out;
+  }
+  if (!features.trampolines()) {
+    EXPECT_NE(out.find("refuses BPF trampolines"), std::string::npos) << out;
+  }
+  if (features.has_tracepoint("dma_map_phys")) {
+    EXPECT_NE(out.find("tp_btf  dma_map_phys"), std::string::npos) << out;
+  }
 }
 
 }  // namespace

@@ -176,7 +176,9 @@ class TraceBuilder {
  private:
   template <size_t N>
   static void copy(char (&dst)[N], const char* src) {
-    std::strncpy(dst, src, N);
+    const size_t n = std::min(std::strlen(src), N - 1);  // wire strings stay NUL-terminated
+    std::memcpy(dst, src, n);
+    std::memset(dst + n, 0, N - n);
   }
   static gt_proc_event proc_event(uint64_t start, const char* comm, const char* exe) {
     gt_proc_event e{};
