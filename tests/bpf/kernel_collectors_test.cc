@@ -48,9 +48,11 @@ TEST(KernelCollectors, EveryOfferedHookAttachesWithItsPreferredFlavour) {
     EXPECT_EQ(h.target, offered[0].target) << h.spec->id;
   }
   // On this kernel kind the dma:* and sched tracepoints exist: those hooks must not be lost.
-  for (const HookStatus& h : tracer->hooks())
-    if (h.spec->id.starts_with("dma_") || h.spec->id.starts_with("proc_"))
+  for (const HookStatus& h : tracer->hooks()) {
+    if (h.spec->id.starts_with("dma_") || h.spec->id.starts_with("proc_")) {
       EXPECT_TRUE(h.attached() || !features.has_tracepoint(h.spec->tracepoints.front())) << h.spec->id;
+    }
+  }
 }
 
 // Collects what the rings deliver, through the real decoder, into a real engine.
