@@ -54,6 +54,22 @@ TEST(Engine, ShuffledWithinWindowGivesTheSortedOrder) {
   EXPECT_EQ(released_order(shuffled), released_order(expected_input));
 }
 
+// A device described after its first event (its description arrived past the reorder
+// window): it still carries the sysfs facts recorded under its name (seen in the vm tier).
+TEST(Engine, LateDeviceDescriptionKeepsItsSysfsFacts) {
+  TraceBuilder t;
+  t.facts(kMs, "0000:00:04.0", GT_IOMMU_STRICT, 4);
+  t.map(100 * kMs, 0xdead00, 0x1000, 4096);
+  t.device(100 * kMs + 1, 0xdead00, "0000:00:04.0", "gputrace_edu");
+  Engine engine(EngineConfig{.reorder_window_ns = 0});  // process in arrival order
+  t.feed(engine);
+  auto index = engine.devices().find_name("0000:00:04.0");
+  ASSERT_TRUE(index.has_value());
+  EXPECT_STREQ(engine.devices().iommu_mode(*index), "strict");
+  EXPECT_EQ(engine.devices().at(*index).driver, "gputrace_edu");
+  EXPECT_EQ(engine.devices().at(*index).facts.iommu_group, 4);
+}
+
 TEST(Engine, EqualTimestampsKeepArrivalOrder) {
   TraceBuilder t;
   for (uint64_t a = 1; a <= 50; ++a) t.map(5 * kMs, kDev, a * 0x1000, 4096);

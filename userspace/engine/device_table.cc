@@ -74,6 +74,9 @@ void DeviceTable::on_device(const gt_device_event& e) {
     index = key_it->second;  // a placeholder from events before the description (or a repeat)
     if (devices_[index].name != name) {
       by_name_.erase(devices_[index].name);
+      // The name may already stand for an entry of its own (sysfs facts arrive first): the
+      // described device takes over its facts, and the name now means this entry.
+      if (name_it != by_name_.end() && !devices_[index].facts.known) devices_[index].facts = devices_[name_it->second].facts;
       by_name_[name] = index;
     }
   } else if (name_it != by_name_.end()) {

@@ -9,10 +9,13 @@ namespace gputrace {
 Result<std::unique_ptr<RingConsumer>> RingConsumer::create(int bulk_fd, int critical_fd, Callback on_record) {
   std::unique_ptr<RingConsumer> c(new RingConsumer());
   c->on_record_ = std::move(on_record);
-  c->rings_ = ring_buffer__new(critical_fd, &RingConsumer::on_sample, c.get(), nullptr);
-  if (!c->rings_) return fail_errno(errno, "cannot open the critical ring buffer");
-  if (int err = ring_buffer__add(c->rings_, bulk_fd, &RingConsumer::on_sample, c.get()))
-    return fail_errno(err, "cannot open the bulk ring buffer");
+  // Consumed in this order: bulk, then critical. A critical record (a device's description)
+  // is submitted before the bulk record that needed it, so draining bulk first finds it in
+  // the same pass instead of one poll later, when the engine may count it late.
+  c->rings_ = ring_buffer__new(bulk_fd, &RingConsumer::on_sample, c.get(), nullptr);
+  if (!c->rings_) return fail_errno(errno, "cannot open the bulk ring buffer");
+  if (int err = ring_buffer__add(c->rings_, critical_fd, &RingConsumer::on_sample, c.get()))
+    return fail_errno(err, "cannot open the critical ring buffer");
   return c;
 }
 
