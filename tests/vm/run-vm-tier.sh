@@ -42,6 +42,7 @@ VM_TIMEOUT=${VM_TIMEOUT:-600}
 VM_MEM=${VM_MEM:-1024}
 VM_SMP=${VM_SMP:-2}
 VM_USER_K=${VM_USER_K:-2}
+VM_FLAVOUR=${VM_FLAVOUR:-}   # attach flavour gputrace tries first in the guest (kprobe: the 6.1 fallback path)
 PYTHON=/usr/bin/python3   # the system python (stdlib only); not a pyenv shim
 GPUTRACE=${GPUTRACE:-}
 GPUTRACE_STATIC=${GPUTRACE_STATIC:-}
@@ -214,7 +215,7 @@ boot_guest() {
     -drive file="$RUN/out.img",if=none,id=out,format=raw -device nvme,serial=gtvmout01,drive=out \
     -device edu -nic none \
     -nographic -no-reboot -kernel "$VMLINUZ" -initrd "$INITRD" \
-    -append "console=ttyS0 intel_iommu=on iommu.strict=$strict panic=-1 quiet gputrace_vm.recorder=$VM_RECORDER gputrace_vm.user_k=$VM_USER_K" \
+    -append "console=ttyS0 intel_iommu=on iommu.strict=$strict panic=-1 quiet gputrace_vm.recorder=$VM_RECORDER gputrace_vm.user_k=$VM_USER_K${VM_FLAVOUR:+ gputrace_vm.flavour=$VM_FLAVOUR}" \
     < /dev/null 2>&1 | tr -d '\r' > "$RUN/console.log" || rc=$?
   GUEST_SECONDS=$(elapsed "$b")
   if [ "$rc" != 0 ]; then
@@ -236,7 +237,7 @@ for tag in $VM_KERNELS; do
   prepare_kernel "$tag"
   build_initramfs
   for mode in $VM_MODES; do
-    RUN=$VM_WORK/$KVER/$mode
+    RUN=$VM_WORK/$KVER/$mode${VM_FLAVOUR:+-$VM_FLAVOUR}
     boot_guest "$mode"
     grep '^VMTIER ' "$RUN/console.log" | grep -v -e 'gputrace_stderr:' -e 'dmesg:' | sed 's/^VMTIER /  /' || true
     step "checking $tag $mode"
