@@ -90,6 +90,10 @@ int cmd_record(const Args& args) {
     return 2;
   }
 
+  if (geteuid() != 0) {
+    log_error("gputrace loads BPF programs: run it as root (sudo gputrace record ...)");
+    return 1;
+  }
   auto writer = CaptureWriter::create(*output, current_host_info());
   if (!writer) {
     log_error("{}", writer.error().describe());
