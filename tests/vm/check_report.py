@@ -187,9 +187,11 @@ def check_fixture(t, c, user_k, mode):
     cnt = lambda dev, api: tf.get((dev, api), 0)
     t.info(g, "tracefs counted via", vm.get("tracefs_count_via", "?"))
     via_kprobe = vm.get("tracefs_count_via") == "kprobe"
+    # A kprobe event nested in another on the same CPU is skipped, and the kernel counts it
+    # exactly (kprobe_profile's nmissed): the reference is then short by exactly that much,
+    # which the comparisons below allow for, per api.
     t.check(g, "tracefs complete", all(c["dropped"].get(a) == 0 for a in API)
-            and (not via_kprobe or sorted(c["kprobe"]) == sorted(API))
-            and all(m == 0 for _, m in c["kprobe"].values()) and not c["tracefs_errors"],
+            and (not via_kprobe or sorted(c["kprobe"]) == sorted(API)) and not c["tracefs_errors"],
             f"dropped={c['dropped']}" + (f" kprobe(hits,missed)={c['kprobe']}" if via_kprobe else "")
             + "".join("; " + e for e in c["tracefs_errors"]))
     edu_maps = XFERS * 2 + 1 + LEAKS + 2 * user_k   # round trips, long-lived, leaks, edu_user
@@ -200,9 +202,11 @@ def check_fixture(t, c, user_k, mode):
     t.check(g, "tracefs edu coherent alloc/free", cnt(edu, "alloc") == 1 and cnt(edu, "free") == 1,
             f"alloc={cnt(edu, 'alloc')} free={cnt(edu, 'free')}")
     nv = {a: cnt(nvme, a) for a in API}
+    kmiss = {a: m for a, (_, m) in c["kprobe"].items()}
+    balanced = lambda m, u: abs(nv[m] - nv[u]) <= kmiss.get(m, 0) + kmiss.get(u, 0)
     t.check(g, "tracefs nvme balanced",
-            nv["map_page"] + nv["map_sg"] > 0 and nv["map_page"] == nv["unmap_page"]
-            and nv["map_sg"] == nv["unmap_sg"], f"{nv}")
+            nv["map_page"] + nv["map_sg"] > 0 and balanced("map_page", "unmap_page")
+            and balanced("map_sg", "unmap_sg"), f"{nv}" + (f" kprobe missed={kmiss}" if any(kmiss.values()) else ""))
     taint = int(vm.get("taint", "-1"))
     t.check(g, "no kernel warning/oops", taint >= 0 and taint & ~TAINT_OOT == 0, f"taint={taint}")
 
@@ -308,13 +312,16 @@ def check_report(t, c, report, user_k, want_mode):
     misses = api_misses(report)
     devs = {d.get("name"): d for d in report.get("devices", [])}
     short = {api: 0 for api in API}   # tracefs - ours, summed over devices
+    extra = {api: 0 for api in API}   # ours - tracefs: only what the reference kprobes missed
+    kmiss = {a: m for a, (_, m) in c["kprobe"].items()}
     for name in sorted({d for d, _ in c["tracefs"]} | {n for n in devs if n}):
         ours = device_totals(devs.get(name, {}))
         row, ok = [], True
         for api in API:
             theirs = c["tracefs"].get((name, api), 0)
             o = ours[api]
-            ok = ok and o <= theirs   # more than the kernel did is always wrong
+            extra[api] += max(o - theirs, 0)
+            ok = ok and o <= theirs + kmiss.get(api, 0)   # more than the kernel did is wrong
             short[api] += max(theirs - o, 0)
             row.append(f"{api}={o}" + (f"/{theirs}" if o != theirs else ""))
         listed = name in devs or not theirs_any(c, name)
@@ -322,6 +329,8 @@ def check_report(t, c, report, user_k, want_mode):
                 " ".join(row) + ("" if listed else " (device missing from report)"))
     # A BPF program already running on a CPU skips the events nested in it and counts them
     # as recursion misses (per program, not per device): ours + misses == tracefs.
+    t.check(g, "reference misses cover our surplus", all(extra[a] <= kmiss.get(a, 0) for a in API),
+            f"ours-tracefs={ {a: n for a, n in extra.items() if n} } kprobe missed={ {a: n for a, n in kmiss.items() if n} }")
     t.check(g, "DMA-API shortfall == recursion misses", all(short[a] == misses.get(a, 0) for a in API)
             or all(short[a] == 0 for a in API),
             f"tracefs-ours={ {a: n for a, n in short.items() if n} } misses={ {a: n for a, n in misses.items() if n} }")
