@@ -17,9 +17,9 @@ extern "C" {
 namespace gputrace {
 namespace {
 
-constexpr std::array<std::string_view, GT_LOSS_BPF_MAX> kBpfLossNames = {
-    "ring_full_bulk", "ring_full_critical", "stack_not_captured", "device_table_full",
-    "pending_table_full", "bpf_loss_5", "bpf_loss_6", "bpf_loss_7"};
+// Names of the counters enum gt_loss defines, in its order (the spare slots are not reported).
+constexpr std::array<std::string_view, GT_LOSS_PENDING_TABLE + 1> kBpfLossNames = {
+    "ring_full_bulk", "ring_full_critical", "stack_not_captured", "device_table_full", "pending_table_full"};
 
 OwnedRecord loss_record(std::string_view name, uint64_t value, uint64_t ts) {
   gt_loss_event e{};
