@@ -4,20 +4,10 @@ extern "C" {
 #include "proc.h"
 }
 
+#include "util/clock.h"
 #include "util/log.h"
 
-#include <ctime>
-
 namespace gputrace::gc {
-namespace {
-
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-}  // namespace
 
 Result<std::unique_ptr<GcTracer>> GcTracer::start(const SharedMaps& maps, GcOptions options) {
   auto probes = GcProbes::load(maps);

@@ -1,5 +1,7 @@
 #include "gc/process.h"
 
+#include "host/procfs.h"
+
 #include <dirent.h>
 #include <unistd.h>
 
@@ -18,36 +20,6 @@ std::string read_link(const std::string& path) {
   char buf[4096];
   const ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf) - 1);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-}
-
-// "NSpid:\t4242\t7": the last field is the pid in the innermost namespace.
-int read_ns_pid(int pid) {
-  std::ifstream in(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.starts_with("NSpid:")) continue;
-    std::istringstream fields(line.substr(6));
-    int v = pid, last = pid;
-    while (fields >> v) last = v;
-    return last;
-  }
-  return pid;
-}
-
-// Fields after "(comm)" in /proc/PID/stat; starttime is field 22 overall.
-uint64_t read_start_ticks(int pid, std::string& comm) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto open = stat.find('('), close = stat.rfind(')');
-  if (open == std::string::npos || close == std::string::npos) return 0;
-  comm = stat.substr(open + 1, close - open - 1);
-  std::istringstream rest(stat.substr(close + 2));
-  std::string field;
-  for (int i = 3; i < 22 && rest >> field; ++i) {
-  }
-  uint64_t ticks = 0;
-  rest >> ticks;
-  return ticks;
 }
 
 void read_maps(int pid, std::vector<MappedFile>& out) {
@@ -105,7 +77,10 @@ Result<ProcessView> read_process(int pid) {
     p.exe.resize(p.exe.size() - kDeletedSuffix.size());
     p.exe_deleted = true;
   }
-  p.start_ticks = read_start_ticks(pid, p.comm);
+  if (auto stat = read_proc_stat(pid)) {
+    p.start_ticks = stat->start_ticks;
+    p.comm = std::move(stat->comm);
+  }
   p.ns_pid = read_ns_pid(pid);
   read_maps(pid, p.files);
   return p;

@@ -1,5 +1,7 @@
 #include "host/proc_snapshot.h"
 
+#include "host/procfs.h"
+
 extern "C" {
 #include "proc.h"
 }
@@ -9,50 +11,10 @@ extern "C" {
 
 #include <charconv>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace gputrace {
 namespace fs = std::filesystem;
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// /proc/PID/stat: "pid (comm) state ppid ... starttime(22) ..."; comm may hold spaces and ')'.
-bool parse_stat(const std::string& stat, gt_proc_event& e, uint64_t boot_to_mono_ns) {
-  auto open = stat.find('('), close = stat.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close < open) return false;
-  copy_cstr(e.comm, std::string_view(stat).substr(open + 1, close - open - 1));
-  std::istringstream rest(stat.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i) {
-    if (i == 4) e.ppid = static_cast<uint32_t>(std::stoul(field));
-    if (i == 22) {
-      // starttime counts clock ticks of CLOCK_BOOTTIME; BPF reports CLOCK_MONOTONIC
-      uint64_t ticks = std::stoull(field);
-      uint64_t ns = ticks * (1000000000ull / static_cast<uint64_t>(sysconf(_SC_CLK_TCK)));
-      e.start_ns = ns > boot_to_mono_ns ? ns - boot_to_mono_ns : 0;
-      return true;
-    }
-  }
-  return false;
-}
-
-uint32_t ns_pid_of(const fs::path& dir) {
-  std::istringstream status(slurp(dir / "status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (!line.starts_with("NSpid:")) continue;
-    auto last = line.find_last_of(" \t");
-    return static_cast<uint32_t>(std::strtoul(line.c_str() + last + 1, nullptr, 10));
-  }
-  return 0;
-}
 
 uint64_t boottime_minus_monotonic() {
   timespec b{}, m{};
@@ -72,10 +34,16 @@ std::vector<OwnedRecord> snapshot_processes(uint64_t ts, const std::string& proc
     const std::string name = entry.path().filename().string();
     uint32_t pid = 0;
     if (std::from_chars(name.data(), name.data() + name.size(), pid).ec != std::errc()) continue;
+    auto ps = read_proc_stat(static_cast<int>(pid), proc_root);
+    if (!ps) continue;  // exited meanwhile
     gt_proc_event e{};
     fill_user_header(e.hdr, GT_EV_PROC_INFO, ts, pid);
-    if (!parse_stat(slurp(entry.path() / "stat"), e, suspend_ns)) continue;  // exited meanwhile
-    e.ns_pid = ns_pid_of(entry.path());
+    copy_cstr(e.comm, ps->comm);
+    e.ppid = ps->ppid;
+    // starttime counts clock ticks of CLOCK_BOOTTIME; BPF reports CLOCK_MONOTONIC
+    const uint64_t boot_ns = ps->start_ticks * (1000000000ull / static_cast<uint64_t>(sysconf(_SC_CLK_TCK)));
+    e.start_ns = boot_ns > suspend_ns ? boot_ns - suspend_ns : 0;
+    e.ns_pid = static_cast<uint32_t>(read_ns_pid(static_cast<int>(pid), proc_root));
     struct stat st {};
     if (stat((entry.path() / "ns/pid").c_str(), &st) == 0) e.pidns_ino = static_cast<uint32_t>(st.st_ino);
     auto exe = fs::read_symlink(entry.path() / "exe", ec);

@@ -3,20 +3,13 @@
 #pragma once
 
 #include "decode/record.h"
-
-#include <time.h>
+#include "util/clock.h"
 
 #include <cstring>
 #include <string_view>
 #include <vector>
 
 namespace gputrace {
-
-inline uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 // Owns the bytes of one record; view() is valid while it lives.
 class OwnedRecord {
