@@ -74,7 +74,7 @@ Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, 
 }
 
 void LiveSource::forward(const Record& r) {
-  if (r.kind() == GT_EV_GPU_BATCH) {
+  if (r.header.kind == GT_EV_GPU_BATCH) {  // GPU kinds live in their own enum (bpf/gpu.h)
     // only the records inside a batch that validates travel on
     gpu_ingest_.ingest_ring_record(r, monotonic_ns(), [this](const Record& inner) {
       sink_(inner);
