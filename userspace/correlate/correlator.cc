@@ -35,7 +35,8 @@ void Correlator::on_kernel_clock(uint64_t ts) {
   kernel_clock_ = ts;
   judge_ready();
   // Forget in steps of a second: cheap, and the span stays within a second of the setting.
-  if (ts > config_.history_span_ns && ts - config_.history_span_ns > forgotten_before_ + 1'000'000'000) {
+  // The end of input (UINT64_MAX) forgets nothing: what is still pending needs it.
+  if (ts != UINT64_MAX && ts > config_.history_span_ns && ts - config_.history_span_ns > forgotten_before_ + 1'000'000'000) {
     forgotten_before_ = ts - config_.history_span_ns;
     history_.forget_before(forgotten_before_);
     health_.forget_before(forgotten_before_);
