@@ -1,12 +1,9 @@
 // `gputrace report`: replays a capture through the same engine as a live run and writes
 // the report (text or JSON).
-#include "capture/capture.h"
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "engine/engine.h"
 #include "report/format.h"
-#include "report/gc_section.h"
-#include "report/report.h"
+#include "report/replay.h"
 #include "util/log.h"
 
 #include <fcntl.h>
@@ -81,25 +78,12 @@ int cmd_report(const Args& args) {
     config.owner_exit_grace_ns = static_cast<uint64_t>(d->count());
   }
   const std::string& path = o.positional()[0];
-  auto reader = CaptureReader::open(path);
-  if (!reader) {
-    log_error("{}", reader.error().describe());
+  auto replay = replay_capture(path, config);
+  if (!replay) {
+    log_error("{}", replay.error().describe());
     return 1;
   }
-  Engine engine(config);
-  gc::PauseStats pauses;
-  engine.set_record_observer([&](const Record& r) { pauses.on_record(r); });
-  auto summary = (*reader)->for_each([&](const Record& r) { engine.push(r); });
-  if (!summary) {
-    log_error("{}", summary.error().describe());
-    return 1;
-  }
-  if (summary->truncated) log_warning("{}", summary->truncation_note);
-  engine.finish();
-
-  ReportHeader header = report_header_from_capture((*reader)->host(), path, *summary);
-  ReportModel model = build_report_model(engine, header);
-  add_gc_section(model, pauses);
+  const ReportModel model = replay->model();
   std::ostringstream rendered;
   write_report(model, *format, rendered);
   const std::string text = rendered.str();
