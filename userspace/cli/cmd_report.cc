@@ -1,5 +1,6 @@
 // `gputrace report`: replays a capture through the same engine as a live run and writes
 // the report (text or JSON).
+#include "cli/analysis_options.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "report/format.h"
@@ -51,12 +52,13 @@ Result<void> write_output(const std::string& path, const std::string& text) {
 int cmd_report(const Args& args) {
   Options o;
   o.value("format").value("output", 'o').value("leak-grace").flag("help", 'h');
+  declare_analysis_options(o);
   if (auto r = o.parse(args); !r) {
     log_error("{}", r.error().describe());
     return 2;
   }
   if (o.has("help")) {
-    std::fputs(kHelp, stdout);
+    std::printf("%s\n%s", kHelp, kAnalysisOptionsHelp);
     return 0;
   }
   if (o.positional().size() != 1) {
@@ -69,6 +71,10 @@ int cmd_report(const Args& args) {
     return 2;
   }
   EngineConfig config;
+  if (auto r = apply_analysis_options(o, config); !r) {
+    log_error("{}", r.error().describe());
+    return 2;
+  }
   if (auto g = o.get("leak-grace")) {
     auto d = parse_duration(*g);
     if (!d) {
