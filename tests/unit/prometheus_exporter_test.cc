@@ -106,8 +106,12 @@ TEST(PrometheusText, NamesFollowConventions) {
   for (const auto& f : build_metric_model(s, sel).families) {
     const std::string name = f.prometheus_name();
     EXPECT_EQ(f.kind == telemetry::MetricKind::Counter, name.ends_with("_total")) << name;
-    if (f.unit == "s") EXPECT_TRUE(name.find("_seconds") != std::string::npos) << name;
-    if (f.unit == "By") EXPECT_TRUE(name.find("_bytes") != std::string::npos) << name;
+    if (f.unit == "s") {
+      EXPECT_TRUE(name.find("_seconds") != std::string::npos) << name;
+    }
+    if (f.unit == "By") {
+      EXPECT_TRUE(name.find("_bytes") != std::string::npos) << name;
+    }
     for (const auto& p : f.points)
       for (const auto& [k, v] : p.labels) EXPECT_TRUE(prometheus::valid_label_name(k)) << name << " " << k;
   }

@@ -54,6 +54,8 @@ options:
                          folded into pid="other")
   --max-spans N          spans kept per interval (default 4096; the rest are counted in
                          the loss counter spans_not_kept)
+  --min-span D           GC pauses and GPU copies shorter than D make no span (default
+                         100us; the histograms and counters still count them)
   --replay CAPTURE       export a capture written by `gputrace record` instead of tracing,
                          then keep serving until --duration or a signal (no root needed)
 )";
@@ -143,7 +145,7 @@ class Publisher {
 int cmd_daemon(const Args& args) {
   Options o;
   o.value("listen").value("textfile").value("otlp-file").value("otlp-endpoint").value("interval").value("duration");
-  o.value("top-processes").value("max-spans").value("replay").flag("help", 'h');
+  o.value("top-processes").value("max-spans").value("min-span").value("replay").flag("help", 'h');
   declare_tracing_options(o);
   if (auto r = o.parse(args); !r) {
     log_error("{}", r.error().describe());
@@ -159,8 +161,9 @@ int cmd_daemon(const Args& args) {
   }
   auto interval = parse_duration(o.get("interval").value_or("10s"));
   auto duration = parse_duration(o.get("duration").value_or("0"));
-  if (!interval || !duration) {
-    log_error("{}", !interval ? interval.error().describe() : duration.error().describe());
+  auto min_span = parse_duration(o.get("min-span").value_or("100us"));
+  if (!interval || !duration || !min_span) {
+    log_error("{}", !interval ? interval.error().describe() : !duration ? duration.error().describe() : min_span.error().describe());
     return 2;
   }
   if (interval->count() <= 0) {
@@ -240,7 +243,7 @@ int cmd_daemon(const Args& args) {
 
   Engine engine;
   gc::PauseStats pauses;
-  SpanCollector spans({.max_pending = *max_spans});
+  SpanCollector spans({.max_pending = *max_spans, .min_duration_ns = static_cast<uint64_t>(min_span->count())});
   engine.set_record_observer([&](const Record& r) {
     pauses.on_record(r);
     spans.on_record(r);

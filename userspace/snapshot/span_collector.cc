@@ -110,10 +110,11 @@ TimelineSpan memcpy_span(const Record& r) {
 void SpanCollector::on_record(const Record& r) {
   const uint16_t kind = r.header.kind;
   if (kind == GT_EV_GC_PAUSE) {
+    if (r.as<gt_gc_pause_event>().duration_ns < config_.min_duration_ns) return;
     keep(gc_pause_span(r));
   } else if (kind == GT_EV_GPU_MEMCPY) {
     const auto e = r.as<gt_gpu_memcpy_event>();
-    if (e.end_ns >= e.hdr.ts_ns && e.end_ns - e.hdr.ts_ns < config_.min_transfer_ns) return;
+    if (e.end_ns >= e.hdr.ts_ns && e.end_ns - e.hdr.ts_ns < config_.min_duration_ns) return;
     keep(memcpy_span(r));
   }
 }

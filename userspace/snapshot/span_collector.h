@@ -8,9 +8,11 @@
 //   spans.on_findings(new_findings);
 //   std::vector<TimelineSpan> batch = spans.take();
 //
-// An inference server can make tens of thousands of copies a second; a span for each would
-// cost more than the tracing. Spans beyond max_pending in one interval are counted in
-// dropped() (exported as the loss counter "spans_not_kept") rather than kept.
+// An inference server can make tens of thousands of copies a second, and a CPython process in
+// a hot loop thousands of young-generation collections; a span for each would cost more than
+// the tracing. Pauses and copies shorter than min_duration_ns make no span (the pause
+// histograms and copy counters still count them); spans beyond max_pending in one interval
+// are counted in dropped() (exported as the loss counter "spans_not_kept") rather than kept.
 #pragma once
 
 #include "analyze/finding.h"
@@ -25,7 +27,7 @@ namespace gputrace {
 
 struct SpanCollectorConfig {
   size_t max_pending = 4096;         // spans kept between two take() calls
-  uint64_t min_transfer_ns = 0;      // GPU copies shorter than this make no span
+  uint64_t min_duration_ns = 0;      // GC pauses and GPU copies shorter than this make no span
 };
 
 class SpanCollector {
