@@ -333,7 +333,6 @@ std::vector<json> OtlpEncoder::encode_logs(const TelemetryBatch& batch) {
       attrs.push_back(kv("gputrace.finding.kind", str(f.kind)));
       if (!f.device.empty()) attrs.push_back(kv("gputrace.device", str(f.device)));
       if (f.pid && !f.comm.empty()) attrs.push_back(kv("gputrace.comm", str(f.comm)));
-      if (f.start_ns) attrs.push_back(kv("gputrace.finding.start_time_unix_nano", integer(static_cast<int64_t>(batch.clock.to_unix_ns(f.start_ns)))));
       if (f.end_ns) attrs.push_back(kv("gputrace.finding.end_time_unix_nano", integer(static_cast<int64_t>(batch.clock.to_unix_ns(f.end_ns)))));
       add_attributes(attrs, "gputrace.evidence.", f.evidence);
       rec["attributes"] = attrs;
