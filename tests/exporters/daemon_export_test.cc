@@ -68,7 +68,8 @@ gt_gpu_memcpy_event memcpy_event(uint64_t end, uint64_t bytes) {
 
 // A GPU server (pid 4242) maps four 64 KiB buffers, unmaps one and exits with three still
 // mapped (three dma_leak_owner_exit findings after the 2 s grace); a JVM (pid 5000) pauses
-// three times (80 us, 300 us, 3 ms); two host-to-device copies; the bulk ring lost 5 events.
+// three times (80 us, 300 us, 3 ms); two host-to-device copies over a link trained to half its
+// speed (the correlation makes the first a pcie_stall); the bulk ring lost 5 events.
 TraceBuilder exporter_trace() {
   TraceBuilder t;
   t.facts(kT0, "0000:41:00.0", GT_IOMMU_STRICT, 12);
@@ -212,6 +213,11 @@ TEST_F(DaemonExport, PrometheusScrapesItAndOtlpPayloadsMatchTheSchema) {
   EXPECT_EQ(only_value(query(prom_port, "gputrace_losses_total{counter=\"ring_full_bulk\"}")), "5");
   EXPECT_EQ(only_value(query(prom_port, "gputrace_device_pcie_link_downtrained{device=\"0000:41:00.0\"}")), "1");
   EXPECT_EQ(query(prom_port, "gputrace_build_info{version=\"" GPUTRACE_VERSION "\"}").size(), 1u);
+  // the copies, and the stall the correlation concludes from the first one on a link trained
+  // to half its speed
+  EXPECT_EQ(only_value(query(prom_port, "gputrace_process_gpu_memcpys_total{pid=\"4242\"}")), "2");
+  EXPECT_EQ(only_value(query(prom_port, "gputrace_process_gpu_memcpy_transferred_bytes_total{pid=\"4242\"}")), "5242880");
+  EXPECT_EQ(only_value(query(prom_port, "gputrace_process_pcie_stalls_total{pid=\"4242\"}")), "1");
 
   daemon.signal(SIGTERM);
   const auto status = daemon.wait_exit(std::chrono::seconds(20));
@@ -240,6 +246,7 @@ TEST_F(DaemonExport, PrometheusScrapesItAndOtlpPayloadsMatchTheSchema) {
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find(" 0 bad"), std::string::npos) << out;
   size_t pause_spans = 0, copy_spans = 0, leak_logs = 0;
+  std::string stall_span_id, stall_log_span_id;
   std::istringstream lines(read(otlp_file));
   for (std::string l; std::getline(lines, l);) {
     const json j = json::parse(l);
@@ -252,14 +259,18 @@ TEST_F(DaemonExport, PrometheusScrapesItAndOtlpPayloadsMatchTheSchema) {
           }
         }
         if (sp["name"] == "gpu.memcpy") ++copy_spans;
+        if (sp["name"] == "pcie.stall") stall_span_id = sp["spanId"];
       }
     for (const auto& rl : j.value("resourceLogs", json::array()))
       for (const auto& rec : rl["scopeLogs"][0]["logRecords"])
         if (rec["attributes"].dump().find("dma_leak_owner_exit") != std::string::npos) ++leak_logs;
+        else if (rec["attributes"].dump().find("\"pcie_stall\"") != std::string::npos) stall_log_span_id = rec.value("spanId", "");
   }
   EXPECT_EQ(pause_spans, 2u);  // the 80 us pause is below --min-span's default of 100 us
   EXPECT_EQ(copy_spans, 2u);
   EXPECT_EQ(leak_logs, 3u);
+  EXPECT_FALSE(stall_span_id.empty()) << "no pcie.stall span";
+  EXPECT_EQ(stall_log_span_id, stall_span_id) << "the stall's log record must point at its span";
 }
 
 TEST_F(DaemonExport, RefusesBadOptionsWithAMessage) {
