@@ -1,6 +1,7 @@
 // `gputrace live` (and `gputrace` with no command): traces this host and refreshes a
 // plain-text summary every 2 s: devices, DMA totals, outstanding mappings, findings, losses.
 #include "capture/host_info.h"
+#include "cli/analysis_options.h"
 #include "cli/commands.h"
 #include "cli/tracing_options.h"
 #include "engine/engine.h"
@@ -34,12 +35,13 @@ int cmd_live(const Args& args) {
   Options o;
   o.value("duration").value("interval").flag("help", 'h');
   declare_tracing_options(o);
+  declare_analysis_options(o);
   if (auto r = o.parse(args); !r) {
     log_error("{}", r.error().describe());
     return 2;
   }
   if (o.has("help")) {
-    std::printf("%s%s", kHelp, kTracingOptionsHelp);
+    std::printf("%s%s%s", kHelp, kTracingOptionsHelp, kAnalysisOptionsHelp);
     return 0;
   }
   auto config = tracing_config(o);
@@ -60,7 +62,12 @@ int cmd_live(const Args& args) {
     return 1;
   }
   ReportHeader header = report_header_live(current_host_info());
-  Engine engine;
+  EngineConfig engine_config;
+  if (auto r = apply_analysis_options(o, engine_config); !r) {
+    log_error("{}", r.error().describe());
+    return 2;
+  }
+  Engine engine(engine_config);
   gc::PauseStats pauses;
   engine.set_record_observer([&](const Record& r) { pauses.on_record(r); });
   auto render = [&] {

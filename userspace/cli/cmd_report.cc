@@ -1,12 +1,10 @@
 // `gputrace report`: replays a capture through the same engine as a live run and writes
 // the report (text or JSON).
-#include "capture/capture.h"
+#include "cli/analysis_options.h"
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "engine/engine.h"
 #include "report/format.h"
-#include "report/gc_section.h"
-#include "report/report.h"
+#include "report/replay.h"
 #include "util/log.h"
 
 #include <fcntl.h>
@@ -54,12 +52,13 @@ Result<void> write_output(const std::string& path, const std::string& text) {
 int cmd_report(const Args& args) {
   Options o;
   o.value("format").value("output", 'o').value("leak-grace").flag("help", 'h');
+  declare_analysis_options(o);
   if (auto r = o.parse(args); !r) {
     log_error("{}", r.error().describe());
     return 2;
   }
   if (o.has("help")) {
-    std::fputs(kHelp, stdout);
+    std::printf("%s\n%s", kHelp, kAnalysisOptionsHelp);
     return 0;
   }
   if (o.positional().size() != 1) {
@@ -72,6 +71,10 @@ int cmd_report(const Args& args) {
     return 2;
   }
   EngineConfig config;
+  if (auto r = apply_analysis_options(o, config); !r) {
+    log_error("{}", r.error().describe());
+    return 2;
+  }
   if (auto g = o.get("leak-grace")) {
     auto d = parse_duration(*g);
     if (!d) {
@@ -81,25 +84,12 @@ int cmd_report(const Args& args) {
     config.owner_exit_grace_ns = static_cast<uint64_t>(d->count());
   }
   const std::string& path = o.positional()[0];
-  auto reader = CaptureReader::open(path);
-  if (!reader) {
-    log_error("{}", reader.error().describe());
+  auto replay = replay_capture(path, config);
+  if (!replay) {
+    log_error("{}", replay.error().describe());
     return 1;
   }
-  Engine engine(config);
-  gc::PauseStats pauses;
-  engine.set_record_observer([&](const Record& r) { pauses.on_record(r); });
-  auto summary = (*reader)->for_each([&](const Record& r) { engine.push(r); });
-  if (!summary) {
-    log_error("{}", summary.error().describe());
-    return 1;
-  }
-  if (summary->truncated) log_warning("{}", summary->truncation_note);
-  engine.finish();
-
-  ReportHeader header = report_header_from_capture((*reader)->host(), path, *summary);
-  ReportModel model = build_report_model(engine, header);
-  add_gc_section(model, pauses);
+  const ReportModel model = replay->model();
   std::ostringstream rendered;
   write_report(model, *format, rendered);
   const std::string text = rendered.str();
