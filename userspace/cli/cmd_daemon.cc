@@ -5,6 +5,7 @@
 // exporters do their I/O on their own threads.
 #include "capture/capture.h"
 #include "capture/host_info.h"
+#include "cli/analysis_options.h"
 #include "cli/commands.h"
 #include "cli/tracing_options.h"
 #include "engine/engine.h"
@@ -147,12 +148,13 @@ int cmd_daemon(const Args& args) {
   o.value("listen").value("textfile").value("otlp-file").value("otlp-endpoint").value("interval").value("duration");
   o.value("top-processes").value("max-spans").value("min-span").value("replay").flag("help", 'h');
   declare_tracing_options(o);
+  declare_analysis_options(o);
   if (auto r = o.parse(args); !r) {
     log_error("{}", r.error().describe());
     return 2;
   }
   if (o.has("help")) {
-    std::printf("%s%s", kHelp, kTracingOptionsHelp);
+    std::printf("%s%s%s", kHelp, kTracingOptionsHelp, kAnalysisOptionsHelp);
     return 0;
   }
   if (!o.positional().empty()) {
@@ -174,6 +176,11 @@ int cmd_daemon(const Args& args) {
   const auto max_spans = parse_count(o.get("max-spans"), 4096);
   if (!top || !max_spans) {
     log_error("--top-processes and --max-spans take a whole number greater than zero");
+    return 2;
+  }
+  EngineConfig engine_config;
+  if (auto r = apply_analysis_options(o, engine_config); !r) {
+    log_error("{}", r.error().describe());
     return 2;
   }
   const std::optional<std::string> replay = o.get("replay");
@@ -241,7 +248,7 @@ int cmd_daemon(const Args& args) {
     return 2;
   }
 
-  Engine engine;
+  Engine engine(engine_config);
   gc::PauseStats pauses;
   SpanCollector spans({.max_pending = *max_spans, .min_duration_ns = static_cast<uint64_t>(min_span->count())});
   engine.set_record_observer([&](const Record& r) {
