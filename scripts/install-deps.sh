@@ -16,9 +16,13 @@ packages=(
   python3.11 openjdk-17-jdk-headless golang-go
   # vm tier: QEMU guest with an emulated IOMMU, busybox initramfs, guest kernel headers
   qemu-system-x86 busybox-static cpio xz-utils zstd lz4 kmod make gcc
-  # views and exporters
-  tmux
+  # views and exporters; prometheus brings promtool and the server the exporter tests scrape with
+  tmux prometheus
 )
+# node and npm run the OTLP schema check (tests/otlp). A machine that already has them keeps
+# its own: NodeSource's nodejs bundles npm and conflicts with Debian's npm package.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -25,6 +25,7 @@ commands:
   doctor        what attaches on this kernel and why not; IOMMU mode; GPUs and PCIe links
   record        record events to a capture file:  record -o FILE [--duration D]
   report        analyse a capture file:           report FILE [--format text|json] [-o OUT]
+  daemon        export to Prometheus (/metrics, textfile) and OTLP (file, HTTP), every interval
 
 Run `gputrace COMMAND --help` for a command's options.
 )";
@@ -76,6 +77,7 @@ int run_cli(int argc, char** argv) {
   if (command == "doctor") return cmd_doctor(args);
   if (command == "record") return cmd_record(args);
   if (command == "report") return cmd_report(args);
+  if (command == "daemon") return cmd_daemon(args);
   std::fprintf(stderr, "gputrace: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
 }

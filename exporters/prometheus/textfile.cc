@@ -1,0 +1,64 @@
+#include "prometheus/textfile.h"
+
+#include "util/fd.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace gputrace::prometheus {
+namespace {
+
+Result<void> write_all(int fd, std::string_view text, const std::string& path) {
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno(errno, "cannot write the metrics textfile {}", path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> write_textfile_atomically(const std::string& path, std::string_view text) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base.empty()) return fail("the metrics textfile path {} names a directory; give a file name ending in .prom", path);
+
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    return fail("refusing to replace {}: it is not a regular file (a symbolic link or a directory)", path);
+
+  const std::string tmp = dir + "/." + base + ".tmp." + std::to_string(::getpid());
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!fd.valid()) return fail_errno(errno, "cannot create {} (is the directory {} there and writable?)", tmp, dir);
+  ::fchmod(fd.get(), 0644);  // the umask must not hide the file from node_exporter
+  auto cleanup = [&] { ::unlink(tmp.c_str()); };
+  if (auto r = write_all(fd.get(), text, tmp); !r) {
+    cleanup();
+    return r;
+  }
+  if (::fsync(fd.get()) != 0) {
+    const int e = errno;
+    cleanup();
+    return fail_errno(e, "cannot sync {}", tmp);
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    cleanup();
+    return fail_errno(e, "cannot rename {} to {}", tmp, path);
+  }
+  Fd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dirfd.valid()) ::fsync(dirfd.get());  // best effort: the file is in place either way
+  return {};
+}
+
+}  // namespace gputrace::prometheus

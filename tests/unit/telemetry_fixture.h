@@ -1,0 +1,130 @@
+// A fixed HostSnapshot, spans and findings for the exporter tests and golden files: an
+// inference host with a downtrained GPU and an NVMe disk, a CPython server pausing for GC and
+// copying to the GPU, a Go sidecar, two short-lived helpers beyond the top-N (folded), and a
+// process whose comm holds every character the formats must escape.
+#pragma once
+
+#include "snapshot/host_snapshot.h"
+#include "snapshot/span_collector.h"
+#include "telemetry/telemetry_sink.h"
+
+#include <vector>
+
+namespace gputrace::test {
+
+// CLOCK_MONOTONIC 1000 s  <->  2026-01-01T00:00:00Z
+inline constexpr uint64_t kMonoBase = 1'000'000'000'000;
+inline constexpr uint64_t kUnixBase = 1'767'225'600'000'000'000;
+
+inline HostSnapshot telemetry_snapshot() {
+  HostSnapshot s;
+  s.first_ns = kMonoBase;
+  s.taken_ns = kMonoBase + 60'000'000'000;
+  s.hostname = "infer-07";
+  s.kernel = "6.12.48+deb13-cloud-amd64";
+  s.version = "0.1.0";
+  s.records = 12345;
+  s.records_by_source = {{"dma", 9000}, {"gc", 345}, {"gpu", 2000}, {"proc", 1000}};
+
+  DeviceRow nvme{.name = "0000:01:00.0", .driver = "nvme", .vendor = 0x144d, .device = 0xa808, .pci_class = 0x010802,
+                 .gpu = false, .iommu_mode = "lazy", .iommu_group = 3};
+  nvme.dma_maps = 6000;
+  nvme.dma_unmaps = 5990;
+  nvme.dma_map_bytes = 6000ull * 8192;
+  nvme.dma_unmap_bytes = 5990ull * 8192;
+  nvme.dma_outstanding = 10;
+  nvme.dma_outstanding_bytes = 81920;
+  nvme.iommu_map_latency_count = 6000;
+  nvme.iommu_map_latency_ns = 6000ull * 1500;
+  DeviceRow gpu{.name = "0000:41:00.0", .driver = "nvidia", .vendor = 0x10de, .device = 0x2330, .pci_class = 0x030200,
+                .gpu = true, .iommu_mode = "strict", .iommu_group = 12, .link_speed_mts = 16000, .link_width = 8,
+                .max_link_speed_mts = 32000, .max_link_width = 16};
+  gpu.dma_maps = 3000;
+  gpu.dma_unmaps = 2998;
+  gpu.dma_map_bytes = 3000ull * 65536;
+  gpu.dma_unmap_bytes = 2998ull * 65536;
+  gpu.dma_outstanding = 2;
+  gpu.dma_outstanding_bytes = 131072;
+  gpu.dma_leaks = 2;
+  gpu.iommu_faults = 3;
+  gpu.aer_corrected = 4;
+  s.devices = {nvme, gpu};
+
+  ProcessRow server{.pid = 4242, .comm = "python3", .container = std::string(64, 'a'), .runtime = "cpython"};
+  server.gc_pauses = 3;
+  server.gc_pause_ns = 3'380'000;
+  server.gc_pause_max_ns = 3'000'000;
+  server.gc_pause_p99_ns = 3'000'000;
+  server.gc_wall_share = 3'380'000.0 / 60e9;
+  server.gc_histogram = {.cumulative = {0, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3, 3}, .count = 3, .sum_ns = 3'380'000};
+  server.dma_maps = 3000;
+  server.dma_map_bytes = 3000ull * 65536;
+  server.dma_outstanding = 2;
+  server.dma_outstanding_bytes = 131072;
+  server.dma_leaks = 2;
+  server.gpu_kernels = 500;
+  server.gpu_kernel_ns = 2'500'000'000;
+  server.memcpys = 40;
+  server.memcpy_bytes = 40ull << 20;
+  server.memcpy_ns = 80'000'000;
+  server.findings = 3;
+  server.iommu_faults = 1;
+  ProcessRow sidecar{.pid = 5000, .comm = "envoy-go", .runtime = "go"};
+  sidecar.gc_pauses = 10;
+  sidecar.gc_pause_ns = 1'000'000;
+  sidecar.gc_pause_max_ns = 200'000;
+  sidecar.gc_wall_share = 1e6 / 60e9;
+  sidecar.gc_histogram = {.cumulative = {2, 5, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10}, .count = 10, .sum_ns = 1'000'000};
+  // comm bytes a kernel allows: a quote, a backslash, a newline, an invalid UTF-8 byte
+  ProcessRow odd{.pid = 6001, .comm = std::string("we\"ird\\na\nme\xff"), .exited = true};
+  odd.dma_maps = 4;
+  odd.dma_map_bytes = 16384;
+  ProcessRow helper{.pid = 6002, .comm = "nvme_submit", .exited = true};
+  helper.dma_maps = 3;
+  helper.dma_map_bytes = 12288;
+  helper.dma_outstanding = 1;
+  helper.dma_outstanding_bytes = 4096;
+  s.processes = {server, sidecar, odd, helper};
+
+  Finding leak{.kind = "dma_leak_owner_exit", .severity = Severity::Warning, .start_ns = kMonoBase + 10'000'000'000,
+               .end_ns = kMonoBase + 12'000'000'000, .pid = 4242, .comm = "python3", .device = "0000:41:00.0",
+               .message = "python3[4242] exited with page mapping 0xffe20000 (65536 bytes, to_device) still mapped"};
+  leak.evidence = {{"bus_address", "0xffe20000"}, {"size", 65536}, {"direction", "to_device"},
+                   {"owner", {{"pid", 4242}, {"comm", "python3"}, {"kind", "process"}}},
+                   {"stack", {"dma_map_page_attrs+0x10", "uvm_map_buffer+0x11"}}};
+  Finding fault{.kind = "iommu_fault", .severity = Severity::Critical, .start_ns = kMonoBase + 20'000'000'000,
+                .end_ns = kMonoBase + 20'000'000'000, .pid = 4242, .comm = "python3", .device = "0000:41:00.0",
+                .message = "0000:41:00.0: IOMMU fault on read of IOVA 0x200000 (reason 6)"};
+  fault.evidence = {{"iova", "0x200000"}, {"reason", 6}, {"count", 1}, {"address", 0xffff888100a00000ull}, {"ratio", 0.25}};
+  Finding growth{.kind = "dma_growth", .severity = Severity::Info, .pid = 0, .device = "0000:01:00.0",
+                 .message = "0000:01:00.0: outstanding mappings grew by 10 in 60 s"};
+  s.findings = {leak, fault, growth};
+  s.findings_by_kind = {{"dma_growth", 1}, {"dma_leak_owner_exit", 1}, {"iommu_fault", 1}};
+  s.losses = {{"decode_errors", 0}, {"late_records", 0}, {"ring_full_bulk", 7}, {"spans_not_kept", 0}};
+  return s;
+}
+
+inline std::vector<TimelineSpan> telemetry_spans(const HostSnapshot& s) {
+  TimelineSpan pause{.name = "gc.pause", .start_ns = kMonoBase + 5'000'000'000, .end_ns = kMonoBase + 5'003'000'000, .pid = 4242};
+  pause.attributes = {{"runtime", "cpython"}, {"cause", "collection"}, {"duration_ns", 3'000'000}, {"tid", 4243},
+                      {"generation", 2}, {"collected", 1200}};
+  TimelineSpan copy{.name = "gpu.memcpy", .start_ns = kMonoBase + 6'000'000'000, .end_ns = kMonoBase + 6'002'000'000, .pid = 4242};
+  copy.attributes = {{"copy_kind", "htod"}, {"bytes", 1 << 20}, {"src_memory", "pageable"}, {"dst_memory", "device"},
+                     {"async", false}, {"gpu_device_id", 0}, {"stream_id", 7}, {"correlation_id", 99},
+                     {"bytes_per_second", 524288000.0}};
+  std::vector<TimelineSpan> spans{pause, copy};
+  for (const Finding& f : s.findings)
+    if (finding_has_span(f)) spans.push_back(span_of_finding(f));
+  return spans;
+}
+
+inline telemetry::TelemetryBatch telemetry_batch(const HostSnapshot& s, const std::vector<TimelineSpan>& spans) {
+  return {.snapshot = &s,
+          .new_spans = spans,
+          .new_findings = s.findings,
+          .clock = {kMonoBase, kUnixBase},
+          .start_unix_ns = kUnixBase,
+          .now_unix_ns = kUnixBase + 61'000'000'000};
+}
+
+}  // namespace gputrace::test

@@ -1,0 +1,323 @@
+// `gputrace daemon`: traces this host (or replays a capture) and feeds the fleet's monitoring:
+// Prometheus (/metrics on loopback, and/or a textfile for node_exporter) and OTLP/JSON
+// (a file, and/or an OTLP/HTTP receiver). Every interval the pipeline takes a HostSnapshot,
+// gathers the new spans and findings, and pushes them to the exporters (TelemetrySink); the
+// exporters do their I/O on their own threads.
+#include "capture/capture.h"
+#include "capture/host_info.h"
+#include "cli/analysis_options.h"
+#include "cli/commands.h"
+#include "cli/tracing_options.h"
+#include "engine/engine.h"
+#include "gc/pause_stats.h"
+#include "host/container_id.h"
+#include "otlp/otlp_exporter.h"
+#include "prometheus/prometheus_exporter.h"
+#include "session/live_source.h"
+#include "snapshot/host_snapshot.h"
+#include "snapshot/span_collector.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <thread>
+
+namespace gputrace {
+namespace {
+
+constexpr const char* kHelp = R"(usage: gputrace daemon [--listen ADDR:PORT] [--textfile PATH] [--otlp-file PATH]
+                       [--otlp-endpoint URL] [--interval D] [--duration D]
+                       [--top-processes N] [--replay CAPTURE] [options]
+
+Traces this host and exports what gputrace measures and concludes, every interval:
+Prometheus metrics (HTTP /metrics, and a textfile for node_exporter) and OTLP/JSON metrics,
+logs (one per finding) and traces (GC pauses, GPU transfers, stalls and other findings as
+spans). docs/metrics.md and docs/otlp.md describe every series and field.
+
+options:
+  --listen ADDR:PORT     serve /metrics here (default 127.0.0.1:9478, loopback only;
+                         0.0.0.0:9478 or :9478 for every interface, "none" for no server)
+  --textfile PATH        also write the metrics to PATH atomically (node_exporter's
+                         --collector.textfile.directory; the name must end in .prom)
+  --otlp-file PATH       append OTLP/JSON requests to PATH, one per line
+  --otlp-endpoint URL    POST OTLP/JSON to URL/v1/{metrics,logs,traces} (http:// only);
+                         without it OTEL_EXPORTER_OTLP_ENDPOINT and the signal-specific
+                         OTEL_EXPORTER_OTLP_{METRICS,LOGS,TRACES}_ENDPOINT are honoured
+  --interval D           export interval (default 10s)
+  --duration D           stop after D (default: until SIGINT or SIGTERM)
+  --top-processes N      processes with their own series (default 20; the rest are
+                         folded into pid="other")
+  --max-spans N          spans kept per interval (default 4096; the rest are counted in
+                         the loss counter spans_not_kept)
+  --min-span D           GC pauses and GPU copies shorter than D make no span (default
+                         100us; the histograms and counters still count them)
+  --replay CAPTURE       export a capture written by `gputrace record` instead of tracing,
+                         then keep serving until --duration or a signal (no root needed)
+)";
+
+constexpr auto kShutdownGrace = std::chrono::seconds(5);
+
+uint64_t realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::optional<size_t> parse_count(const std::optional<std::string>& text, size_t fallback) {
+  if (!text) return fallback;
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(text->c_str(), &end, 10);
+  if (text->empty() || *end || v == 0) return std::nullopt;
+  return static_cast<size_t>(v);
+}
+
+// Identity of the exported resources; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES as the
+// OpenTelemetry SDKs read them.
+otlp::OtlpIdentity identity_from_env(const CaptureHostInfo& host) {
+  otlp::OtlpIdentity id;
+  id.service_version = GPUTRACE_VERSION;
+  if (const char* attrs = std::getenv("OTEL_RESOURCE_ATTRIBUTES")) {
+    for (auto& [k, v] : otlp::parse_key_value_list(attrs)) {
+      if (k == "service.name")
+        id.service_name = v;
+      else
+        id.resource_attributes.emplace_back(k, v);
+    }
+  }
+  if (const char* name = std::getenv("OTEL_SERVICE_NAME"); name && *name) id.service_name = name;
+  id.id_seed = std::hash<std::string>{}(host.boot_id + host.hostname) ^ realtime_ns();
+  return id;
+}
+
+// Takes snapshots and pushes them, with what is new since the last one, to every sink.
+class Publisher {
+ public:
+  Publisher(const Engine& engine, const gc::PauseStats& pauses, SpanCollector& spans, const CaptureHostInfo& host,
+            telemetry::ClockMapping clock, uint64_t start_unix_ns, bool live)
+      : engine_(engine), pauses_(pauses), spans_(spans), host_(host), clock_(clock), start_unix_ns_(start_unix_ns), live_(live) {}
+
+  void add(telemetry::TelemetrySink* sink) { sinks_.push_back(sink); }
+
+  void publish() {
+    SnapshotInputs in{.engine = &engine_, .pauses = &pauses_, .host = &host_};
+    in.extra_losses["spans_not_kept"] = spans_.dropped();
+    for (auto* sink : sinks_)
+      for (const auto& [name, n] : sink->losses()) in.extra_losses[name] += n;
+    if (live_) in.container_of = [](uint32_t pid) { return container_id_of(pid); };
+    const HostSnapshot snapshot = take_snapshot(in);
+    const std::span<const Finding> all(snapshot.findings);
+    const auto new_findings = all.subspan(std::min(published_findings_, all.size()));
+    spans_.on_findings(new_findings);
+    const std::vector<TimelineSpan> new_spans = spans_.take();
+    telemetry::TelemetryBatch batch{.snapshot = &snapshot,
+                                    .new_spans = new_spans,
+                                    .new_findings = new_findings,
+                                    .clock = clock_,
+                                    .start_unix_ns = start_unix_ns_,
+                                    .now_unix_ns = realtime_ns()};
+    for (auto* sink : sinks_) sink->publish(batch);
+    published_findings_ = all.size();
+  }
+
+  void shutdown() {
+    for (auto* sink : sinks_) sink->shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(kShutdownGrace));
+  }
+
+ private:
+  const Engine& engine_;
+  const gc::PauseStats& pauses_;
+  SpanCollector& spans_;
+  const CaptureHostInfo& host_;
+  telemetry::ClockMapping clock_;
+  uint64_t start_unix_ns_;
+  bool live_;
+  std::vector<telemetry::TelemetrySink*> sinks_;
+  size_t published_findings_ = 0;
+};
+
+}  // namespace
+
+int cmd_daemon(const Args& args) {
+  Options o;
+  o.value("listen").value("textfile").value("otlp-file").value("otlp-endpoint").value("interval").value("duration");
+  o.value("top-processes").value("max-spans").value("min-span").value("replay").flag("help", 'h');
+  declare_tracing_options(o);
+  declare_analysis_options(o);
+  if (auto r = o.parse(args); !r) {
+    log_error("{}", r.error().describe());
+    return 2;
+  }
+  if (o.has("help")) {
+    std::printf("%s%s%s", kHelp, kTracingOptionsHelp, kAnalysisOptionsHelp);
+    return 0;
+  }
+  if (!o.positional().empty()) {
+    log_error("daemon takes no file argument; to export a capture use --replay FILE");
+    return 2;
+  }
+  auto interval = parse_duration(o.get("interval").value_or("10s"));
+  auto duration = parse_duration(o.get("duration").value_or("0"));
+  auto min_span = parse_duration(o.get("min-span").value_or("100us"));
+  if (!interval || !duration || !min_span) {
+    log_error("{}", !interval ? interval.error().describe() : !duration ? duration.error().describe() : min_span.error().describe());
+    return 2;
+  }
+  if (interval->count() <= 0) {
+    log_error("--interval must be longer than zero");
+    return 2;
+  }
+  const auto top = parse_count(o.get("top-processes"), 20);
+  const auto max_spans = parse_count(o.get("max-spans"), 4096);
+  if (!top || !max_spans) {
+    log_error("--top-processes and --max-spans take a whole number greater than zero");
+    return 2;
+  }
+  EngineConfig engine_config;
+  if (auto r = apply_analysis_options(o, engine_config); !r) {
+    log_error("{}", r.error().describe());
+    return 2;
+  }
+  const std::optional<std::string> replay = o.get("replay");
+  if (!replay && geteuid() != 0) {
+    log_error("gputrace loads BPF programs: run the daemon as root (sudo gputrace daemon), or export a capture with --replay FILE");
+    return 1;
+  }
+
+  // what the exporters will need to know before anything is traced
+  std::unique_ptr<CaptureReader> reader;
+  CaptureHostInfo host;
+  if (replay) {
+    auto r = CaptureReader::open(*replay);
+    if (!r) {
+      log_error("{}", r.error().describe());
+      return 1;
+    }
+    reader = std::move(*r);
+    host = reader->host();
+  } else {
+    host = current_host_info();
+  }
+  telemetry::ClockMapping clock{host.start_monotonic_ns, host.start_realtime_ns};
+  if (!clock.realtime_ns) {
+    log_warning("{} recorded no wall-clock calibration: exported times use this host's clock offset now",
+                replay ? *replay : std::string("this host"));
+    clock = {monotonic_ns(), realtime_ns()};
+  }
+  const uint64_t start_unix_ns = replay ? clock.realtime_ns : realtime_ns();
+
+  std::unique_ptr<prometheus::PrometheusExporter> prom;
+  const std::string listen = o.get("listen").value_or("127.0.0.1:9478");
+  const std::string textfile = o.get("textfile").value_or("");
+  if (!textfile.empty() && !textfile.ends_with(".prom"))
+    log_warning("--textfile {}: node_exporter reads only files whose name ends in .prom", textfile);
+  if (listen != "none" || !textfile.empty()) {
+    auto p = prometheus::PrometheusExporter::create(
+        {.listen = listen == "none" ? "" : listen, .textfile = textfile, .top_processes = *top});
+    if (!p) {
+      log_error("{}", p.error().describe());
+      return 1;
+    }
+    prom = std::move(*p);
+  }
+  auto endpoints = otlp::resolve_endpoints(o.get("otlp-endpoint"), [](const char* n) { return std::getenv(n); });
+  if (!endpoints) {
+    log_error("{}", endpoints.error().describe());
+    return 2;
+  }
+  for (const auto& note : endpoints->notes) log_warning("{}", note);
+  std::unique_ptr<otlp::OtlpExporter> otlp_sink;
+  const std::string otlp_file = o.get("otlp-file").value_or("");
+  if (!otlp_file.empty() || endpoints->any()) {
+    otlp::OtlpOptions oo{.file = otlp_file, .identity = identity_from_env(host), .top_processes = *top};
+    if (endpoints->any()) oo.endpoints = *endpoints;
+    auto e = otlp::OtlpExporter::create(std::move(oo));
+    if (!e) {
+      log_error("{}", e.error().describe());
+      return 1;
+    }
+    otlp_sink = std::move(*e);
+  }
+  if (!prom && !otlp_sink) {
+    log_error("nothing to export to: give --listen, --textfile, --otlp-file or --otlp-endpoint");
+    return 2;
+  }
+
+  Engine engine(engine_config);
+  gc::PauseStats pauses;
+  SpanCollector spans({.max_pending = *max_spans, .min_duration_ns = static_cast<uint64_t>(min_span->count())});
+  engine.set_record_observer([&](const Record& r) {
+    pauses.on_record(r);
+    spans.on_record(r);
+  });
+  Publisher publisher(engine, pauses, spans, host, clock, start_unix_ns, !replay);
+  if (prom) publisher.add(prom.get());
+  if (otlp_sink) publisher.add(otlp_sink.get());
+
+  install_stop_handlers();
+  std::unique_ptr<LiveSource> source;
+  if (replay) {
+    auto summary = reader->for_each([&](const Record& r) { engine.push(r); });
+    if (!summary) {
+      log_error("{}", summary.error().describe());
+      return 1;
+    }
+    if (summary->truncated) log_warning("{}", summary->truncation_note);
+    engine.finish();
+  } else {
+    auto config = tracing_config(o);
+    auto gc = gc_options(o);
+    if (!config || !gc) {
+      log_error("{}", !config ? config.error().describe() : gc.error().describe());
+      return 2;
+    }
+    auto s = LiveSource::start(Features::probe(), *config, *gc, [&](const Record& r) { engine.push(r); });
+    if (!s) {
+      log_error("{}", s.error().describe());
+      return 1;
+    }
+    source = std::move(*s);
+  }
+  publisher.publish();
+  // the line a supervisor or a test waits for: exporting has begun, and where
+  std::fprintf(stderr, "gputrace: daemon %s; metrics at %s%s%s%s\n", replay ? "replaying" : "tracing",
+               prom && !prom->address().empty() ? ("http://" + prom->address() + "/metrics").c_str() : "(no server)",
+               textfile.empty() ? "" : (", textfile " + textfile).c_str(), otlp_file.empty() ? "" : (", OTLP file " + otlp_file).c_str(),
+               endpoints->any() ? ", OTLP/HTTP on" : "");
+  std::fflush(stderr);
+
+  const auto start = std::chrono::steady_clock::now();
+  auto next = start + *interval;
+  int rc = 0;
+  while (!stop_requested()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (duration->count() > 0 && now - start >= *duration) break;
+    if (source) {
+      if (auto r = source->pump(std::chrono::milliseconds(10)); !r) {
+        log_error("{}", r.error().describe());
+        rc = 1;
+        break;
+      }
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (now < next) continue;
+    next = now + *interval;
+    if (source) engine.advance_to(monotonic_ns());
+    publisher.publish();
+  }
+  if (source) {
+    (void)source->stop();
+    engine.finish();
+  }
+  publisher.publish();  // the final state, including what stop() drained
+  publisher.shutdown();
+  return rc;
+}
+
+}  // namespace gputrace

@@ -1,0 +1,60 @@
+// SpanCollector: gathers the TimelineSpans the trace exporters ship — GC pauses and GPU
+// transfers from engine records, and findings that cover a stretch of time — between two
+// exports, within a fixed budget.
+//
+//   SpanCollector spans({.max_pending = 4096});
+//   engine.set_record_observer([&](const Record& r) { pauses.on_record(r); spans.on_record(r); });
+//   ... every interval:
+//   spans.on_findings(new_findings);
+//   std::vector<TimelineSpan> batch = spans.take();
+//
+// An inference server can make tens of thousands of copies a second, and a CPython process in
+// a hot loop thousands of young-generation collections; a span for each would cost more than
+// the tracing. Pauses and copies shorter than min_duration_ns make no span (the pause
+// histograms and copy counters still count them); spans beyond max_pending in one interval
+// are counted in dropped() (exported as the loss counter "spans_not_kept") rather than kept.
+#pragma once
+
+#include "analyze/finding.h"
+#include "decode/record.h"
+#include "snapshot/timeline_span.h"
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace gputrace {
+
+struct SpanCollectorConfig {
+  size_t max_pending = 4096;         // spans kept between two take() calls
+  uint64_t min_duration_ns = 0;      // GC pauses and GPU copies shorter than this make no span
+};
+
+class SpanCollector {
+ public:
+  explicit SpanCollector(SpanCollectorConfig config = {}) : config_(config) {}
+
+  // Engine record observer: keeps GT_EV_GC_PAUSE and GT_EV_GPU_MEMCPY, ignores the rest.
+  void on_record(const Record& r);
+  // Findings concluded since the last call: those with a time range become spans.
+  void on_findings(std::span<const Finding> findings);
+
+  // The spans gathered since the previous take(), in the order they were seen.
+  std::vector<TimelineSpan> take();
+  uint64_t dropped() const { return dropped_; }
+  uint64_t kept() const { return kept_; }
+
+ private:
+  void keep(TimelineSpan span);
+
+  SpanCollectorConfig config_;
+  std::vector<TimelineSpan> pending_;
+  uint64_t dropped_ = 0;
+  uint64_t kept_ = 0;
+};
+
+// The span a finding stands for, or none when it covers no time (start_ns == 0).
+bool finding_has_span(const Finding& f);
+TimelineSpan span_of_finding(const Finding& f);
+
+}  // namespace gputrace
