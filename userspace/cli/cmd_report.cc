@@ -1,12 +1,14 @@
 // `gputrace report`: replays a capture through the same engine as a live run and writes
-// the report (text or JSON).
+// the report: text or JSON, or the report files (Markdown summary, HTML page, Perfetto
+// trace), one with --format or all of them with --out-dir.
 #include "capture/capture.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/engine.h"
 #include "report/format.h"
-#include "report/gc_section.h"
 #include "report/report.h"
+#include "report/report_files.h"
+#include "timeline/timeline.h"
 #include "util/log.h"
 
 #include <fcntl.h>
@@ -14,20 +16,22 @@
 
 #include <cstdio>
 #include <fstream>
-#include <iostream>
-#include <sstream>
 
 namespace gputrace {
 namespace {
 
-constexpr const char* kHelp = R"(usage: gputrace report FILE [--format text|json] [-o OUT] [--leak-grace D]
+constexpr const char* kHelp = R"(usage: gputrace report FILE [--format F] [-o OUT] [--out-dir DIR] [--leak-grace D]
 
 Analyses a capture written by `gputrace record`: DMA mapping leaks, unmatched unmaps,
-mapping growth, IOMMU faults, per-device DMA totals and every loss counter.
+mapping growth, IOMMU faults, GC pauses, per-device DMA totals and every loss counter.
 
 options:
-  --format F        text (default) or json (schema: docs/report-schema.md)
+  --format F        text (default), json (schema: docs/report-schema.md), markdown,
+                    html (self-contained page with timeline and charts) or perfetto
+                    (Chrome trace JSON: open it in https://ui.perfetto.dev)
   -o, --output OUT  write the report to OUT (created 0600, never overwritten) instead of stdout
+  --out-dir DIR     write every report file into DIR (summary.md, report.html, trace.json,
+                    report.json; existing ones are replaced) and print their paths
   --leak-grace D    how long after its owner exits a mapping must still be outstanding to be
                     a leak (default 2s)
 )";
@@ -53,7 +57,7 @@ Result<void> write_output(const std::string& path, const std::string& text) {
 
 int cmd_report(const Args& args) {
   Options o;
-  o.value("format").value("output", 'o').value("leak-grace").flag("help", 'h');
+  o.value("format").value("output", 'o').value("out-dir").value("leak-grace").flag("help", 'h');
   if (auto r = o.parse(args); !r) {
     log_error("{}", r.error().describe());
     return 2;
@@ -68,7 +72,7 @@ int cmd_report(const Args& args) {
   }
   auto format = parse_report_format(o.get("format").value_or("text"));
   if (!format) {
-    log_error("--format must be text or json");
+    log_error("--format must be text, json, markdown, html or perfetto");
     return 2;
   }
   EngineConfig config;
@@ -86,9 +90,17 @@ int cmd_report(const Args& args) {
     log_error("{}", reader.error().describe());
     return 1;
   }
+  if (o.has("out-dir") && (o.has("output") || o.has("format"))) {
+    log_error("--out-dir writes every format: use it without --format and -o");
+    return 2;
+  }
   Engine engine(config);
   gc::PauseStats pauses;
-  engine.set_record_observer([&](const Record& r) { pauses.on_record(r); });
+  TimelineRecorder timeline(engine);
+  engine.set_record_observer([&](const Record& r) {
+    pauses.on_record(r);
+    timeline.on_record(r);
+  });
   auto summary = (*reader)->for_each([&](const Record& r) { engine.push(r); });
   if (!summary) {
     log_error("{}", summary.error().describe());
@@ -96,13 +108,20 @@ int cmd_report(const Args& args) {
   }
   if (summary->truncated) log_warning("{}", summary->truncation_note);
   engine.finish();
+  timeline.finish();
 
   ReportHeader header = report_header_from_capture((*reader)->host(), path, *summary);
-  ReportModel model = build_report_model(engine, header);
-  add_gc_section(model, pauses);
-  std::ostringstream rendered;
-  write_report(model, *format, rendered);
-  const std::string text = rendered.str();
+  const ReportModel model = full_report_model(engine, header, &pauses);
+  if (auto dir = o.get("out-dir")) {
+    auto written = write_report_files(*dir, model, timeline.timeline());
+    if (!written) {
+      log_error("{}", written.error().describe());
+      return 1;
+    }
+    for (const auto& file : *written) std::printf("%s\n", file.c_str());
+    return 0;
+  }
+  const std::string text = render_report_file(*format, model, timeline.timeline());
   if (auto out = o.get("output")) {
     if (auto w = write_output(*out, text); !w) {
       log_error("{}", w.error().describe());
