@@ -4,6 +4,7 @@
 #include "report/report.h"
 
 #include "decode/kinds.h"
+#include "engine/losses.h"
 
 #include <fmt/format.h>
 
@@ -141,13 +142,8 @@ json loss(const std::string& name, uint64_t count, const char* source) {
 }
 
 json losses_json(const Engine& engine, const ReportHeader& header) {
-  const EngineStats& st = engine.stats();
   json out = json::array();
-  for (const auto& [name, value] : engine.reported_losses()) out.push_back(loss(name, value, "bpf"));
-  out.push_back(loss("late_records", st.late_records, "engine"));
-  out.push_back(loss("invalid_stack_records", st.invalid_stack_records, "engine"));
-  out.push_back(loss("stacks_not_kept", st.stacks_not_kept, "engine"));
-  out.push_back(loss("health_events_not_kept", engine.health().events_not_kept(), "engine"));
+  for (const LossCounter& l : engine_losses(engine)) out.push_back(loss(l.name, l.count, l.source));
   std::map<std::string, uint64_t> input = header.input_losses;
   input.try_emplace("decode_errors", 0);
   for (const auto& [name, value] : input) out.push_back(loss(name, value, "input"));

@@ -44,4 +44,10 @@ uint64_t DurationHistogram::percentile(double q) const {
   return max_;
 }
 
+uint64_t DurationHistogram::count_at_most(uint64_t ns) const {
+  uint64_t n = 0;
+  for (int b = 0; b < kBuckets && bucket_low(b) <= ns; ++b) n += buckets_[static_cast<size_t>(b)];
+  return n;
+}
+
 }  // namespace gputrace::gc

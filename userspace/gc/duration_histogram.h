@@ -14,6 +14,8 @@ class DurationHistogram {
   // q in [0, 1]; 0 when empty. Returns the middle of the bucket holding the q-th value, or
   // the exact maximum for the top bucket.
   uint64_t percentile(double q) const;
+  // Values at or below ns, at bucket resolution: a bucket straddling ns counts as below.
+  uint64_t count_at_most(uint64_t ns) const;
   uint64_t count() const { return count_; }
   uint64_t total() const { return total_; }
   uint64_t max() const { return max_; }

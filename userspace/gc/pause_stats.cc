@@ -107,6 +107,11 @@ std::vector<ProcessPauseSummary> PauseStats::summary() const {
   return out;
 }
 
+const DurationHistogram* PauseStats::gc_histogram(int pid) const {
+  auto it = procs_.find(pid);
+  return it == procs_.end() ? nullptr : &it->second.gc;
+}
+
 std::string PauseStats::format_text() const {
   std::string out = fmt::format("{:>8} {:>8} {:<8} {:>7} {:>11} {:>11} {:>11} {:>11} {:>11} {:>7}\n", "PID", "NSPID",
                                 "RUNTIME", "PAUSES", "TOTAL", "MAX", "P50", "P90", "P99", "WALL%");

@@ -41,6 +41,8 @@ class PauseStats {
   void set_window(uint64_t begin_ns, uint64_t end_ns);
 
   std::vector<ProcessPauseSummary> summary() const;  // ordered by pid
+  // The collector pauses of one process, nullptr if it never paused.
+  const DurationHistogram* gc_histogram(int pid) const;
   std::string format_text() const;
 
  private:

@@ -14,6 +14,9 @@ extern "C" {
 
 namespace gputrace {
 
+// Display controllers (VGA, 3D: every NVIDIA/AMD data-centre GPU) by PCI base class.
+inline bool is_gpu_pci_class(uint32_t pci_class) { return (pci_class >> 16) == 0x03; }
+
 struct PciDeviceFacts {
   std::string name;  // 0000:01:00.0
   std::string driver;
@@ -25,7 +28,7 @@ struct PciDeviceFacts {
   uint32_t link_speed_mts = 0, max_link_speed_mts = 0;
   uint8_t link_width = 0, max_link_width = 0;
 
-  bool is_gpu() const { return (pci_class >> 16) == 0x03; }
+  bool is_gpu() const { return is_gpu_pci_class(pci_class); }
 };
 
 // All PCI devices under sysfs_root (default /sys), sorted by name.

@@ -1,0 +1,96 @@
+// HostSnapshot: what top and the exporters see of an engine run.
+#include "record_builder.h"
+
+extern "C" {
+#include "gc.h"
+}
+
+#include "capture/capture.h"
+#include "gc/pause_stats.h"
+#include "snapshot/host_snapshot.h"
+
+namespace gputrace {
+namespace {
+
+using test::kMs;
+using test::kSec;
+using test::MapOpts;
+using test::TraceBuilder;
+
+constexpr uint64_t kGpu = 0xffff888001234000;
+
+gt_gc_pause_event gc_pause(uint32_t pid, uint64_t begin, uint64_t dur) {
+  gt_gc_pause_event e{};
+  e.begin_ns = begin;
+  e.duration_ns = dur;
+  e.span_ns = dur;
+  e.ns_pid = pid;
+  e.runtime = GT_GC_RT_CPYTHON;
+  e.cause = GT_GC_CAUSE_COLLECTION;
+  e.stw_reason = GT_GO_NO_REASON;
+  return e;
+}
+
+TEST(HostSnapshot, ProcessesDevicesLossesAndPauseHistogram) {
+  TraceBuilder t;
+  t.device(1, kGpu, "0000:17:00.0").facts(2, "0000:17:00.0", GT_IOMMU_STRICT);
+  t.proc_info(3, 100, 50, "server");
+  for (int i = 0; i < 4; ++i) t.map(10 * kMs + i, kGpu, 0x10000 + i * 0x1000, 4096, MapOpts{.pid = 100, .comm = "server"});
+  t.unmap(20 * kMs, kGpu, 0x10000, 4096, MapOpts{.pid = 100, .comm = "server"});
+  // pauses of 80 us, 300 us and 3 ms
+  t.add(gc_pause(100, 30 * kMs, 80'000), GT_EV_GC_PAUSE, 30 * kMs + 80'000, 100);
+  t.add(gc_pause(100, 40 * kMs, 300'000), GT_EV_GC_PAUSE, 40 * kMs + 300'000, 100);
+  t.add(gc_pause(100, 50 * kMs, 3'000'000), GT_EV_GC_PAUSE, 53 * kMs, 100);
+  t.loss(60 * kMs, "ring_full_bulk", 7);
+
+  Engine engine;
+  gc::PauseStats pauses;
+  engine.set_record_observer([&](const Record& r) { pauses.on_record(r); });
+  t.feed(engine);
+
+  CaptureHostInfo host;
+  host.hostname = "gpu-host-1";
+  host.kernel_release = "6.18.0";
+  HostSnapshot s = take_snapshot({.engine = &engine, .pauses = &pauses, .host = &host,
+                                  .extra_losses = {{"decode_errors", 2}},
+                                  .container_of = [](uint32_t) { return std::string("abc123"); }});
+  EXPECT_EQ(s.hostname, "gpu-host-1");
+  EXPECT_EQ(s.taken_ns, 60 * kMs);
+  EXPECT_EQ(s.records, t.size());
+  EXPECT_EQ(s.records_by_source["dma"], 6u);  // device + 4 maps + unmap
+  EXPECT_EQ(s.records_by_source["gc"], 3u);
+
+  ASSERT_EQ(s.devices.size(), 1u);
+  const DeviceRow& d = s.devices[0];
+  EXPECT_TRUE(d.gpu);
+  EXPECT_EQ(d.iommu_mode, "strict");
+  EXPECT_TRUE(d.link_downtrained());  // the builder's facts: 16 GT/s of 32
+  EXPECT_EQ(d.dma_maps, 4u);
+  EXPECT_EQ(d.dma_unmaps, 1u);
+  EXPECT_EQ(d.dma_outstanding, 3u);
+  EXPECT_EQ(d.dma_outstanding_bytes, 3u * 4096);
+
+  ASSERT_EQ(s.processes.size(), 1u);
+  const ProcessRow& p = s.processes[0];
+  EXPECT_EQ(p.pid, 100u);
+  EXPECT_EQ(p.comm, "server");
+  EXPECT_EQ(p.container, "abc123");
+  EXPECT_EQ(p.runtime, "cpython");
+  EXPECT_EQ(p.dma_maps, 4u);
+  EXPECT_EQ(p.dma_outstanding, 3u);
+  EXPECT_EQ(p.gc_pauses, 3u);
+  EXPECT_EQ(p.gc_pause_ns, 3'380'000u);
+  EXPECT_EQ(p.gc_histogram.count, 3u);
+  EXPECT_EQ(p.gc_histogram.cumulative[0], 0u);   // <= 50 us
+  EXPECT_EQ(p.gc_histogram.cumulative[1], 1u);   // <= 100 us
+  EXPECT_EQ(p.gc_histogram.cumulative[3], 2u);   // <= 500 us
+  EXPECT_EQ(p.gc_histogram.cumulative[6], 3u);   // <= 5 ms
+  EXPECT_EQ(p.gc_histogram.cumulative.back(), 3u);
+
+  EXPECT_EQ(s.losses["ring_full_bulk"], 7u);
+  EXPECT_EQ(s.losses["decode_errors"], 2u);
+  EXPECT_TRUE(s.losses.contains("late_records"));
+}
+
+}  // namespace
+}  // namespace gputrace

@@ -1,0 +1,18 @@
+#include "engine/losses.h"
+
+#include "engine/engine.h"
+
+namespace gputrace {
+
+std::vector<LossCounter> engine_losses(const Engine& engine) {
+  const EngineStats& st = engine.stats();
+  std::vector<LossCounter> out;
+  for (const auto& [name, value] : engine.reported_losses()) out.push_back({name, value, "bpf"});
+  out.push_back({"late_records", st.late_records, "engine"});
+  out.push_back({"invalid_stack_records", st.invalid_stack_records, "engine"});
+  out.push_back({"stacks_not_kept", st.stacks_not_kept, "engine"});
+  out.push_back({"health_events_not_kept", engine.health().events_not_kept(), "engine"});
+  return out;
+}
+
+}  // namespace gputrace

@@ -1,0 +1,149 @@
+#include "snapshot/host_snapshot.h"
+
+#include "capture/capture.h"
+#include "engine/engine.h"
+#include "engine/losses.h"
+#include "gc/pause_stats.h"
+#include "gc/runtime_detect.h"
+#include "host/pci_devices.h"
+
+namespace gputrace {
+namespace {
+
+// Which part of gputrace produced a record kind (bpf/common.h reserves ranges per source).
+const char* source_of_kind(unsigned kind) {
+  if (kind >= 1 && kind <= 9) return "proc";
+  if (kind >= 10 && kind <= 19) return "dma";
+  if (kind >= 20 && kind <= 29) return "iommu";
+  if (kind >= 30 && kind <= 39) return "pcie";
+  if (kind >= 40 && kind <= 59) return "gc";
+  if (kind >= 60 && kind <= 79) return "gpu";
+  return "host";
+}
+
+std::vector<DeviceRow> device_rows(const Engine& engine) {
+  std::vector<DeviceRow> rows;
+  const DeviceTable& devices = engine.devices();
+  for (uint32_t i = 0; i < devices.size(); ++i) {
+    const DeviceInfo& d = devices.at(i);
+    if (!d.traced) continue;
+    DeviceRow r{.name = d.name, .driver = d.driver, .vendor = d.vendor, .device = d.device,
+                .pci_class = d.pci_class, .gpu = is_gpu_pci_class(d.pci_class),
+                .iommu_mode = devices.iommu_mode(i), .iommu_group = d.facts.iommu_group,
+                .link_speed_mts = d.facts.link_speed_mts, .link_width = d.facts.link_width,
+                .max_link_speed_mts = d.facts.max_link_speed_mts, .max_link_width = d.facts.max_link_width};
+    if (const DeviceDmaStats* s = engine.mappings().device_stats(i)) {
+      for (const ApiTotals& t : s->by_api) {
+        r.dma_maps += t.maps;
+        r.dma_unmaps += t.unmaps;
+        r.dma_map_bytes += t.map_bytes;
+        r.dma_unmap_bytes += t.unmap_bytes;
+      }
+      r.dma_outstanding = s->outstanding;
+      r.dma_outstanding_bytes = s->outstanding_bytes;
+      r.dma_leaks = s->leaked_at_unbind + s->leaked_after_owner_exit;
+    }
+    const DeviceHealthCounts h = engine.health().counts(i);
+    r.iommu_faults = h.iommu_faults;
+    r.swiotlb_bounces = h.swiotlb_bounces;
+    r.swiotlb_bytes = h.swiotlb_bytes;
+    r.aer_corrected = h.aer_corrected;
+    r.aer_nonfatal = h.aer_nonfatal;
+    r.aer_fatal = h.aer_fatal;
+    r.iommu_map_latency_count = h.iommu_map_latency.count;
+    r.iommu_map_latency_ns = h.iommu_map_latency.total_ns;
+    r.iommu_unmap_latency_count = h.iommu_unmap_latency.count;
+    r.iommu_unmap_latency_ns = h.iommu_unmap_latency.total_ns;
+    rows.push_back(std::move(r));
+  }
+  std::sort(rows.begin(), rows.end(), [](const DeviceRow& a, const DeviceRow& b) { return a.name < b.name; });
+  return rows;
+}
+
+PauseHistogram pause_histogram(const gc::DurationHistogram& h) {
+  PauseHistogram out{.count = h.count(), .sum_ns = h.total()};
+  for (size_t i = 0; i < kPauseBucketBoundsNs.size(); ++i) out.cumulative[i] = h.count_at_most(kPauseBucketBoundsNs[i]);
+  return out;
+}
+
+// One row per pid that did anything gputrace measures. A pid reused by a second process
+// shows the newest one's name; its counts are the pid's.
+std::vector<ProcessRow> process_rows(const SnapshotInputs& in) {
+  const Engine& engine = *in.engine;
+  std::map<uint32_t, ProcessRow> rows;
+  auto row = [&](uint32_t pid) -> ProcessRow& {
+    ProcessRow& r = rows[pid];
+    r.pid = pid;
+    return r;
+  };
+  for (const Owner& o : engine.mappings().owners().all()) {
+    if (o.kind != OwnerKind::Process || o.process.pid == 0) continue;
+    ProcessRow& r = row(o.process.pid);
+    if (r.comm.empty()) r.comm = o.comm;
+    r.dma_maps += o.mappings_made;
+    r.dma_map_bytes += o.bytes_mapped;
+    r.dma_outstanding += o.outstanding;
+    r.dma_outstanding_bytes += o.outstanding_bytes;
+    r.dma_leaks += o.leaks_reported;
+  }
+  if (in.pauses) {
+    for (const gc::ProcessPauseSummary& s : in.pauses->summary()) {
+      ProcessRow& r = row(static_cast<uint32_t>(s.pid));
+      r.runtime = s.runtime == gc::Runtime::None ? "" : std::string(gc::runtime_name(s.runtime));
+      r.gc_pauses = s.count;
+      r.gc_pause_ns = s.total_ns;
+      r.gc_pause_max_ns = s.max_ns;
+      r.gc_pause_p99_ns = s.p99_ns;
+      r.gc_wall_share = s.wall_share;
+      if (const gc::DurationHistogram* h = in.pauses->gc_histogram(s.pid)) r.gc_histogram = pause_histogram(*h);
+    }
+  }
+  for (const Finding& f : engine.findings()) {
+    if (f.pid == 0) continue;
+    ProcessRow& r = row(f.pid);
+    ++r.findings;
+    if (f.kind == "iommu_fault") ++r.iommu_faults;
+    if (r.comm.empty()) r.comm = f.comm;
+  }
+  std::vector<ProcessRow> out;
+  out.reserve(rows.size());
+  for (auto& [pid, r] : rows) {
+    if (const ProcessInfo* p = engine.processes().live(pid)) {
+      if (!p->comm.empty()) r.comm = p->comm;
+      r.exited = p->exited;
+    } else {
+      r.exited = true;  // no live process holds the pid any more
+    }
+    if (in.container_of && !r.exited) r.container = in.container_of(pid);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+HostSnapshot take_snapshot(const SnapshotInputs& in) {
+  const Engine& engine = *in.engine;
+  const EngineStats& st = engine.stats();
+  HostSnapshot s;
+  s.taken_ns = st.last_ts;
+  s.first_ns = st.first_ts;
+  s.version = GPUTRACE_VERSION;
+  if (in.host) {
+    s.hostname = in.host->hostname;
+    s.kernel = in.host->kernel_release;
+  }
+  s.records = st.records_processed;
+  for (unsigned kind = 1; kind < st.records_by_kind.size(); ++kind) {
+    if (st.records_by_kind[kind]) s.records_by_source[source_of_kind(kind)] += st.records_by_kind[kind];
+  }
+  s.devices = device_rows(engine);
+  s.processes = process_rows(in);
+  s.findings = engine.findings();
+  for (const Finding& f : s.findings) ++s.findings_by_kind[f.kind];
+  for (const LossCounter& l : engine_losses(engine)) s.losses[l.name] += l.count;
+  for (const auto& [name, value] : in.extra_losses) s.losses[name] += value;
+  return s;
+}
+
+}  // namespace gputrace
