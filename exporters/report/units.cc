@@ -16,7 +16,7 @@ std::string human_bytes(uint64_t bytes) {
     v /= 1024;
     ++unit;
   }
-  return fmt::format(v < 10 ? "{:.1f} {}" : "{:.0f} {}", v, kUnits[unit]);
+  return v < 10 ? fmt::format("{:.1f} {}", v, kUnits[unit]) : fmt::format("{:.0f} {}", v, kUnits[unit]);
 }
 
 std::string human_duration(uint64_t ns) {

@@ -56,13 +56,15 @@ TimelineRecorder::TimelineRecorder(const Engine& engine, TimelineLimits limits) 
 }
 
 uint32_t TimelineRecorder::track(TrackGroupKind group, uint64_t group_id, TrackKind kind, uint32_t order,
-                                 const std::string& name, const std::string& unit) {
+                                 const std::string& name, const std::string& unit, const std::string& comm) {
   const auto key = std::make_tuple(static_cast<int>(group), group_id, static_cast<int>(kind), name);
   if (auto it = track_index_.find(key); it != track_index_.end()) return it->second;
   if (timeline_.tracks.size() >= limits_.max_tracks) return UINT32_MAX;
   std::string group_name;
   switch (group) {
-    case TrackGroupKind::Process: group_name = process_label(static_cast<uint32_t>(group_id)); break;
+    case TrackGroupKind::Process:
+      group_name = comm.empty() ? process_label(static_cast<uint32_t>(group_id)) : comm;
+      break;
     case TrackGroupKind::Gpu: group_name = fmt::format("GPU {}", group_id); break;
     case TrackGroupKind::Device: group_name = device_label(static_cast<uint32_t>(group_id)); break;
     case TrackGroupKind::Host: group_name = "host"; break;
@@ -133,7 +135,7 @@ void TimelineRecorder::on_record(const Record& r) {
 
 void TimelineRecorder::on_gc_pause(const Record& r) {
   const auto e = r.as<gt_gc_pause_event>();
-  const uint64_t start = e.begin_ns ? e.begin_ns : r.ts() - std::min(r.ts(), e.duration_ns);
+  const uint64_t start = e.begin_ns ? e.begin_ns : r.ts() - std::min<uint64_t>(r.ts(), e.duration_ns);
   if (start && start < timeline_.first_ns) timeline_.first_ns = start;
   const uint32_t t = track(TrackGroupKind::Process, e.hdr.pid, TrackKind::Slices, 0, "GC pauses");
   if (!has_room(t)) return;
@@ -224,13 +226,15 @@ void TimelineRecorder::sample_device(uint32_t index, uint64_t ts, bool force) {
   }
 }
 
+// A finding goes on its device's track when it names one (leaks, faults: next to the
+// device's outstanding mappings), else on its process's, else on the host's.
 void TimelineRecorder::add_finding(const Finding& f) {
   uint32_t t = UINT32_MAX;
   std::optional<uint32_t> device = f.device.empty() ? std::nullopt : engine_.devices().find_name(f.device);
-  if (f.pid != 0)
-    t = track(TrackGroupKind::Process, f.pid, TrackKind::Instants, 1000, "findings");
-  else if (device)
+  if (device)
     t = track(TrackGroupKind::Device, *device, TrackKind::Instants, 1000, "findings");
+  else if (f.pid != 0)
+    t = track(TrackGroupKind::Process, f.pid, TrackKind::Instants, 1000, "findings", {}, f.comm);
   else
     t = track(TrackGroupKind::Host, 0, TrackKind::Instants, 1000, "findings");
   if (!has_room(t)) return;
@@ -243,10 +247,14 @@ void TimelineRecorder::finish() {
     if (st.pending) sample_device(index, st.pending_ns, true);
   const auto& findings = engine_.findings();
   for (; findings_added_ < findings.size(); ++findings_added_) add_finding(findings[findings_added_]);
-  // Processes first seen by pid alone (a GC record before the process table knew the pid)
-  // get the name the table has learned since.
-  for (auto& t : timeline_.tracks)
-    if (t.group_kind == TrackGroupKind::Process) t.group_name = process_label(static_cast<uint32_t>(t.group_id));
+  // Names learned after a track was made: a process first seen by pid alone (a GC record
+  // before the process table knew it), a device whose first event came before its
+  // description (the reorder window can hold them in that order).
+  for (auto& t : timeline_.tracks) {
+    if (t.group_kind == TrackGroupKind::Process && t.group_name.rfind("pid ", 0) == 0)
+      t.group_name = process_label(static_cast<uint32_t>(t.group_id));
+    if (t.group_kind == TrackGroupKind::Device) t.group_name = device_label(static_cast<uint32_t>(t.group_id));
+  }
   if (timeline_.first_ns == 0) timeline_.first_ns = engine_.stats().first_ts;
   timeline_.last_ns = std::max(timeline_.last_ns, engine_.stats().last_ts);
 }

@@ -106,8 +106,10 @@ class TimelineRecorder {
   uint64_t tracks_refused() const { return tracks_refused_; }
 
  private:
+  // The track's index, created on first use (comm: the process's name when the caller knows
+  // it better than the process table). UINT32_MAX when max_tracks is reached.
   uint32_t track(TrackGroupKind group, uint64_t group_id, TrackKind kind, uint32_t order, const std::string& name,
-                 const std::string& unit = {});
+                 const std::string& unit = {}, const std::string& comm = {});
   bool has_room(uint32_t track);
   uint32_t intern(const std::string& name);
   std::string process_label(uint32_t pid) const;
