@@ -37,7 +37,7 @@ std::string join(const std::vector<std::string>& items, size_t max_items = 4) {
 
 // What a finding kind means, in words; docs/findings.md has the rules behind each.
 std::string kind_sentence(const std::string& kind, uint64_t n) {
-  if (kind == "dma_leak_unbind") return fmt::format("{} still mapped when their driver unbound", plural(n, "DMA mapping was", "DMA mappings were"));
+  if (kind == "dma_leak_unbind") return fmt::format("{} still mapped when the driver unbound", plural(n, "DMA mapping was", "DMA mappings were"));
   if (kind == "dma_leak_owner_exit") return fmt::format("{} the process that made them", plural(n, "DMA mapping outlived", "DMA mappings outlived"));
   if (kind == "dma_unmap_unmatched") return fmt::format("{} no outstanding mapping (double or mismatched unmaps)", plural(n, "unmap matched", "unmaps matched"));
   if (kind == "dma_mapping_growth") return fmt::format("{} of outstanding mappings growing without bound", plural(n, "case", "cases"));

@@ -59,7 +59,7 @@ Line title_line(const TopModel& m) {
   l.add("gputrace top", Style::Title);
   l.add(fmt::format("  {}  kernel {}  {}", printable(s.hostname.empty() ? "?" : s.hostname),
                     printable(s.kernel.empty() ? "?" : s.kernel), printable(m.source())));
-  l.add(fmt::format("  t {}  every {:.1f}s", s.taken_ns > s.first_ns ? since(s.taken_ns, s.first_ns) : "+0.000s",
+  l.add(fmt::format("  t {}  rates over {:.1f}s", s.taken_ns > s.first_ns ? since(s.taken_ns, s.first_ns) : "+0.000s",
                     m.rates().interval_s));
   if (m.paused()) l.add("  PAUSED", Style::Alert);
   return l;
@@ -298,6 +298,8 @@ Frame layout_frame(TopModel& m, const LayoutOptions& o) {
   Frame frame;
   const int width = o.width;
   const bool unlimited = o.batch || o.height <= 0;
+  // --batch lines go to logs: whole, however long; the screen cuts them at its width.
+  auto fit = [&](Line l) { return unlimited ? l : clip(std::move(l), width); };
   if (!unlimited && (width < kMinWidth || o.height < kMinHeight)) {
     frame.lines.push_back(Line{}.add(fmt::format("terminal too small ({}x{}): gputrace top needs {}x{}", width, o.height,
                                                  kMinWidth, kMinHeight),
@@ -361,10 +363,10 @@ Frame layout_frame(TopModel& m, const LayoutOptions& o) {
     }
   }
 
-  for (auto& l : top) frame.lines.push_back(clip(std::move(l), width));
+  for (auto& l : top) frame.lines.push_back(fit(std::move(l)));
   if (!(m.help_open() && !unlimited)) {
     const std::string header = header_text(cols, m, command_width);
-    frame.lines.push_back(clip(bar(header, unlimited ? 0 : width, Style::Header), width));
+    frame.lines.push_back(fit(bar(header, unlimited ? 0 : width, Style::Header)));
     m.fit_scroll(rows_visible);
     const size_t first = unlimited ? 0 : m.scroll();
     const auto selected = m.selected_index();
@@ -372,7 +374,7 @@ Frame layout_frame(TopModel& m, const LayoutOptions& o) {
       const ProcessView& r = m.rows()[i];
       const bool is_selected = !unlimited && selected && *selected == i;
       Style style = is_selected ? Style::Selected : r.leaks || r.iommu_faults ? Style::Critical : r.exited ? Style::Dim : Style::Normal;
-      frame.lines.push_back(clip(bar(row_text(cols, r, command_width), is_selected ? width : 0, style), width));
+      frame.lines.push_back(fit(bar(row_text(cols, r, command_width), is_selected ? width : 0, style)));
     }
     if (rows_total == 0)
       frame.lines.push_back(Line{}.add(m.filter().empty() ? "  no process activity yet (GC pauses, DMA mappings, findings)"
@@ -381,13 +383,13 @@ Frame layout_frame(TopModel& m, const LayoutOptions& o) {
     if (!unlimited)  // keep the findings pane at the bottom
       while (frame.lines.size() < static_cast<size_t>(height) - 1 - bottom.size()) frame.lines.push_back(Line{});
   }
-  for (auto& l : bottom) frame.lines.push_back(clip(std::move(l), width));
+  for (auto& l : bottom) frame.lines.push_back(fit(std::move(l)));
   if (!unlimited) {
     int cursor_col = -1;
     Line status = status_line(m, cursor_col);
     while (frame.lines.size() < static_cast<size_t>(height) - 1) frame.lines.push_back(Line{});
     if (frame.lines.size() > static_cast<size_t>(height) - 1) frame.lines.resize(static_cast<size_t>(height) - 1);
-    frame.lines.push_back(clip(std::move(status), width));
+    frame.lines.push_back(fit(std::move(status)));
     if (cursor_col >= 0 && cursor_col < width) {
       frame.cursor_row = height - 1;
       frame.cursor_col = cursor_col;
