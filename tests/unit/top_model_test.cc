@@ -256,6 +256,10 @@ TEST(TopLayout, NarrowTerminalsDropLowPriorityColumnsFirst) {
   EXPECT_LE(used, 80);
 }
 
+TEST(TopLayout, EveryColumnHasRoomForItsTitleAndTheSortMark) {
+  for (const auto& s : column_specs()) EXPECT_GE(s.width, static_cast<int>(std::string(s.title).size()) + 1) << s.title;
+}
+
 TEST(TopLayout, TooSmallSaysSo) {
   TopModel m = scenario_model();
   EXPECT_EQ(screen_text(m, 30, 8), "terminal too small (30x8): gputrace top needs 50x12\n");

@@ -35,7 +35,7 @@ enum class Column {
 struct ColumnSpec {
   Column id;
   const char* title;
-  int width;         // cells, without the separating space
+  int width;         // cells, without the separating space; room for the title and the sort mark
   bool right_align;  // numbers
   int priority;      // 0 is always shown; higher ones go first when the terminal is narrow
   const char* help;  // what the column means (help pane, docs/views.md)
