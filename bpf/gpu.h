@@ -29,6 +29,7 @@ enum gt_gpu_event_kind {
 	GT_EV_GPU_STATUS = 65, /* library state: CUPTI result, clock mode, drop counts */
 	GT_EV_GPU_API = 66,    /* CUDA runtime/driver API call (GPUTRACE_CUPTI_API=1) */
 	GT_EV_GPU_MEMORY = 67, /* device memory allocation/release (GPUTRACE_CUPTI_MEMORY=1) */
+	GT_EV_GPU_DEVICE = 68, /* which PCI device a CUDA device id is: sent before its activity */
 };
 
 #define GT_GPU_NO_CPU 0xffff
@@ -207,5 +208,20 @@ struct gt_gpu_memory_event {
 	__u16 pad;
 };
 GT_STATIC_ASSERT(sizeof(struct gt_gpu_memory_event) == 56, "gt_gpu_memory_event layout");
+
+/*
+ * GT_EV_GPU_DEVICE: binds the device_id of this process's activity records (a CUDA device
+ * ordinal, which CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER renumber per process) to the
+ * PCI function the daemon knows from sysfs and the DMA hooks. From CUPTI's DEVICE record.
+ */
+struct gt_gpu_device_event {
+	struct gt_event_header hdr;
+	__u32 device_id;
+	__u32 pci_domain; /* <= 0xffff */
+	__u32 pci_bus;    /* <= 0xff */
+	__u32 pci_device; /* <= 0x1f; the function is 0 for every CUDA device */
+	char name[64];    /* e.g. "NVIDIA H100 80GB HBM3", NUL-terminated */
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_device_event) == 104, "gt_gpu_device_event layout");
 
 #endif /* GPUTRACE_BPF_GPU_H */

@@ -5,6 +5,7 @@
 
 #include "decode/kinds.h"
 #include "engine/losses.h"
+#include "report/gpu_section.h"
 
 #include <fmt/format.h>
 
@@ -161,6 +162,14 @@ json not_judged_json(const Engine& engine) {
   return out;
 }
 
+json correlation_config_json(const CorrelationConfig& c) {
+  return {{"history_span_ns", c.history_span_ns},       {"stall_fraction", c.stall_fraction},
+          {"min_judged_bytes", c.min_judged_bytes},     {"baseline_min_samples", c.baseline_min_samples},
+          {"stall_merge_gap_ns", c.stall_merge_gap_ns}, {"storm_unmaps_per_s", c.storm_unmaps_per_s},
+          {"storm_min_unmaps", c.storm_min_unmaps},     {"gc_overlap_fraction", c.gc_overlap_fraction},
+          {"idle_min_ns", c.idle_min_ns},               {"idle_merge_gap_ns", c.idle_merge_gap_ns}};
+}
+
 json records_json(const EngineStats& st) {
   json by_kind = json::object();
   for (size_t k = 0; k < st.records_by_kind.size(); ++k)
@@ -168,7 +177,8 @@ json records_json(const EngineStats& st) {
       const std::string_view name = kind_info(static_cast<uint16_t>(k)).name;
       by_kind[name.empty() ? fmt::format("kind_{}", k) : std::string(name)] = st.records_by_kind[k];
     }
-  return {{"processed", st.records_processed}, {"late", st.late_records}, {"max_held", st.max_held_records},
+  return {{"processed", st.records_processed}, {"late", st.late_records}, {"late_gpu", st.late_gpu_records},
+          {"max_held", st.max_held_records},
           {"by_kind", by_kind}};
 }
 
@@ -199,7 +209,9 @@ ReportModel build_report_model(const Engine& engine, const ReportHeader& header)
                      {"owner_exit_grace_ns", cfg.owner_exit_grace_ns},
                      {"growth",
                       {{"sample_period_ns", cfg.growth.sample_period_ns}, {"window_ns", cfg.growth.window_ns},
-                       {"min_mappings", cfg.growth.min_mappings}, {"min_bytes", cfg.growth.min_bytes}}}};
+                       {"min_mappings", cfg.growth.min_mappings}, {"min_bytes", cfg.growth.min_bytes}}},
+                     {"gpu_reorder_window_ns", cfg.gpu_reorder_window_ns},
+                     {"correlation", correlation_config_json(cfg.correlation)}};
   model["summary"] = summary_json(engine);
   model["findings"] = findings_json(engine);
   json devices = json::array();
@@ -217,6 +229,7 @@ ReportModel build_report_model(const Engine& engine, const ReportHeader& header)
                     {"outstanding_bytes", io.outstanding_bytes}};
   model["processes"] = processes_json(engine);
   model["owners_not_judged"] = not_judged_json(engine);
+  model["gpu"] = gpu_section(engine);
   model["losses"] = losses_json(engine, header);
   model["records"] = records_json(st);
   return model;

@@ -2,6 +2,8 @@
 // then devices and their DMA totals, the owners of mappings, and the loss counters.
 #include "report/report.h"
 
+#include "report/gpu_section.h"
+
 #include <fmt/format.h>
 
 namespace gputrace {
@@ -130,6 +132,7 @@ std::string render_text_report(const ReportModel& model) {
                      io["outstanding_ranges"].get<uint64_t>(), io["outstanding_bytes"].get<uint64_t>());
   render_processes(out, model);
   render_gc_pauses(out, model);
+  if (model.contains("gpu")) render_gpu_section(out, model["gpu"]);
   render_losses(out, model["losses"]);
   out += fmt::format("\nrecords: {} processed, {} late\n", model["records"]["processed"].get<uint64_t>(),
                      model["records"]["late"].get<uint64_t>());

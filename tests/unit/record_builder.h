@@ -4,6 +4,8 @@
 
 extern "C" {
 #include "dma.h"
+#include "gc.h"
+#include "gpu.h"
 #include "host.h"
 #include "iommu.h"
 #include "pcie.h"
@@ -29,6 +31,12 @@ struct MapOpts {
   const char* comm = "app";
   uint8_t context = 0;
   int32_t stack_id = -1;
+};
+
+// PCIe link and class of a device's sysfs facts (the default: a GPU, downtrained to half speed).
+struct Link {
+  uint32_t speed_mts = 16000, width = 16, max_speed_mts = 32000, max_width = 16;
+  uint32_t pci_class = 0x030200;  // 3D controller
 };
 
 constexpr uint64_t kMs = 1'000'000;
@@ -62,19 +70,19 @@ class TraceBuilder {
     e.traced = 1;
     return add(e, GT_EV_DEVICE, ts);
   }
-  TraceBuilder& facts(uint64_t ts, const char* name, uint8_t mode, int32_t group = 7) {
+  TraceBuilder& facts(uint64_t ts, const char* name, uint8_t mode, int32_t group = 7, Link link = {}) {
     gt_device_facts_event e{};
     copy(e.name, name);
     copy(e.driver, "gpu_drv");
-    e.pci_class = 0x030200;
+    e.pci_class = link.pci_class;
     e.vendor = 0x10de;
     e.device = 0x2330;
     e.iommu_group = group;
     e.iommu_mode = mode;
-    e.link_width = 16;
-    e.max_link_width = 16;
-    e.link_speed_mts = 16000;
-    e.max_link_speed_mts = 32000;
+    e.link_width = static_cast<uint8_t>(link.width);
+    e.max_link_width = static_cast<uint8_t>(link.max_width);
+    e.link_speed_mts = link.speed_mts;
+    e.max_link_speed_mts = link.max_speed_mts;
     return add(e, GT_EV_DEVICE_FACTS, ts);
   }
   TraceBuilder& proc_info(uint64_t ts, uint32_t pid, uint64_t start, const char* comm, const char* exe = "") {
@@ -149,6 +157,54 @@ class TraceBuilder {
     const auto* n = reinterpret_cast<const std::byte*>(names.data());
     tail.insert(tail.end(), n, n + names.size());
     return add(e, GT_EV_STACK, ts, 0, tail);
+  }
+  TraceBuilder& swiotlb(uint64_t ts, uint64_t dev, uint64_t size) {
+    gt_swiotlb_event e{};
+    e.dev = dev;
+    e.size = size;
+    return add(e, GT_EV_SWIOTLB_BOUNCE, ts);
+  }
+  // A GC pause of pid over [begin, begin + dur] (a CPython collection).
+  TraceBuilder& gc_pause(uint32_t pid, uint64_t begin, uint64_t dur) {
+    gt_gc_pause_event e{};
+    e.begin_ns = begin;
+    e.duration_ns = dur;
+    e.span_ns = dur;
+    e.ns_pid = pid;
+    e.collected = -1;
+    e.runtime = GT_GC_RT_CPYTHON;
+    e.cause = GT_GC_CAUSE_COLLECTION;
+    e.stw_reason = GT_GO_NO_REASON;
+    return add(e, GT_EV_GC_PAUSE, begin + dur, pid);
+  }
+  // Binds CUDA device id of pid to the PCI device dddd:bb:dd.0.
+  TraceBuilder& gpu_device(uint64_t ts, uint32_t pid, uint32_t id, uint32_t bus, uint32_t domain = 0) {
+    gt_gpu_device_event e{};
+    e.device_id = id;
+    e.pci_domain = domain;
+    e.pci_bus = bus;
+    copy(e.name, "NVIDIA H100 (test)");
+    return add(e, GT_EV_GPU_DEVICE, ts, pid);
+  }
+  TraceBuilder& gpu_kernel(uint32_t pid, uint64_t start, uint64_t end, uint32_t device_id = 0) {
+    gt_gpu_kernel_event e{};
+    e.end_ns = end;
+    e.device_id = device_id;
+    e.hdr.cpu = GT_GPU_NO_CPU;
+    return add(e, GT_EV_GPU_KERNEL, start, pid);
+  }
+  // A copy; src/dst memory kinds: 1 pageable, 2 pinned, 3 device.
+  TraceBuilder& memcpy(uint32_t pid, uint64_t start, uint64_t end, uint64_t bytes, uint8_t copy_kind = GT_GPU_COPY_HTOD,
+                       bool pageable = false, uint32_t device_id = 0) {
+    gt_gpu_memcpy_event e{};
+    e.end_ns = end;
+    e.bytes = bytes;
+    e.device_id = device_id;
+    e.copy_kind = copy_kind;
+    const uint8_t host = pageable ? 1 : 2;
+    e.src_kind = copy_kind == GT_GPU_COPY_HTOD ? host : 3;
+    e.dst_kind = copy_kind == GT_GPU_COPY_HTOD ? 3 : host;
+    return add(e, GT_EV_GPU_MEMCPY, start, pid);
   }
   TraceBuilder& loss(uint64_t ts, const char* name, uint64_t value) {
     gt_loss_event e{};

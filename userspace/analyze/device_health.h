@@ -13,6 +13,7 @@ extern "C" {
 }
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -64,7 +65,11 @@ class DeviceHealth {
   DeviceHealthCounts counts(uint32_t device) const {
     return device < counts_.size() ? counts_[device] : DeviceHealthCounts{};
   }
-  const std::vector<HealthEvent>& kept_events() const { return kept_; }
+  // Kept events in time order, oldest first; the correlator forgets what it no longer needs.
+  const std::deque<HealthEvent>& kept_events() const { return kept_; }
+  void forget_before(uint64_t ts) {
+    while (!kept_.empty() && kept_.front().ts < ts) kept_.pop_front();
+  }
   uint64_t events_not_kept() const { return not_kept_; }
 
  private:
@@ -87,7 +92,7 @@ class DeviceHealth {
   DeviceTable& devices_;
   FindingSink& findings_;
   std::vector<DeviceHealthCounts> counts_;
-  std::vector<HealthEvent> kept_;
+  std::deque<HealthEvent> kept_;
   uint64_t not_kept_ = 0;
   std::vector<OpenFault> open_faults_;  // by first_ns
 };

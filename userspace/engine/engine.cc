@@ -4,6 +4,8 @@
 
 extern "C" {
 #include "dma.h"
+#include "gc.h"
+#include "gpu.h"
 #include "host.h"
 #include "iommu.h"
 #include "pcie.h"
@@ -22,7 +24,19 @@ Engine::Engine(EngineConfig config)
                 findings_),
       health_(config.max_kept_health_events, devices_, findings_),
       growth_(config.growth, devices_, mappings_, findings_),
-      process_fn_([this](const Record& r) { process(r); }) {}
+      correlator_(config.correlation, devices_, health_, processes_, findings_),
+      process_fn_([this](const Record& r) { process(r); }),
+      process_gpu_fn_([this](const Record& r) {
+        process(r);
+        correlator_.on_gpu_record(r);
+      }) {}
+
+namespace {
+
+// GPU records other than the batch wrapper (which GpuIngest unpacks before the engine).
+bool is_gpu_record(const Record& r) { return r.kind() > GT_EV_GPU_BATCH && r.kind() < 80; }
+
+}  // namespace
 
 void Engine::push(const Record& record) {
   if (finished_) {
@@ -31,10 +45,11 @@ void Engine::push(const Record& record) {
     return;
   }
   ++stats_.records_pushed;
-  if (newest_ts_ > config_.reorder_window_ns && record.ts() < newest_ts_ - config_.reorder_window_ns)
-    ++stats_.late_records;
-  buffer_.push(record);
-  stats_.max_held_records = std::max<uint64_t>(stats_.max_held_records, buffer_.held());
+  const bool gpu = is_gpu_record(record);
+  const uint64_t window = gpu ? config_.gpu_reorder_window_ns : config_.reorder_window_ns;
+  if (newest_ts_ > window && record.ts() < newest_ts_ - window) ++(gpu ? stats_.late_gpu_records : stats_.late_records);
+  (gpu ? gpu_buffer_ : buffer_).push(record);
+  stats_.max_held_records = std::max<uint64_t>(stats_.max_held_records, buffer_.held() + gpu_buffer_.held());
   newest_ts_ = std::max(newest_ts_, record.ts());
   if (newest_ts_ < config_.reorder_window_ns) return;
   const uint64_t horizon = newest_ts_ - config_.reorder_window_ns;
@@ -50,6 +65,9 @@ void Engine::advance_to(uint64_t now_ns) {
 void Engine::finish() {
   if (finished_) return;
   buffer_.release_all(process_fn_);
+  correlator_.on_kernel_clock(UINT64_MAX);
+  gpu_buffer_.release_all(process_gpu_fn_);
+  correlator_.finish();
   // Everything up to the last event has been seen: judge what was due by then.
   if (released_any_) advance_clock(released_ts_ == UINT64_MAX ? released_ts_ : released_ts_ + 1);
   mappings_.finish();
@@ -62,7 +80,13 @@ void Engine::release_through(uint64_t horizon) {
   next_release_horizon_ = horizon + std::max<uint64_t>(config_.reorder_window_ns / 8, 1);
   // Every record at or before the horizon has been processed: timers due by then can fire.
   if (released_any_) advance_clock(horizon == UINT64_MAX ? horizon : horizon + 1);
+  correlator_.on_kernel_clock(horizon);
+  // The GPU window is the longer one: GPU records trail the kernel horizon by the difference.
+  const uint64_t lag = config_.gpu_reorder_window_ns - std::min(config_.gpu_reorder_window_ns, config_.reorder_window_ns);
+  if (horizon > lag) release_gpu_through(horizon - lag);
 }
+
+void Engine::release_gpu_through(uint64_t horizon) { gpu_buffer_.release_through(horizon, process_gpu_fn_); }
 
 void Engine::process(const Record& record) {
   const uint64_t ts = record.ts();
@@ -97,15 +121,25 @@ void Engine::dispatch(const Record& r) {
     case GT_EV_DMA_MAP: {
       const auto e = r.as<gt_dma_event>();
       mappings_.on_map(e);
-      iommu_.attribute(e.dma_addr, e.size, devices_.intern_key(e.dev));
+      const uint32_t device = devices_.intern_key(e.dev);
+      iommu_.attribute(e.dma_addr, e.size, device);
+      correlator_.history().on_dma(device, false, e.hdr.ts_ns);
       break;
     }
-    case GT_EV_DMA_UNMAP: mappings_.on_unmap(r.as<gt_dma_event>()); break;
+    case GT_EV_DMA_UNMAP: {
+      const auto e = r.as<gt_dma_event>();
+      mappings_.on_unmap(e);
+      correlator_.history().on_dma(devices_.intern_key(e.dev), true, e.hdr.ts_ns);
+      break;
+    }
     case GT_EV_DEVICE: devices_.on_device(r.as<gt_device_event>()); break;
     case GT_EV_DEVICE_FACTS: devices_.on_facts(r.as<gt_device_facts_event>()); break;
     case GT_EV_DRIVER_UNBIND: mappings_.on_unbind(r.as<gt_unbind_event>()); break;
     case GT_EV_IOMMU_MAP: iommu_.on_map(r.as<gt_iommu_event>()); break;
-    case GT_EV_IOMMU_UNMAP: iommu_.on_unmap(r.as<gt_iommu_event>()); break;
+    case GT_EV_IOMMU_UNMAP:
+      iommu_.on_unmap(r.as<gt_iommu_event>());
+      correlator_.history().on_iommu_unmap(r.ts());
+      break;
     case GT_EV_IOMMU_FAULT: health_.on_fault(r.as<gt_iommu_fault_event>()); break;
     case GT_EV_IOMMU_LATENCY: health_.on_latency(r.as<gt_iommu_latency_event>()); break;
     case GT_EV_AER: health_.on_aer(r.as<gt_aer_event>()); break;
@@ -130,7 +164,13 @@ void Engine::dispatch(const Record& r) {
       reported_losses_[fixed_string(e.name, sizeof(e.name))] = e.value;
       break;
     }
-    default: break;  // kinds other analyzers consume (GC, GPU): the observer sees them
+    case GT_EV_GC_PAUSE: {
+      const auto e = r.as<gt_gc_pause_event>();
+      if (e.cause != GT_GC_CAUSE_NOT_GC)
+        correlator_.history().on_gc_pause(e.hdr.pid, {e.begin_ns, e.begin_ns + e.duration_ns, e.runtime});
+      break;
+    }
+    default: break;  // kinds other analyzers consume (GC statistics, GPU): the observer sees them
   }
   if (r.kind() == GT_EV_IOMMU_FAULT) next_timer_ns_ = std::min(next_timer_ns_, health_.next_due_ns());
 }

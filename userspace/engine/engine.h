@@ -8,8 +8,10 @@
 //   engine.advance_to(now_ns);                // live only: release what is older than now - window
 //   engine.finish();                          // end of input: release all, conclude
 //   engine.findings(), engine.mappings(), engine.devices(), engine.losses() ...
+// GPU activity is held for a longer window (CUPTI delivers it in batches) and processed in
+// order among itself, behind the kernel records; the correlator joins the two.
 // Records that arrive after their window has passed are still processed and counted in
-// stats().late_records. Everything is judged on the event clock, so a replay of a capture
+// stats().late_records (late_gpu_records). Everything is judged on the event clock, so a replay of a capture
 // gives the same findings as the live run that recorded it.
 #pragma once
 
@@ -18,6 +20,7 @@
 #include "analyze/growth.h"
 #include "analyze/iommu_ranges.h"
 #include "analyze/mappings.h"
+#include "correlate/correlator.h"
 #include "decode/record.h"
 #include "engine/device_table.h"
 #include "engine/process_table.h"
@@ -34,6 +37,10 @@ namespace gputrace {
 
 struct EngineConfig {
   uint64_t reorder_window_ns = 50'000'000;
+  // GPU records come in CUPTI batches, up to a flush period (100 ms by default) after the
+  // activity and more under load; they get their own, longer window.
+  uint64_t gpu_reorder_window_ns = 1'000'000'000;
+  CorrelationConfig correlation;
   uint64_t owner_exit_grace_ns = 2'000'000'000;
   GrowthConfig growth;
   size_t max_exited_processes = 1 << 16;   // exited processes kept for naming (owners always kept)
@@ -46,6 +53,7 @@ struct EngineStats {
   uint64_t records_pushed = 0;
   uint64_t records_processed = 0;
   uint64_t late_records = 0;        // older than the newest record minus the window when pushed
+  uint64_t late_gpu_records = 0;    // the same for GPU records and the GPU window
   uint64_t max_held_records = 0;
   uint64_t invalid_stack_records = 0;
   uint64_t stacks_not_kept = 0;     // stack table full
@@ -77,12 +85,14 @@ class Engine {
   const MappingTracker& mappings() const { return mappings_; }
   const IommuTracker& iommu() const { return iommu_; }
   const DeviceHealth& health() const { return health_; }
+  const Correlator& correlation() const { return correlator_; }
   const std::vector<Finding>& findings() const { return findings_.all(); }
   // Latest value of every loss counter named by GT_EV_LOSS records.
   const std::map<std::string, uint64_t>& reported_losses() const { return reported_losses_; }
 
  private:
   void release_through(uint64_t horizon);
+  void release_gpu_through(uint64_t horizon);
   void process(const Record& record);
   void dispatch(const Record& record);
   void advance_clock(uint64_t now_ns);
@@ -90,7 +100,8 @@ class Engine {
 
   EngineConfig config_;
   EngineStats stats_;
-  ReorderBuffer buffer_;
+  ReorderBuffer buffer_;      // kernel-side records
+  ReorderBuffer gpu_buffer_;  // GPU activity
   ProcessTable processes_;
   DeviceTable devices_;
   StackTable stacks_;
@@ -99,9 +110,11 @@ class Engine {
   IommuTracker iommu_;
   DeviceHealth health_;
   GrowthDetector growth_;
+  Correlator correlator_;
   std::map<std::string, uint64_t> reported_losses_;
   std::function<void(const Record&)> observer_;
   std::function<void(const Record&)> process_fn_;
+  std::function<void(const Record&)> process_gpu_fn_;
   uint64_t newest_ts_ = 0;
   uint64_t next_release_horizon_ = 0;
   bool released_any_ = false;

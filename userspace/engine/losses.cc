@@ -12,6 +12,9 @@ std::vector<LossCounter> engine_losses(const Engine& engine) {
   out.push_back({"invalid_stack_records", st.invalid_stack_records, "engine"});
   out.push_back({"stacks_not_kept", st.stacks_not_kept, "engine"});
   out.push_back({"health_events_not_kept", engine.health().events_not_kept(), "engine"});
+  out.push_back({"late_gpu_records", st.late_gpu_records, "engine"});
+  out.push_back({"correlation_history_dropped", engine.correlation().history().entries_dropped(), "engine"});
+  out.push_back({"correlation_pending_dropped", engine.correlation().stats().pending_dropped, "engine"});
   return out;
 }
 

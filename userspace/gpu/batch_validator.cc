@@ -34,6 +34,12 @@ bool status_ok(const Record& r) {
          std::memchr(e.holder, 0, sizeof(e.holder)) != nullptr;
 }
 
+bool device_ok(const Record& r) {
+  const auto e = r.as<gt_gpu_device_event>();
+  return e.pci_domain <= 0xffff && e.pci_bus <= 0xff && e.pci_device <= 0x1f &&
+         std::memchr(e.name, 0, sizeof(e.name)) != nullptr;
+}
+
 template <class T>
 bool ordered(const Record& r) {
   const T e = r.as<T>();
@@ -54,6 +60,7 @@ std::optional<BatchReject> check_record(const Record& r) {
     case GT_EV_GPU_MEMORY: return std::nullopt;
     case GT_EV_GPU_NAME: return name_ok(r) ? std::nullopt : std::optional(BatchReject::BadName);
     case GT_EV_GPU_STATUS: return status_ok(r) ? std::nullopt : std::optional(BatchReject::BadStatus);
+    case GT_EV_GPU_DEVICE: return device_ok(r) ? std::nullopt : std::optional(BatchReject::BadRecord);
     default: return BatchReject::NotGpuRecord;
   }
 }

@@ -33,7 +33,7 @@ enum class BatchReject : uint8_t {
   BadVersion,
   LengthMismatch,  // header's byte count disagrees with what arrived
   CountMismatch,   // header's record count disagrees with the records found
-  BadRecord,       // a record does not decode (size, kind, truncation)
+  BadRecord,       // a record does not decode (size, kind, truncation), or names no PCI device
   NotGpuRecord,    // a valid record of a kind the CUPTI library never sends
   BadName,         // name length, terminator or padding wrong
   BadStatus,       // status record with out-of-range fields or an unterminated string

@@ -98,11 +98,22 @@ std::vector<ProcessRow> process_rows(const SnapshotInputs& in) {
       if (const gc::DurationHistogram* h = in.pauses->gc_histogram(s.pid)) r.gc_histogram = pause_histogram(*h);
     }
   }
+  for (const auto& [pid, g] : engine.correlation().processes()) {
+    ProcessRow& r = row(pid);
+    r.gpu_kernels = g.kernels;
+    r.gpu_kernel_ns = g.kernel_ns;
+    r.memcpys = g.memcpys;
+    r.memcpy_bytes = g.memcpy_bytes;
+    r.memcpy_ns = g.memcpy_ns;
+    r.memsets = g.memsets;
+    r.gpu_idle_gc_ns = g.idle_gc_ns;
+  }
   for (const Finding& f : engine.findings()) {
     if (f.pid == 0) continue;
     ProcessRow& r = row(f.pid);
     ++r.findings;
     if (f.kind == "iommu_fault") ++r.iommu_faults;
+    if (f.kind == "pcie_stall") ++r.stalls;
     if (r.comm.empty()) r.comm = f.comm;
   }
   std::vector<ProcessRow> out;

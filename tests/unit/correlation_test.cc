@@ -1,0 +1,228 @@
+// Correlation: pcie_stall with its cause, gpu_idle_gc, and the GPU reorder window.
+// Every record is synthetic here; tests/scenarios replays real kernel and GC captures.
+#include "record_builder.h"
+
+#include <algorithm>
+#include <memory>
+#include <random>
+
+namespace gputrace {
+namespace {
+
+using test::kMs;
+using test::kSec;
+using test::TraceBuilder;
+using test::Link;
+
+constexpr uint32_t kPid = 500;
+constexpr uint64_t kNvme = 0xffff888000aa0000;
+constexpr uint64_t kMiB = 1 << 20;
+constexpr Link kGen4x16{.speed_mts = 16000, .width = 16, .max_speed_mts = 16000, .max_width = 16};  // 31.5 GB/s
+constexpr Link kNvmeLink{.speed_mts = 8000, .width = 4, .max_speed_mts = 8000, .max_width = 4, .pci_class = 0x010802};
+
+uint64_t copy_ns(uint64_t bytes, double gb_per_s) { return static_cast<uint64_t>(static_cast<double>(bytes) / gb_per_s); }
+
+// A GPU at 0000:17:00.0 bound to CUDA id 0 of pid 500, an NVMe controller, both strict, and
+// ten 64 MiB pinned host-to-device copies at 25 GB/s from 100 ms on, 10 ms apart.
+TraceBuilder host_with_baseline(Link gpu_link = kGen4x16, double gb_per_s = 25, bool pageable = false) {
+  TraceBuilder t;
+  t.facts(1, "0000:17:00.0", GT_IOMMU_STRICT, 7, gpu_link);
+  t.device(2, kNvme, "0000:00:03.0", "nvme");
+  t.facts(3, "0000:00:03.0", GT_IOMMU_STRICT, 3, kNvmeLink);
+  t.proc_info(4, kPid, 1, "server");
+  t.gpu_device(5, kPid, 0, 0x17);
+  for (int i = 0; i < 10; ++i) {
+    const uint64_t start = 100 * kMs + i * 10 * kMs;
+    t.memcpy(kPid, start, start + copy_ns(64 * kMiB, gb_per_s), 64 * kMiB, GT_GPU_COPY_HTOD, pageable);
+  }
+  return t;
+}
+
+// The slow copy: 64 MiB over 40 ms from 300 ms (1.7 GB/s).
+constexpr uint64_t kSlowStart = 300 * kMs, kSlowEnd = 340 * kMs;
+
+std::unique_ptr<Engine> run(const TraceBuilder& t) {
+  auto engine = std::make_unique<Engine>();
+  t.feed(*engine);
+  return engine;
+}
+
+std::vector<Finding> stalls(const Engine& e) { return test::findings_of(e, "pcie_stall"); }
+
+TEST(Correlation, CleanCopiesAreNoStall) {
+  auto t = host_with_baseline();
+  t.add(gt_loss_event{}, GT_EV_LOSS, 2 * kSec);  // something after the copies
+  auto engine = run(t);
+  EXPECT_TRUE(stalls(*engine).empty());
+  EXPECT_TRUE(test::findings_of(*engine, "gpu_idle_gc").empty());
+  EXPECT_EQ(engine->correlation().transfers().stats().judged, 10u);
+  const auto& per = engine->correlation().processes().at(kPid);
+  EXPECT_EQ(per.memcpys, 10u);
+  EXPECT_EQ(per.memcpy_bytes, 640 * kMiB);
+}
+
+TEST(Correlation, StrictModeUnmapStormIsNamed) {
+  auto t = host_with_baseline();
+  for (int i = 0; i < 400; ++i) {  // 10,000 unmaps/s on the strict NVMe during the copy
+    t.map(kSlowStart + i * 100'000, kNvme, 0x100000 + i * 0x1000, 4096, {.pid = 0, .comm = "kworker", .context = 2});
+    t.unmap(kSlowStart + i * 100'000 + 50'000, kNvme, 0x100000 + i * 0x1000, 4096, {.pid = 0, .comm = "kworker", .context = 2});
+  }
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  auto engine = run(t);
+  const auto s = stalls(*engine);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].pid, kPid);
+  EXPECT_EQ(s[0].comm, "server");
+  EXPECT_EQ(s[0].device, "0000:17:00.0");
+  EXPECT_EQ(s[0].evidence["cause"], "iommu_unmap_storm");
+  EXPECT_EQ(s[0].evidence["cause_evidence"]["strict_unmaps"], 400u);
+  EXPECT_EQ(s[0].evidence["cause_evidence"]["devices"][0]["device"], "0000:00:03.0");
+  EXPECT_EQ(s[0].evidence["device_binding"], "reported");
+  EXPECT_EQ(s[0].evidence["baseline_gbps"], 25.0);
+  EXPECT_NE(s[0].message.find("IOMMU unmap storm in strict mode"), std::string::npos) << s[0].message;
+}
+
+TEST(Correlation, LazyModeUnmapsAreNoStorm) {
+  auto t = host_with_baseline();
+  t.facts(6, "0000:00:03.0", GT_IOMMU_LAZY, 3, kNvmeLink);
+  for (int i = 0; i < 400; ++i) t.unmap(kSlowStart + i * 100'000, kNvme, 0x100000 + i * 0x1000, 4096);
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  const auto s = stalls(*run(t));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].evidence["cause"], "unknown");
+}
+
+TEST(Correlation, GcPauseOfTheIssuingProcess) {
+  auto t = host_with_baseline();
+  t.gc_pause(kPid, kSlowStart + 2 * kMs, 30 * kMs);
+  t.gc_pause(kPid + 1, kSlowStart, 40 * kMs);  // another process: not a cause
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  const auto s = stalls(*run(t));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].evidence["cause"], "gc_pause");
+  EXPECT_EQ(s[0].evidence["cause_evidence"]["overlap_ns"], 30 * kMs);
+}
+
+TEST(Correlation, SwiotlbBouncesOnTheDevice) {
+  auto t = host_with_baseline();
+  t.device(6, 0xffff888000bb0000, "0000:17:00.0");
+  for (int i = 0; i < 64; ++i) t.swiotlb(kSlowStart + i * 500'000, 0xffff888000bb0000, 256 << 10);
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  const auto s = stalls(*run(t));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].evidence["cause"], "swiotlb_bounce");
+  EXPECT_EQ(s[0].evidence["cause_evidence"]["bounces"], 64u);
+}
+
+TEST(Correlation, DowntrainedLinkMakesEveryLargeCopyOneStall) {
+  // 2.5 GT/s x16 of 16 GT/s x16: 4 GB/s of 31.5; copies run at 3.8 GB/s.
+  const auto t = host_with_baseline({.speed_mts = 2500, .width = 16, .max_speed_mts = 16000, .max_width = 16}, 3.8);
+  const auto s = stalls(*run(t));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].evidence["cause"], "link_downtrained");
+  EXPECT_EQ(s[0].evidence["copies"], 10u);
+  EXPECT_EQ(s[0].evidence["baseline_gbps"], nullptr);  // learned on the sick link: not trusted
+  EXPECT_EQ(s[0].severity, Severity::Warning);
+}
+
+TEST(Correlation, PageableMemory) {
+  const auto t = host_with_baseline(kGen4x16, 6, /*pageable=*/true);
+  const auto s = stalls(*run(t));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].evidence["cause"], "pageable_memory");
+  EXPECT_EQ(s[0].evidence["host_memory"], "pageable");
+}
+
+TEST(Correlation, SmallCopiesAndDeviceToDeviceAreNotJudged) {
+  auto t = host_with_baseline();
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 1 * kMiB);                       // small
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB, GT_GPU_COPY_DTOD);    // no PCIe
+  auto engine = run(t);
+  EXPECT_TRUE(stalls(*engine).empty());
+  EXPECT_EQ(engine->correlation().transfers().stats().copies, 12u);
+  EXPECT_EQ(engine->correlation().transfers().stats().judged, 10u);
+}
+
+TEST(Correlation, WithoutADeviceRecordTheOnlyGpuIsAssumed) {
+  TraceBuilder t;
+  t.facts(1, "0000:17:00.0", GT_IOMMU_STRICT, 7, kGen4x16);
+  t.memcpy(kPid, 100 * kMs, 140 * kMs, 64 * kMiB);
+  const auto s = stalls(*run(t));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].device, "0000:17:00.0");
+  EXPECT_EQ(s[0].evidence["device_binding"], "assumed_pci_order");
+  EXPECT_EQ(s[0].evidence["baseline_gbps"], nullptr);
+}
+
+TEST(Correlation, GpuIdleDuringGcPause) {
+  auto t = host_with_baseline();
+  // kernels back to back, then a 20 ms gap of which a GC pause covers 15 ms, twice
+  uint64_t ts = 400 * kMs;
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 5; ++i, ts += kMs) t.gpu_kernel(kPid, ts, ts + kMs);
+    t.gc_pause(kPid, ts + 2 * kMs, 15 * kMs);
+    ts += 20 * kMs;
+  }
+  t.gpu_kernel(kPid, ts, ts + kMs);
+  auto engine = run(t);
+  const auto idle = test::findings_of(*engine, "gpu_idle_gc");
+  ASSERT_EQ(idle.size(), 1u);
+  EXPECT_EQ(idle[0].evidence["pauses"], 2u);
+  EXPECT_EQ(idle[0].evidence["idle_ns"], 30 * kMs);
+  EXPECT_EQ(idle[0].device, "0000:17:00.0");
+  EXPECT_EQ(engine->correlation().processes().at(kPid).idle_gc_ns, 30 * kMs);
+}
+
+// GPU batches reach the daemon up to a flush period late and out of order among themselves.
+TEST(Correlation, LateShuffledGpuRecordsGiveTheSameFindings) {
+  auto t = host_with_baseline();
+  t.gc_pause(kPid, kSlowStart + 2 * kMs, 30 * kMs);
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  for (int i = 0; i < 400; ++i) t.unmap(600 * kMs + i * 100'000, kNvme, 0x100000 + i * 0x1000, 4096);
+  t.memcpy(kPid, 600 * kMs, 640 * kMs, 64 * kMiB);
+  for (uint64_t ts = 700 * kMs; ts < 3 * kSec; ts += 50 * kMs) t.loss(ts, "ring_full_bulk", 0);  // the kernel stream goes on
+
+  auto in_order = [&] {
+    std::vector<Record> r = t.records();
+    std::stable_sort(r.begin(), r.end(), [](const Record& a, const Record& b) { return a.ts() < b.ts(); });
+    return r;
+  }();
+  // Arrival order: kernel records as they happen, GPU records shuffled and delivered
+  // 100..600 ms after they started.
+  std::vector<Record> late = t.records();
+  std::mt19937 rng(7);
+  std::vector<std::pair<uint64_t, Record>> arrivals;
+  for (const Record& r : late) {
+    const bool gpu = r.kind() > GT_EV_GPU_BATCH && r.kind() < 80;
+    arrivals.emplace_back(r.ts() + (gpu ? 100 * kMs + rng() % (500 * kMs) : 0), r);
+  }
+  std::stable_sort(arrivals.begin(), arrivals.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  auto findings_of = [](const std::vector<Record>& records) {
+    Engine engine;
+    for (const Record& r : records) engine.push(r);
+    engine.finish();
+    std::vector<std::string> out;
+    for (const Finding& f : engine.findings()) out.push_back(f.kind + " " + f.message + " " + f.evidence.dump());
+    return std::make_pair(out, engine.stats().late_gpu_records);
+  };
+  std::vector<Record> shuffled;
+  for (auto& [at, r] : arrivals) shuffled.push_back(r);
+  const auto [expected, late_a] = findings_of(in_order);
+  const auto [got, late_b] = findings_of(shuffled);
+  ASSERT_EQ(expected.size(), 2u);
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(late_b, 0u);
+}
+
+TEST(Correlation, GpuRecordsLaterThanTheirWindowAreCounted) {
+  TraceBuilder t;
+  t.loss(5 * kSec, "ring_full_bulk", 0);
+  t.gpu_kernel(kPid, 1 * kSec, 1 * kSec + kMs);  // 4 s late
+  auto engine = run(t);
+  EXPECT_EQ(engine->stats().late_gpu_records, 1u);
+  EXPECT_EQ(engine->correlation().processes().at(kPid).kernels, 1u);
+}
+
+}  // namespace
+}  // namespace gputrace

@@ -1,0 +1,37 @@
+// Thresholds of the correlation analyses. Every default is explained in docs/findings.md
+// (pcie_stall, gpu_idle_gc); `--threshold NAME=VALUE` changes them (cli/analysis_options.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace gputrace {
+
+struct CorrelationConfig {
+  // GPU activity is judged once the kernel events of its whole duration are in; kernel
+  // facts are kept this long behind the newest kernel event for that.
+  uint64_t history_span_ns = 30'000'000'000;
+  size_t max_history_entries = size_t{1} << 22;
+
+  // pcie_stall: a host<->device copy of at least min_judged_bytes whose bandwidth is below
+  // stall_fraction of what its PCIe link allows at full speed and width, and below
+  // stall_fraction of the baseline learned for its device, direction, size class and
+  // memory kind (when that baseline is trustworthy: baseline_min_samples copies, itself not
+  // already below stall_fraction of the link).
+  double stall_fraction = 0.5;
+  uint64_t min_judged_bytes = 4ull << 20;
+  uint32_t baseline_min_samples = 8;
+  uint64_t stall_merge_gap_ns = 1'000'000'000;  // stalled copies closer than this are one finding
+
+  // Causes, checked over the copy's time range:
+  double storm_unmaps_per_s = 2000;     // DMA-API unmaps on strict-mode devices, per second
+  uint64_t storm_min_unmaps = 16;       // and at least this many
+  double gc_overlap_fraction = 0.1;     // a GC pause of the issuing process covers this much of the copy
+
+  // gpu_idle_gc: a gap between GPU activities on a device, overlapped by a GC pause of the
+  // process that launches next, by at least this much.
+  uint64_t idle_min_ns = 500'000;
+  uint64_t idle_merge_gap_ns = 1'000'000'000;
+};
+
+}  // namespace gputrace

@@ -1,0 +1,80 @@
+#include "correlate/correlator.h"
+
+#include <algorithm>
+
+namespace gputrace {
+
+Correlator::Correlator(const CorrelationConfig& config, DeviceTable& devices, DeviceHealth& health,
+                       const ProcessTable& processes, FindingSink& findings)
+    : config_(config),
+      health_(health),
+      history_(config.max_history_entries),
+      binding_(devices),
+      transfers_(config_, devices, health, history_, processes, findings),
+      idle_(config_, devices, history_, processes, findings) {}
+
+void Correlator::on_gpu_record(const Record& r) {
+  if (r.kind() == GT_EV_GPU_DEVICE) {
+    binding_.on_device_record(r.header.pid, r.as<gt_gpu_device_event>());
+    return;
+  }
+  const auto activity = gpu_activity_of(r);
+  if (!activity) return;
+  if (pending_.size() >= kMaxPending) {  // the kernel stream stopped moving: judge what we have
+    ++stats_.pending_dropped;
+    judge(pending_.front());
+    pending_.pop_front();
+  }
+  pending_.push_back(*activity);
+  stats_.max_pending = std::max<uint64_t>(stats_.max_pending, pending_.size());
+  judge_ready();
+}
+
+void Correlator::on_kernel_clock(uint64_t ts) {
+  if (ts <= kernel_clock_) return;
+  kernel_clock_ = ts;
+  judge_ready();
+  // Forget in steps of a second: cheap, and the span stays within a second of the setting.
+  // The end of input (UINT64_MAX) forgets nothing: what is still pending needs it.
+  if (ts != UINT64_MAX && ts > config_.history_span_ns && ts - config_.history_span_ns > forgotten_before_ + 1'000'000'000) {
+    forgotten_before_ = ts - config_.history_span_ns;
+    history_.forget_before(forgotten_before_);
+    health_.forget_before(forgotten_before_);
+  }
+}
+
+void Correlator::finish() {
+  kernel_clock_ = UINT64_MAX;
+  judge_ready();
+  transfers_.finish();
+  idle_.finish();
+}
+
+void Correlator::judge_ready() {
+  while (!pending_.empty() && pending_.front().end_ns <= kernel_clock_) {
+    judge(pending_.front());
+    pending_.pop_front();
+  }
+}
+
+void Correlator::judge(const GpuActivity& a) {
+  ++stats_.activities;
+  if (a.start_ns < forgotten_before_) ++stats_.beyond_history;
+  // Findings that no activity from now on can extend are concluded first, so their order
+  // depends only on the GPU timeline.
+  transfers_.close_before(a.start_ns);
+  idle_.close_before(a.start_ns);
+  GpuProcessStats& stats = per_process_[a.pid];
+  const GpuBinding binding = binding_.resolve(a.pid, a.device_id);
+  switch (a.kind) {
+    case GpuActivityKind::Kernel:
+      ++stats.kernels;
+      stats.kernel_ns += a.duration_ns();
+      break;
+    case GpuActivityKind::Memcpy: transfers_.on_memcpy(a, binding, stats); break;
+    case GpuActivityKind::Memset: ++stats.memsets; break;
+  }
+  idle_.on_activity(a, binding, stats);
+}
+
+}  // namespace gputrace

@@ -1,0 +1,73 @@
+// Correlator: puts GPU activity next to the kernel events and GC pauses of the same moment.
+//
+// The engine feeds it two streams, each in time order: kernel-side facts as kernel records
+// are processed (into KernelHistory and DeviceHealth), and GPU records, which it releases
+// up to a CUPTI flush period later. A GPU activity waits here until the kernel stream has
+// passed its end, so everything that overlapped it is known, and is then judged by the
+// transfer and idle analyzers. Kernel facts are forgotten history_span_ns behind the
+// kernel stream; both lists are bounded and what they drop is counted.
+#pragma once
+
+#include "analyze/device_health.h"
+#include "analyze/finding.h"
+#include "correlate/correlation_config.h"
+#include "correlate/gpu_activity.h"
+#include "correlate/gpu_devices.h"
+#include "correlate/gpu_idle.h"
+#include "correlate/gpu_stats.h"
+#include "correlate/kernel_history.h"
+#include "correlate/transfers.h"
+#include "decode/record.h"
+
+#include <cstdint>
+#include <deque>
+#include <map>
+
+namespace gputrace {
+
+struct CorrelationStats {
+  uint64_t activities = 0;        // GPU activities judged
+  uint64_t max_pending = 0;       // most activities waiting for the kernel stream at once
+  uint64_t pending_dropped = 0;   // over max_pending_activities: judged early, with partial history
+  uint64_t beyond_history = 0;    // began before the oldest kept kernel fact: judged with partial history
+};
+
+class Correlator {
+ public:
+  Correlator(const CorrelationConfig& config, DeviceTable& devices, DeviceHealth& health,
+             const ProcessTable& processes, FindingSink& findings);
+
+  KernelHistory& history() { return history_; }
+  const KernelHistory& history() const { return history_; }
+
+  // A GPU record (activity, device binding, names, status), in GPU-time order.
+  void on_gpu_record(const Record& r);
+  // Every kernel record up to ts has been processed.
+  void on_kernel_clock(uint64_t ts);
+  void finish();
+
+  const std::map<uint32_t, GpuProcessStats>& processes() const { return per_process_; }
+  const TransferAnalyzer& transfers() const { return transfers_; }
+  const GpuIdleAnalyzer& idle() const { return idle_; }
+  const CorrelationStats& stats() const { return stats_; }
+
+ private:
+  static constexpr size_t kMaxPending = size_t{1} << 20;
+
+  void judge_ready();
+  void judge(const GpuActivity& a);
+
+  CorrelationConfig config_;
+  DeviceHealth& health_;
+  KernelHistory history_;
+  GpuDeviceBinding binding_;
+  TransferAnalyzer transfers_;
+  GpuIdleAnalyzer idle_;
+  std::deque<GpuActivity> pending_;  // in start order
+  std::map<uint32_t, GpuProcessStats> per_process_;
+  CorrelationStats stats_;
+  uint64_t kernel_clock_ = 0;
+  uint64_t forgotten_before_ = 0;
+};
+
+}  // namespace gputrace

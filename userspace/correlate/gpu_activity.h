@@ -1,0 +1,39 @@
+// GpuActivity: one kernel, copy or memset from a served process's CUPTI records, reduced to
+// what the correlation looks at.
+#pragma once
+
+#include "decode/record.h"
+
+extern "C" {
+#include "gpu.h"
+}
+
+#include <cstdint>
+#include <optional>
+
+namespace gputrace {
+
+enum class GpuActivityKind : uint8_t { Kernel, Memcpy, Memset };
+
+struct GpuActivity {
+  GpuActivityKind kind = GpuActivityKind::Kernel;
+  uint32_t pid = 0;        // the daemon's pid of the served process (stamped by GpuIngest)
+  uint32_t device_id = 0;  // CUDA device ordinal in that process
+  uint32_t stream_id = 0;
+  uint64_t start_ns = 0;
+  uint64_t end_ns = 0;
+  uint64_t bytes = 0;      // copies and memsets
+  uint8_t copy_kind = 0;   // enum gt_gpu_copy_kind
+  uint8_t src_kind = 0;    // CUpti_ActivityMemoryKind
+  uint8_t dst_kind = 0;
+
+  uint64_t duration_ns() const { return end_ns > start_ns ? end_ns - start_ns : 1; }
+};
+
+// CUpti_ActivityMemoryKind values the correlation tells apart.
+inline constexpr uint8_t kCuptiMemoryPageable = 1;
+
+// The activity a GPU record describes; nullopt for the other GPU kinds (names, status ...).
+std::optional<GpuActivity> gpu_activity_of(const Record& r);
+
+}  // namespace gputrace

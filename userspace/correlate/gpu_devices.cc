@@ -1,0 +1,29 @@
+#include "correlate/gpu_devices.h"
+
+#include "host/pci_devices.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace gputrace {
+
+void GpuDeviceBinding::on_device_record(uint32_t pid, const gt_gpu_device_event& e) {
+  const std::string name = fmt::format("{:04x}:{:02x}:{:02x}.0", e.pci_domain, e.pci_bus, e.pci_device);
+  bound_[{pid, e.device_id}] = devices_.intern_name(name);
+}
+
+GpuBinding GpuDeviceBinding::resolve(uint32_t pid, uint32_t device_id) const {
+  if (auto it = bound_.find({pid, device_id}); it != bound_.end()) return {it->second, false};
+  std::vector<std::pair<std::string, uint32_t>> gpus;
+  for (uint32_t i = 0; i < devices_.size(); ++i) {
+    if (is_gpu_pci_class(devices_.at(i).pci_class)) gpus.emplace_back(devices_.at(i).name, i);
+  }
+  if (device_id >= gpus.size()) return {};
+  std::sort(gpus.begin(), gpus.end());
+  return {gpus[device_id].second, true};
+}
+
+}  // namespace gputrace

@@ -1,0 +1,119 @@
+// TransferAnalyzer: judges each host<->device copy against what its PCIe link allows and
+// against a baseline learned from earlier copies, and names the cause of a stall from the
+// kernel events that overlap it (docs/findings.md, pcie_stall).
+//
+// Copies arrive in start order, each once the kernel history covers its whole duration.
+// Stalled copies of one process, device, direction and cause that follow each other within
+// stall_merge_gap_ns are one finding; a finding is emitted when no later copy can join it.
+#pragma once
+
+#include "analyze/device_health.h"
+#include "analyze/finding.h"
+#include "correlate/correlation_config.h"
+#include "correlate/gpu_activity.h"
+#include "correlate/gpu_devices.h"
+#include "correlate/gpu_stats.h"
+#include "correlate/kernel_history.h"
+#include "engine/device_table.h"
+#include "engine/process_table.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace gputrace {
+
+// Bytes per second a PCIe link carries at speed_mts (MT/s per lane) over width lanes, after
+// the line encoding (8b/10b up to 5 GT/s, 128b/130b up to 32 GT/s, FLIT beyond).
+double pcie_bytes_per_s(uint32_t speed_mts, uint32_t width);
+
+// Achieved bandwidth of copies of one kind on one device: what "normal" looks like there.
+struct TransferBaseline {
+  uint32_t device = 0;
+  bool to_device = true;
+  uint8_t size_class = 0;  // 0: [4, 16) MiB, 1: [16, 64) MiB, 2: >= 64 MiB (with the default minimum)
+  bool pageable = false;
+  uint64_t samples = 0;
+  double median_bytes_per_s = 0;
+};
+
+struct TransferStats {
+  uint64_t copies = 0;             // every memcpy seen
+  uint64_t judged = 0;             // host<->device copies large enough to judge
+  uint64_t stalled = 0;
+  uint64_t unbound_device = 0;     // judged without knowing the PCI device (no link, no causes)
+};
+
+class TransferAnalyzer {
+ public:
+  TransferAnalyzer(const CorrelationConfig& config, const DeviceTable& devices, const DeviceHealth& health,
+                   const KernelHistory& history, const ProcessTable& processes, FindingSink& findings)
+      : config_(config), devices_(devices), health_(health), history_(history), processes_(processes),
+        findings_(findings) {}
+
+  void on_memcpy(const GpuActivity& copy, const GpuBinding& binding, GpuProcessStats& stats);
+  // Emits the stall findings no copy starting at or after ts can extend.
+  void close_before(uint64_t ts);
+  void finish() { close_before(UINT64_MAX); }
+
+  const TransferStats& stats() const { return stats_; }
+  std::vector<TransferBaseline> baselines() const;
+
+ private:
+  struct Cause {
+    std::string name;
+    std::string why;  // one phrase with numbers, for the message
+    nlohmann::ordered_json evidence;
+  };
+  struct Judgement {
+    double bytes_per_s = 0;
+    double link_max_bytes_per_s = 0;  // 0 when the link is unknown
+    double link_now_bytes_per_s = 0;
+    double baseline_bytes_per_s = 0;  // 0 when not trustworthy
+    bool stalled = false;
+  };
+  struct Samples {
+    std::array<double, 64> ring{};
+    uint64_t count = 0;
+    double median() const;
+  };
+  using BaselineKey = std::tuple<uint32_t, bool, uint8_t, bool>;  // device, to_device, size class, pageable
+  using GroupKey = std::tuple<uint32_t, uint32_t, bool, std::string>;  // pid, device, to_device, cause
+  struct StallGroup {
+    uint64_t first_start = 0;
+    uint64_t last_end = 0;
+    uint64_t copies = 0;
+    uint64_t bytes = 0;
+    uint64_t busy_ns = 0;
+    double slowest_bytes_per_s = 0;
+    Judgement slowest;
+    Cause cause;  // of the slowest copy
+    std::vector<std::string> other_causes;
+    bool device_assumed = false;
+    bool pageable = false;
+  };
+
+  Judgement judge(const GpuActivity& copy, std::optional<uint32_t> device, const BaselineKey& key) const;
+  std::vector<Cause> causes_of(const GpuActivity& copy, std::optional<uint32_t> device, const Judgement& j) const;
+  void add_to_group(const GpuActivity& copy, uint32_t device, bool assumed, const Judgement& j,
+                    std::vector<Cause> causes);
+  void emit(const GroupKey& key, const StallGroup& g);
+
+  const CorrelationConfig& config_;
+  const DeviceTable& devices_;
+  const DeviceHealth& health_;
+  const KernelHistory& history_;
+  const ProcessTable& processes_;
+  FindingSink& findings_;
+  TransferStats stats_;
+  std::map<BaselineKey, Samples> baselines_;
+  std::map<GroupKey, StallGroup> open_;
+};
+
+}  // namespace gputrace
