@@ -16,8 +16,9 @@ packages=(
   python3.11 openjdk-17-jdk-headless golang-go
   # vm tier: QEMU guest with an emulated IOMMU, busybox initramfs, guest kernel headers
   qemu-system-x86 busybox-static cpio xz-utils zstd lz4 kmod make gcc
-  # views and exporters
-  tmux
+  # views and exporters: tmux drives `gputrace top` in its test, headless Chromium renders
+  # the HTML report (no console errors, screenshot)
+  tmux chromium
 )
 
 missing=()

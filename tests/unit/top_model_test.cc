@@ -217,6 +217,19 @@ TopModel scenario_model() {
   return m;
 }
 
+TEST(TopModel, FindingsPaneListsNewestByEventTime) {
+  TopModel m = scenario_model();
+  std::vector<std::string> kinds;
+  for (const Finding* f : m.findings_newest_first(10)) kinds.push_back(f->kind);
+  // The fault burst (ends at 202 ms) is concluded last, when its window closes, yet is older
+  // than the leaks.
+  const std::vector<std::string> expected = {"dma_leak_unbind", "dma_leak_owner_exit", "dma_leak_owner_exit",
+                                             "iommu_fault", "dma_unmap_unmatched"};
+  EXPECT_EQ(kinds, expected);
+  EXPECT_EQ(m.findings_newest_first(2).size(), 2u);
+  EXPECT_EQ(m.findings_newest_first(10, 4242).size(), 2u);
+}
+
 TEST(TopLayout, FrameFillsTheTerminalExactlyAndNoLineIsWider) {
   TopModel m = scenario_model();
   for (auto [w, h] : {std::pair{160, 45}, {80, 24}, {50, 12}, {200, 60}}) {

@@ -159,7 +159,8 @@ void help_lines(std::vector<Line>& out) {
   add("  s, >  S, <   sort by the next / previous column        r   reverse the order");
   add("  P N G D O L F  sort by pid, name, GC%, MAPS/s, OUTST, LEAKS, FIND (again: reverse)");
   add("  Up/Down, j/k, PgUp/PgDn, g  select a process          Enter  its detail (Enter/Esc closes)");
-  add("  Esc          close the detail, or clear the filter");
+  add("  Esc          close the detail, or clear the filter       w   write report files (--report-dir)");
+  add("  Ctrl-L       redraw the whole screen");
   add("COLUMNS", Style::Header);
   for (const auto& s : column_specs()) add(fmt::format("  {:<10} {}", s.title, s.help));
 }

@@ -193,11 +193,16 @@ const ProcessRow* TopModel::selected_detail() const {
   return nullptr;
 }
 
+// Newest by the time the finding covers up to (its end_ns); among equal times, the one
+// concluded last first. A fault burst is concluded when its window closes, after newer
+// events: ordering by conclusion alone would list it above them.
 std::vector<const Finding*> TopModel::findings_newest_first(size_t max, std::optional<uint32_t> pid) const {
   std::vector<const Finding*> out;
   if (!shown_) return out;
-  for (auto it = shown_->findings.rbegin(); it != shown_->findings.rend() && out.size() < max; ++it)
+  for (auto it = shown_->findings.rbegin(); it != shown_->findings.rend(); ++it)
     if (!pid || it->pid == *pid) out.push_back(&*it);
+  std::stable_sort(out.begin(), out.end(), [](const Finding* a, const Finding* b) { return a->end_ns > b->end_ns; });
+  if (out.size() > max) out.resize(max);
   return out;
 }
 

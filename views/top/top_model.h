@@ -106,6 +106,7 @@ class TopModel {
   std::optional<size_t> selected_index() const;
   const ProcessView* selected() const;
   const ProcessRow* selected_detail() const;  // the snapshot's full row for the selection
+  // Findings by the time they cover up to, newest first (all, or those naming pid).
   std::vector<const Finding*> findings_newest_first(size_t max, std::optional<uint32_t> pid = std::nullopt) const;
 
   // View state.

@@ -1,17 +1,83 @@
 #include "top/top_screen.h"
 
 #include <curses.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <string>
 
 namespace gputrace::top {
+
+// stderr, diverted into a non-blocking pipe while the screen is open. Writers never block
+// (a full pipe drops the message, counted); the lines are drained at every key poll and draw.
+class StderrCapture {
+ public:
+  bool start() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return false;
+    saved_ = ::dup(STDERR_FILENO);
+    if (saved_ < 0) {
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return false;
+    }
+    std::fflush(stderr);
+    ::dup2(fds[1], STDERR_FILENO);
+    ::close(fds[1]);
+    read_ = fds[0];
+    return true;
+  }
+  // New complete lines since the last call go into kept_; returns the newest, if any.
+  std::optional<std::string> drain() {
+    if (read_ < 0) return std::nullopt;
+    std::fflush(stderr);
+    char buf[4096];
+    ssize_t n;
+    std::optional<std::string> newest;
+    while ((n = ::read(read_, buf, sizeof(buf))) > 0) {
+      partial_.append(buf, static_cast<size_t>(n));
+      for (size_t nl; (nl = partial_.find('\n')) != std::string::npos; partial_.erase(0, nl + 1)) {
+        newest = partial_.substr(0, nl);
+        kept_.push_back(*newest);
+        if (kept_.size() > kMaxKept) {
+          kept_.pop_front();
+          ++dropped_;
+        }
+      }
+    }
+    return newest;
+  }
+  // Puts stderr back and prints what was kept.
+  void stop() {
+    if (read_ < 0) return;
+    drain();
+    if (!partial_.empty()) kept_.push_back(partial_);
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+    ::close(read_);
+    read_ = -1;
+    if (dropped_) std::fprintf(stderr, "gputrace top: %zu earlier messages not kept\n", dropped_);
+    for (const auto& line : kept_) std::fprintf(stderr, "%s\n", line.c_str());
+  }
+
+ private:
+  static constexpr size_t kMaxKept = 200;
+  int saved_ = -1;
+  int read_ = -1;
+  std::string partial_;
+  std::deque<std::string> kept_;
+  size_t dropped_ = 0;
+};
 
 struct TopScreen::Impl {
   SCREEN* screen = nullptr;
   bool colors = false;
   bool open = false;
+  StderrCapture stderr_capture;
+  std::optional<std::string> last_message;
 };
 
 namespace {
@@ -72,6 +138,7 @@ Result<std::unique_ptr<TopScreen>> TopScreen::open() {
                 "screen, tmux-256color) or use --batch",
                 term);
   s->impl_->open = true;
+  s->impl_->stderr_capture.start();  // without it, log lines could garble the screen: still usable
   set_term(s->impl_->screen);
   cbreak();
   noecho();
@@ -104,14 +171,28 @@ void TopScreen::restore() {
   delscreen(impl_->screen);
   impl_->open = false;
   std::fflush(stdout);
+  impl_->stderr_capture.stop();
 }
 
 std::optional<Key> TopScreen::read_key(int timeout_ms) {
+  if (auto message = impl_->stderr_capture.drain()) impl_->last_message = std::move(message);
   wtimeout(stdscr, timeout_ms);
-  return key_of(wgetch(stdscr));
+  const int ch = wgetch(stdscr);
+  // After a resize, or Ctrl-L, repaint every cell: what the terminal shows may no longer be
+  // what ncurses believes it shows (a wrapped line, another program's output).
+  if (ch == KEY_RESIZE || ch == 12) {
+    clearok(curscr, TRUE);
+    return Key{KeyKind::Resize};
+  }
+  return key_of(ch);
 }
 
 void TopScreen::draw(TopModel& model) {
+  if (auto message = impl_->stderr_capture.drain()) impl_->last_message = std::move(message);
+  if (impl_->last_message) {  // the newest log line, where the status goes
+    model.set_status(*impl_->last_message);
+    impl_->last_message.reset();
+  }
   int rows = 0, cols = 0;
   getmaxyx(stdscr, rows, cols);
   const Frame frame = layout_frame(model, LayoutOptions{.width = cols, .height = rows});

@@ -5,6 +5,10 @@
 // over ssh). KEY_RESIZE comes back as a key; the next draw uses the new size. The
 // destructor (or restore()) gives the terminal back as it was; call restore() before
 // printing anything else.
+//
+// While the screen is open, stderr goes into a pipe rather than onto the terminal (a log
+// line written over the screen would leave it garbled until the next full redraw): the
+// newest line shows in the status line, and restore() prints the lines it kept.
 #pragma once
 
 #include "top/top_layout.h"
