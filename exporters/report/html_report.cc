@@ -148,8 +148,8 @@ std::string summary_section(const ReportModel& model, const Timeline& tl) {
   for (const auto& s : report_narrative(model)) out += "<li>" + escape(s) + "</li>";
   out += "</ul>";
   if (const uint64_t dropped = tl.dropped_total())
-    out += fmt::format("<p class=\"note\">The timeline kept at most a bounded number of events per track: {} were "
-                       "left out of the timeline and charts (all of them are in the counts above).</p>",
+    out += fmt::format("<p class=\"note\">The timeline keeps the newest events of each track, up to a bound: {} older "
+                       "ones were left out of the timeline and charts (all of them are in the counts above).</p>",
                        dropped);
   return out + "</section>";
 }

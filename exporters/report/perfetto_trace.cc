@@ -181,7 +181,7 @@ std::string render_perfetto_trace(const Timeline& timeline, const ReportModel& m
                           kTraceHostPid));
     w.event(fmt::format("\"ph\":\"i\",\"s\":\"g\",\"name\":{},\"cat\":\"host\",\"pid\":{},\"tid\":0,\"ts\":{},"
                         "\"args\":{{\"dropped\":{}}}",
-                        quote(fmt::format("timeline incomplete: {} events not kept (per-track limit)", n)),
+                        quote(fmt::format("timeline incomplete: {} older events not kept (per-track limit)", n)),
                         kTraceHostPid, micros(timeline.last_ns), dropped.dump()));
   }
 

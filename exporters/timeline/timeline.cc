@@ -76,18 +76,29 @@ uint32_t TimelineRecorder::track(TrackGroupKind group, uint64_t group_id, TrackK
   return index;
 }
 
-bool TimelineRecorder::has_room(uint32_t track) {
+TimelineRecorder::TrackStore* TimelineRecorder::store(uint32_t track) {
   if (track == UINT32_MAX) {
     ++tracks_refused_;
-    return false;
+    return nullptr;
   }
-  size_t& kept = per_track_[track];
-  if (kept >= limits_.max_per_track) {
-    ++timeline_.tracks[track].dropped;
-    return false;
+  if (stores_.size() <= track) stores_.resize(track + 1);
+  return &stores_[track];
+}
+
+// A full track overwrites its oldest item: what happened last is what an incident report
+// written from a running daemon needs.
+template <class T>
+void TimelineRecorder::keep(uint32_t track, std::vector<T> TrackStore::*ring, T item) {
+  TrackStore* st = store(track);
+  if (!st) return;
+  std::vector<T>& items = st->*ring;
+  if (items.size() < limits_.max_per_track) {
+    items.push_back(std::move(item));
+    return;
   }
-  ++kept;
-  return true;
+  items[st->head] = std::move(item);
+  st->head = (st->head + 1) % items.size();
+  ++timeline_.tracks[track].dropped;
 }
 
 uint32_t TimelineRecorder::intern(const std::string& name) {
@@ -138,14 +149,13 @@ void TimelineRecorder::on_gc_pause(const Record& r) {
   const uint64_t start = e.begin_ns ? e.begin_ns : r.ts() - std::min<uint64_t>(r.ts(), e.duration_ns);
   if (start && start < timeline_.first_ns) timeline_.first_ns = start;
   const uint32_t t = track(TrackGroupKind::Process, e.hdr.pid, TrackKind::Slices, 0, "GC pauses");
-  if (!has_room(t)) return;
   TimelineSlice s{.start_ns = start, .dur_ns = e.duration_ns, .track = t, .name = intern(gc_pause_name(e))};
   if (e.runtime == GT_GC_RT_CPYTHON) {
     s.args["generation"] = e.generation;
     if (e.collected >= 0) s.args["collected"] = e.collected;
   }
   if (e.begin_tid) s.args["tid"] = e.begin_tid;
-  timeline_.slices.push_back(std::move(s));
+  keep(t, &TrackStore::slices, std::move(s));
 }
 
 void TimelineRecorder::on_gpu_name(const Record& r) {
@@ -185,13 +195,13 @@ void TimelineRecorder::on_gpu_activity(const Record& r) {
   args["pid"] = r.header.pid;
   timeline_.last_ns = std::max(timeline_.last_ns, end);
   const uint32_t t = track(TrackGroupKind::Gpu, device, TrackKind::Slices, stream + 1, fmt::format("stream {}", stream));
-  if (!has_room(t)) return;
   // Names are interned: a server runs the same few hundred kernels millions of times.
   const uint32_t name_id = name_index_.size() < limits_.max_gpu_names || name_index_.count(name)
                                ? intern(name)
                                : intern("kernel (name table full)");
-  timeline_.slices.push_back(TimelineSlice{.start_ns = r.ts(), .dur_ns = end > r.ts() ? end - r.ts() : 0, .track = t,
-                                           .name = name_id, .args = std::move(args)});
+  keep(t, &TrackStore::slices,
+       TimelineSlice{.start_ns = r.ts(), .dur_ns = end > r.ts() ? end - r.ts() : 0, .track = t, .name = name_id,
+                     .args = std::move(args)});
 }
 
 // Outstanding mappings are a step function of time. It is sampled at most twice per
@@ -209,8 +219,8 @@ void TimelineRecorder::sample_device(uint32_t index, uint64_t ts, bool force) {
     const uint32_t mappings =
         track(TrackGroupKind::Device, index, TrackKind::Counter, 0, "outstanding mappings", "mappings");
     const uint32_t bytes = track(TrackGroupKind::Device, index, TrackKind::Counter, 1, "outstanding bytes", "bytes");
-    if (has_room(mappings)) timeline_.counters.push_back({at, mappings, static_cast<double>(v.first)});
-    if (has_room(bytes)) timeline_.counters.push_back({at, bytes, static_cast<double>(v.second)});
+    keep(mappings, &TrackStore::counters, TimelineCounter{at, mappings, static_cast<double>(v.first)});
+    keep(bytes, &TrackStore::counters, TimelineCounter{at, bytes, static_cast<double>(v.second)});
     st.emitted_any = true;
     st.last = v;
     st.last_emit_ns = at;
@@ -237,9 +247,9 @@ void TimelineRecorder::add_finding(const Finding& f) {
     t = track(TrackGroupKind::Process, f.pid, TrackKind::Instants, 1000, "findings", {}, f.comm);
   else
     t = track(TrackGroupKind::Host, 0, TrackKind::Instants, 1000, "findings");
-  if (!has_room(t)) return;
-  timeline_.marks.push_back(TimelineMark{.start_ns = f.start_ns, .end_ns = std::max(f.start_ns, f.end_ns), .track = t,
-                                         .kind = f.kind, .severity = f.severity, .message = f.message});
+  keep(t, &TrackStore::marks,
+       TimelineMark{.start_ns = f.start_ns, .end_ns = std::max(f.start_ns, f.end_ns), .track = t, .kind = f.kind,
+                    .severity = f.severity, .message = f.message});
 }
 
 void TimelineRecorder::finish() {
@@ -254,6 +264,23 @@ void TimelineRecorder::finish() {
     if (t.group_kind == TrackGroupKind::Process && t.group_name.rfind("pid ", 0) == 0)
       t.group_name = process_label(static_cast<uint32_t>(t.group_id));
     if (t.group_kind == TrackGroupKind::Device) t.group_name = device_label(static_cast<uint32_t>(t.group_id));
+  }
+  // The flat lists renderers read: each track's items, oldest first.
+  timeline_.slices.clear();
+  timeline_.counters.clear();
+  timeline_.marks.clear();
+  for (TrackStore& st : stores_) {
+    // A track holds one kind of item, so head belongs to its one non-empty ring.
+    auto oldest_first = [&st](auto& ring) {
+      if (!ring.empty()) std::rotate(ring.begin(), ring.begin() + static_cast<std::ptrdiff_t>(st.head % ring.size()), ring.end());
+    };
+    oldest_first(st.slices);
+    oldest_first(st.counters);
+    oldest_first(st.marks);
+    st.head = 0;
+    timeline_.slices.insert(timeline_.slices.end(), st.slices.begin(), st.slices.end());
+    timeline_.counters.insert(timeline_.counters.end(), st.counters.begin(), st.counters.end());
+    timeline_.marks.insert(timeline_.marks.end(), st.marks.begin(), st.marks.end());
   }
   if (timeline_.first_ns == 0) timeline_.first_ns = engine_.stats().first_ts;
   timeline_.last_ns = std::max(timeline_.last_ns, engine_.stats().last_ts);

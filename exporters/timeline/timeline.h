@@ -12,8 +12,9 @@
 // name it), per GPU (one track per CUDA stream: kernels, copies, memsets), per device
 // (outstanding DMA mappings and bytes as counters, findings naming it) and the host
 // (findings that name neither). Millions of DMA events become counter samples, not slices.
-// Memory is bounded: each track keeps at most max_per_track items and drops (and counts)
-// the rest, so a long capture still renders and says what it left out.
+// Memory is bounded: each track keeps its newest max_per_track items (older ones are
+// overwritten and counted), so a long run still renders, shows what happened last, and
+// says what it left out.
 #pragma once
 
 #include "analyze/finding.h"
@@ -41,7 +42,7 @@ struct TimelineTrack {
   uint32_t order = 0;       // within its group: GC, then streams, then findings
   std::string name;         // "GC pauses", "stream 7", "outstanding mappings", "findings"
   std::string unit;         // counters: "mappings", "bytes"
-  uint64_t dropped = 0;     // items not kept (max_per_track)
+  uint64_t dropped = 0;     // older items overwritten (max_per_track)
 };
 
 struct TimelineSlice {
@@ -84,7 +85,7 @@ struct Timeline {
 };
 
 struct TimelineLimits {
-  size_t max_per_track = 20'000;          // slices, samples or marks kept per track
+  size_t max_per_track = 20'000;          // slices, samples or marks kept per track (the newest)
   size_t max_tracks = 512;                // beyond it, events of new tracks are dropped
   uint64_t counter_period_ns = 5'000'000; // device counters sampled at most this often
   size_t max_gpu_names = 4096;            // kernel names kept (names past it show the id)
@@ -96,9 +97,9 @@ class TimelineRecorder {
 
   // The engine's record observer calls this for every processed record.
   void on_record(const Record& r);
-  // Takes a last counter sample and puts every finding the engine concluded on its track.
-  // Call after engine.finish() (or before a live snapshot's render: it can be called again,
-  // findings are added once).
+  // Takes a last counter sample, puts every finding the engine concluded on its track, and
+  // lays out timeline()'s lists. Call after engine.finish(), or before rendering a live run
+  // (it can be called again; findings are added once).
   void finish();
 
   const Timeline& timeline() const { return timeline_; }
@@ -110,7 +111,16 @@ class TimelineRecorder {
   // it better than the process table). UINT32_MAX when max_tracks is reached.
   uint32_t track(TrackGroupKind group, uint64_t group_id, TrackKind kind, uint32_t order, const std::string& name,
                  const std::string& unit = {}, const std::string& comm = {});
-  bool has_room(uint32_t track);
+  // Per track, its items as a ring: the newest max_per_track, head = the oldest once full.
+  struct TrackStore {
+    std::vector<TimelineSlice> slices;
+    std::vector<TimelineCounter> counters;
+    std::vector<TimelineMark> marks;
+    size_t head = 0;
+  };
+  TrackStore* store(uint32_t track);
+  template <class T>
+  void keep(uint32_t track, std::vector<T> TrackStore::*ring, T item);
   uint32_t intern(const std::string& name);
   std::string process_label(uint32_t pid) const;
   std::string device_label(uint32_t index) const;
@@ -126,7 +136,7 @@ class TimelineRecorder {
   std::map<std::tuple<int, uint64_t, int, std::string>, uint32_t> track_index_;
   std::map<std::string, uint32_t> name_index_;
   std::map<std::pair<uint32_t, uint64_t>, std::string> gpu_names_;  // (pid, name id) -> kernel name
-  std::map<uint32_t, size_t> per_track_;  // items kept per track
+  std::vector<TrackStore> stores_;  // by track index
   struct CounterState {
     bool emitted_any = false;
     std::pair<uint64_t, uint64_t> last;  // (mappings, bytes) last written
