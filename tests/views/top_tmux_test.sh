@@ -144,6 +144,19 @@ for _ in $(seq 50); do [ "$(pane '#{pane_dead}')" = 1 ] && break; sleep 0.1; don
 expect "wrote $work/reports/report.html"  # report files at exit
 expect "gputrace exited with status 0"
 
+step="batch"
+# --batch plays the capture through: one snapshot per 4 s of capture, the last one has
+# every finding; no terminal needed.
+"$gputrace" top --batch --replay "$capture" --speed 4 --interval 1s >"$artefacts/top-batch.txt"
+snapshots=$(grep -c '^gputrace top ' "$artefacts/top-batch.txt")
+[ "$snapshots" -ge 3 ] || fail "--batch --speed 4 printed $snapshots snapshots, want at least 3"
+grep '^findings ' "$artefacts/top-batch.txt" | head -1 | grep -qF "findings 0 " ||
+  fail "the first snapshot should come before any finding"
+grep '^findings ' "$artefacts/top-batch.txt" | tail -1 | grep -qF "findings 6 (4 critical, 2 warning, 0 info)" ||
+  fail "the last snapshot should have all six findings"
+tail -3 "$artefacts/top-batch.txt" | grep -qF "dma_leak_owner_exit" || fail "the last snapshot should list findings"
+! grep -qF "q quit" "$artefacts/top-batch.txt" || fail "--batch has no status line"
+
 if [ "$failures" -ne 0 ]; then
   echo "top_tmux_test: $failures failure(s); screens in $artefacts"
   exit 1
