@@ -167,7 +167,8 @@ json correlation_config_json(const CorrelationConfig& c) {
           {"min_judged_bytes", c.min_judged_bytes},     {"baseline_min_samples", c.baseline_min_samples},
           {"stall_merge_gap_ns", c.stall_merge_gap_ns}, {"storm_unmaps_per_s", c.storm_unmaps_per_s},
           {"storm_min_unmaps", c.storm_min_unmaps},     {"gc_overlap_fraction", c.gc_overlap_fraction},
-          {"idle_min_ns", c.idle_min_ns},               {"idle_merge_gap_ns", c.idle_merge_gap_ns}};
+          {"idle_min_ns", c.idle_min_ns},               {"idle_resume_slack_ns", c.idle_resume_slack_ns},
+          {"idle_merge_gap_ns", c.idle_merge_gap_ns}};
 }
 
 json records_json(const EngineStats& st) {

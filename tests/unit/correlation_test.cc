@@ -156,14 +156,17 @@ TEST(Correlation, WithoutADeviceRecordTheOnlyGpuIsAssumed) {
 
 TEST(Correlation, GpuIdleDuringGcPause) {
   auto t = host_with_baseline();
-  // kernels back to back, then a 20 ms gap of which a GC pause covers 15 ms, twice
+  // kernels back to back, then a 20 ms gap of which a GC pause covers 15 ms, twice; a third
+  // pause ends 10 ms before the launch: the process had nothing to launch, not GC's doing
   uint64_t ts = 400 * kMs;
   for (int round = 0; round < 2; ++round) {
     for (int i = 0; i < 5; ++i, ts += kMs) t.gpu_kernel(kPid, ts, ts + kMs);
-    t.gc_pause(kPid, ts + 2 * kMs, 15 * kMs);
+    t.gc_pause(kPid, ts + 4 * kMs, 15 * kMs);  // ends 1 ms before the next launch
     ts += 20 * kMs;
   }
   t.gpu_kernel(kPid, ts, ts + kMs);
+  t.gc_pause(kPid, ts + 2 * kMs, 5 * kMs);
+  t.gpu_kernel(kPid, ts + 17 * kMs, ts + 18 * kMs);
   auto engine = run(t);
   const auto idle = test::findings_of(*engine, "gpu_idle_gc");
   ASSERT_EQ(idle.size(), 1u);

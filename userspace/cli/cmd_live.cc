@@ -2,6 +2,7 @@
 // this host and refreshes a plain-text summary every 2 s: devices, DMA totals, outstanding
 // mappings, findings, losses. With --report-dir, report files on SIGUSR1 and at exit.
 #include "capture/host_info.h"
+#include "cli/analysis_options.h"
 #include "cli/commands.h"
 #include "cli/report_requests.h"
 #include "cli/tracing_options.h"
@@ -39,12 +40,13 @@ int cmd_live(const Args& args) {
   Options o;
   o.value("duration").value("interval").value("report-dir").flag("help", 'h');
   declare_tracing_options(o);
+  declare_analysis_options(o);
   if (auto r = o.parse(args); !r) {
     log_error("{}", r.error().describe());
     return 2;
   }
   if (o.has("help")) {
-    std::printf("%s%s", kHelp, kTracingOptionsHelp);
+    std::printf("%s%s%s", kHelp, kTracingOptionsHelp, kAnalysisOptionsHelp);
     return 0;
   }
   auto config = tracing_config(o);
@@ -65,7 +67,12 @@ int cmd_live(const Args& args) {
     return 1;
   }
   ReportHeader header = report_header_live(current_host_info());
-  Engine engine;
+  EngineConfig engine_config;
+  if (auto r = apply_analysis_options(o, engine_config); !r) {
+    log_error("{}", r.error().describe());
+    return 2;
+  }
+  Engine engine(engine_config);
   gc::PauseStats pauses;
   TimelineRecorder timeline(engine);
   engine.set_record_observer([&](const Record& r) {

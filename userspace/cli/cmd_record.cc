@@ -8,6 +8,7 @@
 #include "session/live_source.h"
 #include "util/log.h"
 
+#include <signal.h>
 #include <spawn.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -25,7 +26,7 @@ Records kernel events (DMA-API, IOMMU, faults, AER, swiotlb, processes) into FIL
 capture that `gputrace report FILE` analyses. Stops after D (e.g. 30s, 5m) or on Ctrl-C.
 FILE is created with mode 0600 and never overwritten. With `-- CMD ARGS`, runs CMD with the
 CUPTI injection library in its environment (CUDA_INJECTION64_PATH, docs/cupti.md) and stops
-when CMD exits.
+when CMD exits; stopped first (--duration, Ctrl-C), it sends CMD SIGTERM (SIGKILL after 2 s).
 
 options:
   -o, --output FILE      capture file to create (required)
@@ -52,6 +53,27 @@ Result<pid_t> spawn_traced(const std::vector<std::string>& argv) {
 }
 
 }  // namespace
+
+// The command must not outlive the recording that was made of it (it would hold the
+// caller's terminal or pipe): SIGTERM, two seconds to exit, then SIGKILL.
+static void end_command(std::optional<pid_t>& child) {
+  if (!child) return;
+  int status = 0;
+  if (waitpid(*child, &status, WNOHANG) == *child) return;
+  kill(*child, SIGTERM);
+  for (int i = 0; i < 200; ++i) {
+    if (waitpid(*child, &status, WNOHANG) == *child) {
+      std::fprintf(stderr, "gputrace: stopped the command (SIGTERM)\n");
+      child.reset();
+      return;
+    }
+    usleep(10'000);
+  }
+  kill(*child, SIGKILL);
+  waitpid(*child, &status, 0);
+  std::fprintf(stderr, "gputrace: killed the command (it ignored SIGTERM for 2 s)\n");
+  child.reset();
+}
 
 int cmd_record(const Args& args) {
   Options o;
@@ -138,9 +160,11 @@ int cmd_record(const Args& args) {
     if (duration && std::chrono::steady_clock::now() - start >= *duration) break;
     if (auto r = (*source)->pump(std::chrono::milliseconds(10)); !r) {
       log_error("{}", r.error().describe());
+      end_command(child);
       return 1;
     }
   }
+  end_command(child);
   if (auto r = (*source)->stop(); !r) log_error("{}", r.error().describe());
   if (auto r = (*writer)->close(); !r && !write_error) write_error = r.error();
   if (write_error) {

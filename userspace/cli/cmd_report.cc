@@ -1,14 +1,12 @@
 // `gputrace report`: replays a capture through the same engine as a live run and writes
 // the report: text or JSON, or the report files (Markdown summary, HTML page, Perfetto
 // trace), one with --format or all of them with --out-dir.
-#include "capture/capture.h"
+#include "cli/analysis_options.h"
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "engine/engine.h"
 #include "report/format.h"
-#include "report/report.h"
+#include "report/replay.h"
 #include "report/report_files.h"
-#include "timeline/timeline.h"
 #include "util/log.h"
 
 #include <fcntl.h>
@@ -16,6 +14,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 
 namespace gputrace {
 namespace {
@@ -58,12 +57,13 @@ Result<void> write_output(const std::string& path, const std::string& text) {
 int cmd_report(const Args& args) {
   Options o;
   o.value("format").value("output", 'o').value("out-dir").value("leak-grace").flag("help", 'h');
+  declare_analysis_options(o);
   if (auto r = o.parse(args); !r) {
     log_error("{}", r.error().describe());
     return 2;
   }
   if (o.has("help")) {
-    std::fputs(kHelp, stdout);
+    std::printf("%s\n%s", kHelp, kAnalysisOptionsHelp);
     return 0;
   }
   if (o.positional().size() != 1) {
@@ -76,6 +76,10 @@ int cmd_report(const Args& args) {
     return 2;
   }
   EngineConfig config;
+  if (auto r = apply_analysis_options(o, config); !r) {
+    log_error("{}", r.error().describe());
+    return 2;
+  }
   if (auto g = o.get("leak-grace")) {
     auto d = parse_duration(*g);
     if (!d) {
@@ -84,36 +88,19 @@ int cmd_report(const Args& args) {
     }
     config.owner_exit_grace_ns = static_cast<uint64_t>(d->count());
   }
-  const std::string& path = o.positional()[0];
-  auto reader = CaptureReader::open(path);
-  if (!reader) {
-    log_error("{}", reader.error().describe());
-    return 1;
-  }
   if (o.has("out-dir") && (o.has("output") || o.has("format"))) {
     log_error("--out-dir writes every format: use it without --format and -o");
     return 2;
   }
-  Engine engine(config);
-  gc::PauseStats pauses;
-  TimelineRecorder timeline(engine);
-  engine.set_record_observer([&](const Record& r) {
-    pauses.on_record(r);
-    timeline.on_record(r);
-  });
-  auto summary = (*reader)->for_each([&](const Record& r) { engine.push(r); });
-  if (!summary) {
-    log_error("{}", summary.error().describe());
+  const std::string& path = o.positional()[0];
+  auto replay = replay_capture(path, config);
+  if (!replay) {
+    log_error("{}", replay.error().describe());
     return 1;
   }
-  if (summary->truncated) log_warning("{}", summary->truncation_note);
-  engine.finish();
-  timeline.finish();
-
-  ReportHeader header = report_header_from_capture((*reader)->host(), path, *summary);
-  const ReportModel model = full_report_model(engine, header, &pauses);
+  const ReportModel model = replay->model();
   if (auto dir = o.get("out-dir")) {
-    auto written = write_report_files(*dir, model, timeline.timeline());
+    auto written = write_report_files(*dir, model, replay->timeline->timeline());
     if (!written) {
       log_error("{}", written.error().describe());
       return 1;
@@ -121,7 +108,7 @@ int cmd_report(const Args& args) {
     for (const auto& file : *written) std::printf("%s\n", file.c_str());
     return 0;
   }
-  const std::string text = render_report_file(*format, model, timeline.timeline());
+  const std::string text = render_report_file(*format, model, replay->timeline->timeline());
   if (auto out = o.get("output")) {
     if (auto w = write_output(*out, text); !w) {
       log_error("{}", w.error().describe());

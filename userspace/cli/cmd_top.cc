@@ -5,6 +5,7 @@
 // SIGUSR1, on the `w` key and at exit.
 #include "capture/capture.h"
 #include "capture/host_info.h"
+#include "cli/analysis_options.h"
 #include "cli/commands.h"
 #include "cli/report_requests.h"
 #include "cli/tracing_options.h"
@@ -63,6 +64,7 @@ struct TopOptions {
   std::optional<std::string> replay;
   double speed = 0;  // replay: 0 shows the end state
   std::optional<std::string> report_dir;
+  EngineConfig engine;  // --threshold
 };
 
 // The analysis side of a run: engine, GC pauses and timeline, fed by a live source or a
@@ -190,6 +192,7 @@ Result<TopOptions> parse_top_options(const Options& o) {
     if (*end || !(t.speed > 0)) return fail("--speed '{}' must be a positive number (1 = real time)", *v);
   }
   t.report_dir = o.get("report-dir");
+  if (auto r = apply_analysis_options(o, t.engine); !r) return tl::unexpected(r.error());
   return t;
 }
 
@@ -215,7 +218,7 @@ int run_replay(const TopOptions& o, Display& display, top::TopModel& model) {
     log_error("{}", reader.error().describe());
     return 1;
   }
-  Analysis analysis;
+  Analysis analysis(o.engine);
   const auto start = std::chrono::steady_clock::now();
   model.set_source(fmt::format("replay of {}", *o.replay));
   Result<CaptureReadSummary> summary;
@@ -278,7 +281,7 @@ int run_live(const Options& opts, const TopOptions& o, Display& display, top::To
     log_error("{}", !config ? config.error().describe() : gc.error().describe());
     return 2;
   }
-  Analysis analysis;
+  Analysis analysis(o.engine);
   analysis.header = report_header_live(current_host_info());
   Features features = Features::probe();
   auto source = LiveSource::start(features, *config, *gc, [&](const Record& r) { analysis.engine.push(r); });
@@ -324,12 +327,13 @@ int cmd_top(const Args& args) {
   opts.flag("batch", 'b').value("interval", 'd').value("iterations", 'n').value("duration").value("width");
   opts.value("replay").value("speed").value("report-dir").flag("help", 'h');
   declare_tracing_options(opts);
+  declare_analysis_options(opts);
   if (auto r = opts.parse(args); !r) {
     log_error("{}", r.error().describe());
     return 2;
   }
   if (opts.has("help")) {
-    std::printf("%s%s", kHelp, kTracingOptionsHelp);
+    std::printf("%s%s\n%s", kHelp, kTracingOptionsHelp, kAnalysisOptionsHelp);
     return 0;
   }
   auto o = parse_top_options(opts);

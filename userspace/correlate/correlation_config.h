@@ -29,8 +29,11 @@ struct CorrelationConfig {
   double gc_overlap_fraction = 0.1;     // a GC pause of the issuing process covers this much of the copy
 
   // gpu_idle_gc: a gap between GPU activities on a device, overlapped by a GC pause of the
-  // process that launches next, by at least this much.
+  // process that launches next by at least idle_min_ns, where the launch follows the end of
+  // the pause within idle_resume_slack_ns: the process resumed and launched at once, so the
+  // pause held the launch back (a GPU idle for want of work is not the collector's doing).
   uint64_t idle_min_ns = 500'000;
+  uint64_t idle_resume_slack_ns = 2'000'000;
   uint64_t idle_merge_gap_ns = 1'000'000'000;
 };
 

@@ -21,6 +21,7 @@ void GpuIdleAnalyzer::on_activity(const GpuActivity& a, const GpuBinding& bindin
   if (a.start_ns <= idle_from) return;
 
   for (const GcPauseSpan& p : history_.gc_pauses_in(a.pid, idle_from, a.start_ns)) {
+    if (p.end_ns + config_.idle_resume_slack_ns < a.start_ns) continue;  // not what held the launch
     const uint64_t overlap = std::min(a.start_ns, p.end_ns) - std::max(idle_from, p.begin_ns);
     if (overlap < config_.idle_min_ns) continue;
     stats.idle_gc_ns += overlap;

@@ -4,7 +4,7 @@
 // Activities (kernels, copies, memsets) of every process arrive in start order per device.
 // A gap between the end of all earlier work on a device and the start of the next activity
 // is idle time; the part of it a GC pause of the process that launched that next activity
-// overlaps is attributed to the pause. Pauses of one process on one device that follow each
+// overlaps is attributed to the pause, if the launch came right after the pause ended. Pauses of one process on one device that follow each
 // other within idle_merge_gap_ns are one finding.
 #pragma once
 
