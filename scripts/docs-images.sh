@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
-gputrace=$BUILD_DIR/userspace/gputrace
-capture=tests/fixtures/capture/guest-6.12-strict.gtrace
+gputrace=$PWD/$BUILD_DIR/userspace/gputrace
+capture=tests/fixtures/scenarios/guest-6.12-strict.gtrace
 out=docs/img
 mkdir -p "$out"
 work=$(mktemp -d)
@@ -23,23 +23,24 @@ chrome() {
 chrome --window-size=1280,2000 --screenshot="$out/report.png" "file://$work/reports/report.html"
 
 # The screen after selecting the leaking process and sorting by leaks: findings visible.
-tmux -L "$sock" new-session -d -s top -x 150 -y 34 "'$gputrace' top --replay '$capture'"
+# Run from the capture's directory, so the title names the file, not its path.
+tmux -L "$sock" new-session -d -s top -x 150 -y 34 -c "$(dirname "$capture")" \
+  "'$gputrace' top --replay '$(basename "$capture")'"
 for _ in $(seq 50); do tmux -L "$sock" capture-pane -p -t top | grep -q FINDINGS && break; sleep 0.1; done
 tmux -L "$sock" send-keys -t top L g  # sort by leaks, select the top row
 sleep 0.5
-tmux -L "$sock" capture-pane -p -t top | sed "s|$capture|$(basename "$capture")|" >"$out/top.txt"
+tmux -L "$sock" capture-pane -p -t top >"$out/top.txt"
 tmux -L "$sock" capture-pane -p -e -t top >"$work/top.ansi"
 tmux -L "$sock" send-keys -t top q
 
 # Terminal colours (SGR) to HTML, one <span> per run of attributes.
-python3 - "$work/top.ansi" "$work/top.html" "$capture" <<'EOF'
+python3 - "$work/top.ansi" "$work/top.html" <<'EOF'
 import html, re, sys
-src, dst, capture = sys.argv[1:4]
+src, dst = sys.argv[1:3]
 palette = {0: "#1d1f21", 1: "#e05252", 2: "#5fb85f", 3: "#e0b341", 4: "#5f8fe0", 5: "#c678dd", 6: "#56b6c2", 7: "#d0d4da"}
 fg_default, bg_default = "#d0d4da", "#14161a"
 lines = []
 for raw in open(src, encoding="utf-8", errors="replace").read().rstrip("\n").split("\n"):
-    raw = raw.replace(capture, capture.split("/")[-1])
     state = {"fg": None, "bg": None, "bold": False, "dim": False, "rev": False}
     out = []
     for part in re.split(r"(\x1b\[[0-9;]*m)", raw):

@@ -128,8 +128,12 @@ std::string summary_section(const ReportModel& model, const Timeline& tl) {
   uint64_t lost = 0;
   for (const auto& l : model["losses"]) lost += l["count"].get<uint64_t>();
   double worst_gc = 0;
+  bool any_pause = false;
   if (model.contains("gc_pauses"))
-    for (const auto& p : model["gc_pauses"]) worst_gc = std::max(worst_gc, p["wall_share"].get<double>());
+    for (const auto& p : model["gc_pauses"]) {
+      worst_gc = std::max(worst_gc, p["wall_share"].get<double>());
+      any_pause = any_pause || p["pauses"].get<uint64_t>() > 0;
+    }
   uint64_t outstanding = 0;
   for (const auto& d : model["devices"]) outstanding += d["outstanding"]["mappings"].get<uint64_t>();
   auto card = [](const std::string& value, const std::string& label, bool bad) {
@@ -142,7 +146,7 @@ std::string summary_section(const ReportModel& model, const Timeline& tl) {
   out += card(std::to_string(sev["critical"].get<uint64_t>()), "critical", sev["critical"].get<uint64_t>() > 0);
   out += card(std::to_string(model["devices"].size()), "devices", false);
   out += card(std::to_string(outstanding), "mappings outstanding at end", false);
-  out += card(human_percent(worst_gc), "worst GC wall share", worst_gc > 0.05);
+  out += card(any_pause ? human_percent(worst_gc) : "-", "worst GC wall share", worst_gc > 0.05);
   out += card(std::to_string(lost), "events lost", lost > 0);
   out += "</div><ul class=\"narrative\">";
   for (const auto& s : report_narrative(model)) out += "<li>" + escape(s) + "</li>";

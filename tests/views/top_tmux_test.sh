@@ -60,7 +60,7 @@ expect "findings 6 (4 critical, 2 warning, 0 info)"
 expect "0000:00:04.0  gputrace_edu"
 expect "iommu strict"
 expect "dma_leak_unbind 0000:00:04.0: page mapping"
-expect "dma_leak_owner_exit edu_user[314] exited with page mapping"
+expect "dma_leak_owner_exit edu_user[394] exited with page mapping"
 expect "q quit"
 [ "$(pane '#{alternate_on}')" = 1 ] || fail "top should draw on the alternate screen"
 save start
@@ -69,7 +69,7 @@ step="sort"
 keys P  # by pid, ascending
 expect "PID^"
 first=$(screen | awk '/PID\^/ {getline; print $1; exit}')
-[ "$first" = 305 ] || fail "sorted by pid, the first row should be 305, not '$first'"
+[ "$first" = 386 ] || fail "sorted by pid, the first row should be 386, not '$first'"
 keys L  # by leaks, biggest first
 expect "LEAKSv"
 first=$(screen | awk '/LEAKSv/ {getline; print $2; exit}')
@@ -88,11 +88,11 @@ save filter
 
 step="detail"
 keys Enter
-expect "PROCESS 314 edu_user  [exited]"
+expect "PROCESS 394 edu_user  [exited]"
 expect "leaks 2"
 save detail
 keys Escape
-expect_not "PROCESS 314"
+expect_not "PROCESS 394"
 keys Escape  # clears the filter
 expect " insmod*"
 
