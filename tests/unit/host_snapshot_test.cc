@@ -1,10 +1,6 @@
 // HostSnapshot: what top and the exporters see of an engine run.
 #include "record_builder.h"
 
-extern "C" {
-#include "gc.h"
-}
-
 #include "capture/capture.h"
 #include "gc/pause_stats.h"
 #include "snapshot/host_snapshot.h"
@@ -19,18 +15,6 @@ using test::TraceBuilder;
 
 constexpr uint64_t kGpu = 0xffff888001234000;
 
-gt_gc_pause_event gc_pause(uint32_t pid, uint64_t begin, uint64_t dur) {
-  gt_gc_pause_event e{};
-  e.begin_ns = begin;
-  e.duration_ns = dur;
-  e.span_ns = dur;
-  e.ns_pid = pid;
-  e.runtime = GT_GC_RT_CPYTHON;
-  e.cause = GT_GC_CAUSE_COLLECTION;
-  e.stw_reason = GT_GO_NO_REASON;
-  return e;
-}
-
 TEST(HostSnapshot, ProcessesDevicesLossesAndPauseHistogram) {
   TraceBuilder t;
   t.device(1, kGpu, "0000:17:00.0").facts(2, "0000:17:00.0", GT_IOMMU_STRICT);
@@ -38,9 +22,7 @@ TEST(HostSnapshot, ProcessesDevicesLossesAndPauseHistogram) {
   for (int i = 0; i < 4; ++i) t.map(10 * kMs + i, kGpu, 0x10000 + i * 0x1000, 4096, MapOpts{.pid = 100, .comm = "server"});
   t.unmap(20 * kMs, kGpu, 0x10000, 4096, MapOpts{.pid = 100, .comm = "server"});
   // pauses of 80 us, 300 us and 3 ms
-  t.add(gc_pause(100, 30 * kMs, 80'000), GT_EV_GC_PAUSE, 30 * kMs + 80'000, 100);
-  t.add(gc_pause(100, 40 * kMs, 300'000), GT_EV_GC_PAUSE, 40 * kMs + 300'000, 100);
-  t.add(gc_pause(100, 50 * kMs, 3'000'000), GT_EV_GC_PAUSE, 53 * kMs, 100);
+  t.gc_pause(100, 30 * kMs, 80'000).gc_pause(100, 40 * kMs, 300'000).gc_pause(100, 50 * kMs, 3'000'000);
   t.loss(60 * kMs, "ring_full_bulk", 7);
 
   Engine engine;

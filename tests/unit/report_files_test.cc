@@ -213,8 +213,7 @@ TEST(ReportFiles, HtmlEscapesWhatProcessesAndDevicesName) {
 TEST(ReportFiles, TimelineKeepsABoundedNumberPerTrackAndSaysSo) {
   TraceBuilder t;
   t.proc_info(1, 4242, 600, "python3");
-  for (uint64_t i = 0; i < 50; ++i)
-    t.add(test::cpython_pause(10 * kMs + i * kMs, 100'000, 0, 1), GT_EV_GC_PAUSE, 10 * kMs + i * kMs + 100'000, 4242);
+  for (uint64_t i = 0; i < 50; ++i) t.gc_pause(4242, 10 * kMs + i * kMs, 100'000);
   TracedRun run(t, TimelineLimits{.max_per_track = 8});
   const Timeline& tl = run.timeline.timeline();
   ASSERT_EQ(tl.slices.size(), 8u);

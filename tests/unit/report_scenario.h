@@ -24,24 +24,9 @@ constexpr uint64_t kEdu = 0xffff888100c00000;
 // An inference host: a GPU whose driver holds a ring from probe time, an NVMe disk doing
 // I/O from interrupts, a serving process that leaks two buffers and exits, a test device
 // whose driver unbinds with a mapping still out, a double unmap and a burst of faults.
-inline gt_gc_pause_event cpython_pause(uint64_t begin, uint64_t duration, uint8_t generation, int64_t collected) {
-  gt_gc_pause_event e{};
-  e.begin_ns = begin;
-  e.duration_ns = duration;
-  e.span_ns = duration;
-  e.collected = collected;
-  e.ns_pid = 4242;
-  e.begin_tid = 4242;
-  e.runtime = GT_GC_RT_CPYTHON;
-  e.cause = GT_GC_CAUSE_COLLECTION;
-  e.generation = generation;
-  e.stw_reason = GT_GO_NO_REASON;
-  return e;
-}
-
 // A GC pause and a kernel before python3's mappings (records in time order).
 inline void add_runtime_activity_before_maps(TraceBuilder& t) {
-  t.add(cpython_pause(4 * kMs, 300'000, 0, 120), GT_EV_GC_PAUSE, 4 * kMs + 300'000, 4242);
+  t.gc_pause(4242, 4 * kMs, 300'000, 0, 120);
   const std::string name = "ampere_sgemm_128x64_tn";
   gt_gpu_name_event n{};
   n.name_id = 1;
@@ -72,8 +57,8 @@ inline void add_runtime_activity_after_maps(TraceBuilder& t) {
   m.bytes = 4096;
   m.stream_id = 7;
   t.add(m, GT_EV_GPU_MEMSET, 16 * kMs, 4242);
-  t.add(cpython_pause(17 * kMs, 1'200'000, 1, 3400), GT_EV_GC_PAUSE, 18 * kMs + 200'000, 4242);
-  t.add(cpython_pause(60 * kMs, 4'000'000, 2, 51000), GT_EV_GC_PAUSE, 64 * kMs, 4242);
+  t.gc_pause(4242, 17 * kMs, 1'200'000, 1, 3400);
+  t.gc_pause(4242, 60 * kMs, 4'000'000, 2, 51000);
 }
 
 inline TraceBuilder scenario(bool with_runtime_activity = false) {

@@ -247,6 +247,15 @@ TEST(Scenario, SwiotlbBouncing) {
   EXPECT_EQ(stalls[0].evidence["cause_evidence"]["bounces"], count);
 }
 
+// n back-to-back (2 ms apart) 64 MiB host-to-device copies at gb_per_s from start.
+void steady_copies(TraceBuilder& t, uint64_t start, int n, double gb_per_s, bool pageable = false) {
+  const auto dur = static_cast<uint64_t>(static_cast<double>(64 * kMiB) / gb_per_s);
+  for (int i = 0; i < n; ++i) {
+    const uint64_t at = start + i * (dur + 2 * kMs);
+    t.memcpy(kServer, at, at + dur, 64 * kMiB, GT_GPU_COPY_HTOD, pageable);
+  }
+}
+
 // Quiet guest time (no DMA at all) for the standing conditions, so nothing transient overlaps.
 uint64_t quiet_start(const Base& base) {
   std::vector<uint64_t> dma;
@@ -260,8 +269,7 @@ TEST(Scenario, DowntrainedLink) {
   // 2.5 GT/s x16 of 16 GT/s x16; the copies run at what the narrow link gives (3.8 GB/s)
   TraceBuilder t = synthetic_server(base.first_ts(), GT_IOMMU_STRICT,
                                     {.speed_mts = 2500, .width = 16, .max_speed_mts = 16000, .max_width = 16});
-  const uint64_t dur = 64 * kMiB * 1'000'000'000 / 3'800'000'000ull;
-  for (int i = 0; i < 10; ++i) t.memcpy(kServer, quiet + i * (dur + 2 * kMs), quiet + i * (dur + 2 * kMs) + dur, 64 * kMiB);
+  steady_copies(t, quiet, 10, 3.8);
   const auto stalls = of_kind(run_scenario("downtrained_link", base, t), "pcie_stall");
   ASSERT_EQ(stalls.size(), 1u);
   EXPECT_EQ(stalls[0].evidence["cause"], "link_downtrained");
@@ -272,9 +280,7 @@ TEST(Scenario, PageableMemory) {
   const Base base = load("guest-6.12-strict.gtrace");
   const uint64_t quiet = quiet_start(base);
   TraceBuilder t = synthetic_server(base.first_ts(), GT_IOMMU_STRICT);
-  const uint64_t dur = 64 * kMiB * 1'000'000'000 / 6'000'000'000ull;  // 6 GB/s: staged copies
-  for (int i = 0; i < 10; ++i)
-    t.memcpy(kServer, quiet + i * (dur + 2 * kMs), quiet + i * (dur + 2 * kMs) + dur, 64 * kMiB, GT_GPU_COPY_HTOD, true);
+  steady_copies(t, quiet, 10, 6, /*pageable=*/true);  // 6 GB/s: staged copies
   const auto stalls = of_kind(run_scenario("pageable_memory", base, t), "pcie_stall");
   ASSERT_EQ(stalls.size(), 1u);
   EXPECT_EQ(stalls[0].evidence["cause"], "pageable_memory");
