@@ -16,8 +16,10 @@ packages=(
   python3.11 openjdk-17-jdk-headless golang-go
   # vm tier: QEMU guest with an emulated IOMMU, busybox initramfs, guest kernel headers
   qemu-system-x86 busybox-static cpio xz-utils zstd lz4 kmod make gcc
-  # views and exporters; prometheus brings promtool and the server the exporter tests scrape with
-  tmux prometheus
+  # views and exporters: tmux drives `gputrace top` in its test, headless Chromium renders
+  # the HTML report (no console errors, screenshot); prometheus brings promtool and the
+  # server the exporter tests scrape with
+  tmux chromium prometheus
 )
 # node and npm run the OTLP schema check (tests/otlp). A machine that already has them keeps
 # its own: NodeSource's nodejs bundles npm and conflicts with Debian's npm package.

@@ -1,10 +1,11 @@
-// Replays a capture file through a fresh engine (and the GC pause statistics beside it):
-// what `gputrace report` and the scenario tests analyse.
+// Replays a capture file through a fresh engine (and the GC pause statistics and the
+// timeline beside it): what `gputrace report` and the scenario tests analyse.
 #pragma once
 
 #include "engine/engine.h"
 #include "gc/pause_stats.h"
 #include "report/report.h"
+#include "timeline/timeline.h"
 #include "util/result.h"
 
 #include <memory>
@@ -15,6 +16,7 @@ namespace gputrace {
 struct Replay {
   std::unique_ptr<Engine> engine;  // finished
   std::unique_ptr<gc::PauseStats> pauses;
+  std::unique_ptr<TimelineRecorder> timeline;  // finished: for the HTML and Perfetto files
   ReportHeader header;
 
   ReportModel model() const;  // the report model, GC section included

@@ -164,14 +164,16 @@ class TraceBuilder {
     e.size = size;
     return add(e, GT_EV_SWIOTLB_BOUNCE, ts);
   }
-  // A GC pause of pid over [begin, begin + dur] (a CPython collection).
-  TraceBuilder& gc_pause(uint32_t pid, uint64_t begin, uint64_t dur) {
+  // A GC pause of pid over [begin, begin + dur] (a CPython collection of `generation`,
+  // `collected` objects; -1: not counted).
+  TraceBuilder& gc_pause(uint32_t pid, uint64_t begin, uint64_t dur, uint8_t generation = 0, int64_t collected = -1) {
     gt_gc_pause_event e{};
     e.begin_ns = begin;
     e.duration_ns = dur;
     e.span_ns = dur;
     e.ns_pid = pid;
-    e.collected = -1;
+    e.collected = collected;
+    e.generation = generation;
     e.runtime = GT_GC_RT_CPYTHON;
     e.cause = GT_GC_CAUSE_COLLECTION;
     e.stw_reason = GT_GO_NO_REASON;

@@ -102,6 +102,7 @@ TEST(ContainerId, FromTheCgroupPathsOfCommonRuntimes) {
   EXPECT_EQ(container_id_from_cgroup("0::/machine.slice/libpod-" + id + ".scope/container\n"), id);
   EXPECT_EQ(container_id_from_cgroup("0::/user.slice/user-1000.slice/session-2.scope\n"), "");
   EXPECT_EQ(container_id_from_cgroup("0::/system.slice/docker-" + std::string(63, 'e') + ".scope\n"), "");
+  EXPECT_EQ(container_id_from_cgroup("0::/x" + id + "\n"), "");  // not a whole path component
   EXPECT_EQ(container_id_of(1, "/nonexistent"), "");
 }
 

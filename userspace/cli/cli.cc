@@ -5,6 +5,7 @@
 
 #include <bpf/libbpf.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdarg>
@@ -20,11 +21,14 @@ eBPF system tracer for GPU/ML inference hosts: DMA mapping leaks, IOMMU faults,
 PCIe health, on one clock. Run as root.
 
 commands:
-  (none)        live view of this host, on embedded defaults (same as `gputrace live`)
-  live          live view: devices, DMA mappings, findings, refreshed every 2 s
+  (none)        `gputrace top` on a terminal, `gputrace live` when output is not a terminal
+  top           the live view: devices, processes (GC pauses, DMA, leaks), findings;
+                --batch for plain-text snapshots, --replay CAPTURE to show a capture
+  live          plain-text summary of this host, refreshed every 2 s
   doctor        what attaches on this kernel and why not; IOMMU mode; GPUs and PCIe links
   record        record events to a capture file:  record -o FILE [--duration D]
-  report        analyse a capture file:           report FILE [--format text|json] [-o OUT]
+  report        analyse a capture file:           report FILE [--format text|json|markdown|html|perfetto]
+                [-o OUT] or report files:         report FILE --out-dir DIR
   daemon        export to Prometheus (/metrics, textfile) and OTLP (file, HTTP), every interval
 
 Run `gputrace COMMAND --help` for a command's options.
@@ -71,8 +75,12 @@ int run_cli(int argc, char** argv) {
     std::puts("gputrace " GPUTRACE_VERSION);
     return 0;
   }
-  std::string command = args.empty() ? "live" : args.front();
-  if (!args.empty()) args.erase(args.begin());
+  // No command: the screen where a person can see it, the plain summary into logs and pipes.
+  const bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+  const bool has_command = !args.empty() && args.front().rfind("-", 0) != 0;
+  std::string command = has_command ? args.front() : terminal ? "top" : "live";
+  if (has_command) args.erase(args.begin());
+  if (command == "top") return cmd_top(args);
   if (command == "live") return cmd_live(args);
   if (command == "doctor") return cmd_doctor(args);
   if (command == "record") return cmd_record(args);

@@ -1,14 +1,17 @@
-// `gputrace live` (and `gputrace` with no command): traces this host and refreshes a
-// plain-text summary every 2 s: devices, DMA totals, outstanding mappings, findings, losses.
+// `gputrace live` (and `gputrace` with no command when output is not a terminal): traces
+// this host and refreshes a plain-text summary every 2 s: devices, DMA totals, outstanding
+// mappings, findings, losses. With --report-dir, report files on SIGUSR1 and at exit.
 #include "capture/host_info.h"
 #include "cli/analysis_options.h"
 #include "cli/commands.h"
+#include "cli/report_requests.h"
 #include "cli/tracing_options.h"
 #include "engine/engine.h"
 #include "host/synthesized.h"
 #include "report/gc_section.h"
 #include "report/report.h"
 #include "session/live_source.h"
+#include "timeline/timeline.h"
 #include "util/log.h"
 
 #include <unistd.h>
@@ -27,13 +30,15 @@ devices and their DMA-API totals, outstanding mappings, findings, loss counters.
 options:
   --duration D           stop after D
   --interval D           refresh interval (default 2s)
+  --report-dir DIR       write report files (summary.md, report.html, trace.json,
+                         report.json) into DIR on SIGUSR1 and at exit
 )";
 
 }  // namespace
 
 int cmd_live(const Args& args) {
   Options o;
-  o.value("duration").value("interval").flag("help", 'h');
+  o.value("duration").value("interval").value("report-dir").flag("help", 'h');
   declare_tracing_options(o);
   declare_analysis_options(o);
   if (auto r = o.parse(args); !r) {
@@ -69,13 +74,28 @@ int cmd_live(const Args& args) {
   }
   Engine engine(engine_config);
   gc::PauseStats pauses;
-  engine.set_record_observer([&](const Record& r) { pauses.on_record(r); });
+  TimelineRecorder timeline(engine);
+  engine.set_record_observer([&](const Record& r) {
+    pauses.on_record(r);
+    timeline.on_record(r);
+  });
+  const auto report_dir = o.get("report-dir");
+  auto write_reports = [&] {
+    if (!report_dir) return;
+    auto written = write_report_dir(*report_dir, engine, pauses, timeline, header);
+    if (!written) {
+      log_error("{}", written.error().describe());
+      return;
+    }
+    for (const auto& path : *written) std::fprintf(stderr, "gputrace: wrote %s\n", path.c_str());
+  };
   auto render = [&] {
     ReportModel model = build_report_model(engine, header);
     add_gc_section(model, pauses);
     return render_text_report(model);
   };
   install_stop_handlers();
+  install_report_request_handler();
   Features features = Features::probe();
   auto source = LiveSource::start(features, *config, *gc, [&](const Record& r) { engine.push(r); });
   if (!source) {
@@ -92,6 +112,7 @@ int cmd_live(const Args& args) {
       log_error("{}", r.error().describe());
       return 1;
     }
+    if (take_report_request()) write_reports();
     if (now < next) continue;
     next = now + *interval;
     engine.advance_to(monotonic_ns());
@@ -104,6 +125,7 @@ int cmd_live(const Args& args) {
   engine.finish();
   std::string text = render();
   std::fwrite(text.data(), 1, text.size(), stdout);
+  write_reports();
   return 0;
 }
 

@@ -1,10 +1,12 @@
 // `gputrace report`: replays a capture through the same engine as a live run and writes
-// the report (text or JSON).
+// the report: text or JSON, or the report files (Markdown summary, HTML page, Perfetto
+// trace), one with --format or all of them with --out-dir.
 #include "cli/analysis_options.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "report/format.h"
 #include "report/replay.h"
+#include "report/report_files.h"
 #include "util/log.h"
 
 #include <fcntl.h>
@@ -13,19 +15,22 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 namespace gputrace {
 namespace {
 
-constexpr const char* kHelp = R"(usage: gputrace report FILE [--format text|json] [-o OUT] [--leak-grace D]
+constexpr const char* kHelp = R"(usage: gputrace report FILE [--format F] [-o OUT] [--out-dir DIR] [--leak-grace D]
 
 Analyses a capture written by `gputrace record`: DMA mapping leaks, unmatched unmaps,
-mapping growth, IOMMU faults, per-device DMA totals and every loss counter.
+mapping growth, IOMMU faults, GC pauses, per-device DMA totals and every loss counter.
 
 options:
-  --format F        text (default) or json (schema: docs/report-schema.md)
+  --format F        text (default), json (schema: docs/report-schema.md), markdown,
+                    html (self-contained page with timeline and charts) or perfetto
+                    (Chrome trace JSON: open it in https://ui.perfetto.dev)
   -o, --output OUT  write the report to OUT (created 0600, never overwritten) instead of stdout
+  --out-dir DIR     write every report file into DIR (summary.md, report.html, trace.json,
+                    report.json; existing ones are replaced) and print their paths
   --leak-grace D    how long after its owner exits a mapping must still be outstanding to be
                     a leak (default 2s)
 )";
@@ -51,7 +56,7 @@ Result<void> write_output(const std::string& path, const std::string& text) {
 
 int cmd_report(const Args& args) {
   Options o;
-  o.value("format").value("output", 'o').value("leak-grace").flag("help", 'h');
+  o.value("format").value("output", 'o').value("out-dir").value("leak-grace").flag("help", 'h');
   declare_analysis_options(o);
   if (auto r = o.parse(args); !r) {
     log_error("{}", r.error().describe());
@@ -67,7 +72,7 @@ int cmd_report(const Args& args) {
   }
   auto format = parse_report_format(o.get("format").value_or("text"));
   if (!format) {
-    log_error("--format must be text or json");
+    log_error("--format must be text, json, markdown, html or perfetto");
     return 2;
   }
   EngineConfig config;
@@ -83,6 +88,10 @@ int cmd_report(const Args& args) {
     }
     config.owner_exit_grace_ns = static_cast<uint64_t>(d->count());
   }
+  if (o.has("out-dir") && (o.has("output") || o.has("format"))) {
+    log_error("--out-dir writes every format: use it without --format and -o");
+    return 2;
+  }
   const std::string& path = o.positional()[0];
   auto replay = replay_capture(path, config);
   if (!replay) {
@@ -90,9 +99,16 @@ int cmd_report(const Args& args) {
     return 1;
   }
   const ReportModel model = replay->model();
-  std::ostringstream rendered;
-  write_report(model, *format, rendered);
-  const std::string text = rendered.str();
+  if (auto dir = o.get("out-dir")) {
+    auto written = write_report_files(*dir, model, replay->timeline->timeline());
+    if (!written) {
+      log_error("{}", written.error().describe());
+      return 1;
+    }
+    for (const auto& file : *written) std::printf("%s\n", file.c_str());
+    return 0;
+  }
+  const std::string text = render_report_file(*format, model, replay->timeline->timeline());
   if (auto out = o.get("output")) {
     if (auto w = write_output(*out, text); !w) {
       log_error("{}", w.error().describe());

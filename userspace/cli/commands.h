@@ -14,6 +14,7 @@ int cmd_record(const Args& args);
 int cmd_report(const Args& args);
 int cmd_live(const Args& args);
 int cmd_daemon(const Args& args);
+int cmd_top(const Args& args);
 
 // Set by SIGINT/SIGTERM; long-running commands poll it.
 bool stop_requested();

@@ -65,6 +65,11 @@ std::optional<uint32_t> DeviceTable::find_name(std::string_view name) const {
   return it == by_name_.end() ? std::nullopt : std::optional<uint32_t>(it->second);
 }
 
+std::optional<uint32_t> DeviceTable::find_key(uint64_t key) const {
+  auto it = by_key_.find(key);
+  return it == by_key_.end() ? std::nullopt : std::optional<uint32_t>(it->second);
+}
+
 void DeviceTable::on_device(const gt_device_event& e) {
   const std::string name = fixed_string(e.name, sizeof(e.name));
   auto key_it = by_key_.find(e.dev);

@@ -46,6 +46,8 @@ class DeviceTable {
   uint32_t intern_key(uint64_t key);
   uint32_t intern_name(std::string_view name);
   std::optional<uint32_t> find_name(std::string_view name) const;
+  // Index of the device with this struct device pointer, without creating one (observers).
+  std::optional<uint32_t> find_key(uint64_t key) const;
   void on_device(const gt_device_event& e);
   void on_facts(const gt_device_facts_event& e);
 

@@ -1,0 +1,84 @@
+#include "report/report_files.h"
+
+#include "report/gc_section.h"
+#include "report/html_report.h"
+#include "report/markdown_report.h"
+#include "report/perfetto_trace.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace gputrace {
+
+ReportModel full_report_model(const Engine& engine, const ReportHeader& header, const gc::PauseStats* pauses) {
+  ReportModel model = build_report_model(engine, header);
+  if (pauses) add_gc_section(model, *pauses);
+  return model;
+}
+
+std::string render_report_file(ReportFormat format, const ReportModel& model, const Timeline& timeline) {
+  switch (format) {
+    case ReportFormat::Text: return render_text_report(model);
+    case ReportFormat::Json: return model.dump(2) + "\n";
+    case ReportFormat::Markdown: return render_markdown_report(model);
+    case ReportFormat::Html: return render_html_report(model, timeline);
+    case ReportFormat::Perfetto: return render_perfetto_trace(timeline, model);
+  }
+  return {};
+}
+
+Result<void> replace_file(const std::string& path, const std::string& text) {
+  const std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
+  ::unlink(tmp.c_str());  // a leftover of a process that died with this pid
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return fail_errno(errno, "cannot create {}", tmp);
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return fail_errno(e, "writing {}", tmp);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    return fail_errno(e, "writing {}", tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    return fail_errno(e, "cannot replace {}", path);
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> write_report_files(const std::string& dir, const ReportModel& model,
+                                                    const Timeline& timeline) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return fail_errno(errno, "cannot create report directory {}", dir);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return fail("report directory {} is not a directory", dir);
+  static constexpr std::pair<const char*, ReportFormat> kFiles[] = {{"summary.md", ReportFormat::Markdown},
+                                                                    {"report.html", ReportFormat::Html},
+                                                                    {"trace.json", ReportFormat::Perfetto},
+                                                                    {"report.json", ReportFormat::Json}};
+  std::vector<std::string> written;
+  for (const auto& [name, format] : kFiles) {
+    const std::string path = dir + "/" + name;
+    if (auto r = replace_file(path, render_report_file(format, model, timeline)); !r) return tl::unexpected(r.error());
+    written.push_back(path);
+  }
+  return written;
+}
+
+}  // namespace gputrace

@@ -1,0 +1,153 @@
+// Timeline: what happened when, as plain tracks of slices, counter samples and instants, for
+// the Perfetto trace and the HTML report's timeline. TimelineRecorder builds it as the
+// engine's record observer (after the analyzers, in event-time order):
+//
+//   TimelineRecorder timeline(engine);                 // bounded by TimelineLimits
+//   engine.set_record_observer([&](const Record& r) { pauses.on_record(r); timeline.on_record(r); });
+//   ... feed the engine; engine.finish();
+//   timeline.finish();                                 // last counter samples, findings
+//   render_perfetto_trace(timeline.timeline(), model);
+//
+// Tracks are grouped like a Perfetto process: per traced process (GC pauses, findings that
+// name it), per GPU (one track per CUDA stream: kernels, copies, memsets), per device
+// (outstanding DMA mappings and bytes as counters, findings naming it) and the host
+// (findings that name neither). Millions of DMA events become counter samples, not slices.
+// Memory is bounded: each track keeps its newest max_per_track items (older ones are
+// overwritten and counted), so a long run still renders, shows what happened last, and
+// says what it left out.
+#pragma once
+
+#include "analyze/finding.h"
+#include "decode/record.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace gputrace {
+
+class Engine;
+
+enum class TrackGroupKind { Process, Gpu, Device, Host };
+enum class TrackKind { Slices, Counter, Instants };
+
+struct TimelineTrack {
+  TrackGroupKind group_kind = TrackGroupKind::Host;
+  uint64_t group_id = 0;    // pid, CUDA device id, DeviceTable index; 0 for the host
+  std::string group_name;   // "python3.11 [4242]", "GPU 0", "0000:41:00.0 nvidia", "host"
+  TrackKind kind = TrackKind::Slices;
+  uint32_t order = 0;       // within its group: GC, then streams, then findings
+  std::string name;         // "GC pauses", "stream 7", "outstanding mappings", "findings"
+  std::string unit;         // counters: "mappings", "bytes"
+  uint64_t dropped = 0;     // older items overwritten (max_per_track)
+};
+
+struct TimelineSlice {
+  uint64_t start_ns = 0;
+  uint64_t dur_ns = 0;
+  uint32_t track = 0;
+  uint32_t name = 0;  // index into Timeline::names
+  // Details for the slice's args, by its track's producer: GC generation/collected, copy
+  // bytes, ... ; "-1" style unknowns are left out.
+  std::map<std::string, int64_t> args;
+};
+
+struct TimelineCounter {
+  uint64_t ts_ns = 0;
+  uint32_t track = 0;
+  double value = 0;
+};
+
+// A finding on its subject's track (instant when start == end).
+struct TimelineMark {
+  uint64_t start_ns = 0;
+  uint64_t end_ns = 0;
+  uint32_t track = 0;
+  std::string kind;
+  Severity severity = Severity::Warning;
+  std::string message;
+};
+
+struct Timeline {
+  uint64_t first_ns = 0;  // oldest timestamp seen; 0 when nothing was recorded
+  uint64_t last_ns = 0;
+  std::vector<TimelineTrack> tracks;
+  std::vector<std::string> names;  // slice names, interned
+  std::vector<TimelineSlice> slices;
+  std::vector<TimelineCounter> counters;
+  std::vector<TimelineMark> marks;
+  uint64_t counter_period_ns = 0;  // how often device counters were sampled (event time)
+
+  uint64_t dropped_total() const;
+};
+
+struct TimelineLimits {
+  size_t max_per_track = 20'000;          // slices, samples or marks kept per track (the newest)
+  size_t max_tracks = 512;                // beyond it, events of new tracks are dropped
+  uint64_t counter_period_ns = 5'000'000; // device counters sampled at most this often
+  size_t max_gpu_names = 4096;            // kernel names kept (names past it show the id)
+};
+
+class TimelineRecorder {
+ public:
+  explicit TimelineRecorder(const Engine& engine, TimelineLimits limits = {});
+
+  // The engine's record observer calls this for every processed record.
+  void on_record(const Record& r);
+  // Takes a last counter sample, puts every finding the engine concluded on its track, and
+  // lays out timeline()'s lists. Call after engine.finish(), or before rendering a live run
+  // (it can be called again; findings are added once).
+  void finish();
+
+  const Timeline& timeline() const { return timeline_; }
+  // Events not kept because their track was full or there were too many tracks.
+  uint64_t tracks_refused() const { return tracks_refused_; }
+
+ private:
+  // The track's index, created on first use (comm: the process's name when the caller knows
+  // it better than the process table). UINT32_MAX when max_tracks is reached.
+  uint32_t track(TrackGroupKind group, uint64_t group_id, TrackKind kind, uint32_t order, const std::string& name,
+                 const std::string& unit = {}, const std::string& comm = {});
+  // Per track, its items as a ring: the newest max_per_track, head = the oldest once full.
+  struct TrackStore {
+    std::vector<TimelineSlice> slices;
+    std::vector<TimelineCounter> counters;
+    std::vector<TimelineMark> marks;
+    size_t head = 0;
+  };
+  TrackStore* store(uint32_t track);
+  template <class T>
+  void keep(uint32_t track, std::vector<T> TrackStore::*ring, T item);
+  uint32_t intern(const std::string& name);
+  std::string process_label(uint32_t pid) const;
+  std::string device_label(uint32_t index) const;
+  void on_gc_pause(const Record& r);
+  void on_gpu_activity(const Record& r);
+  void on_gpu_name(const Record& r);
+  void sample_device(uint32_t index, uint64_t ts, bool force);
+  void add_finding(const Finding& f);
+
+  const Engine& engine_;
+  TimelineLimits limits_;
+  Timeline timeline_;
+  std::map<std::tuple<int, uint64_t, int, std::string>, uint32_t> track_index_;
+  std::map<std::string, uint32_t> name_index_;
+  std::map<std::pair<uint32_t, uint64_t>, std::string> gpu_names_;  // (pid, name id) -> kernel name
+  std::vector<TrackStore> stores_;  // by track index
+  struct CounterState {
+    bool emitted_any = false;
+    std::pair<uint64_t, uint64_t> last;  // (mappings, bytes) last written
+    uint64_t last_emit_ns = 0;
+    bool pending = false;                // a change not yet written (within the period)
+    uint64_t pending_ns = 0;
+    std::pair<uint64_t, uint64_t> pending_value;
+  };
+  std::map<uint32_t, CounterState> counter_state_;  // by device index
+  size_t findings_added_ = 0;
+  uint64_t tracks_refused_ = 0;
+};
+
+}  // namespace gputrace
