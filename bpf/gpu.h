@@ -212,7 +212,8 @@ GT_STATIC_ASSERT(sizeof(struct gt_gpu_memory_event) == 56, "gt_gpu_memory_event 
 /*
  * GT_EV_GPU_DEVICE: binds the device_id of this process's activity records (a CUDA device
  * ordinal, which CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER renumber per process) to the
- * PCI function the daemon knows from sysfs and the DMA hooks. From CUPTI's DEVICE record.
+ * PCI function the daemon knows from sysfs and the DMA hooks. The injection library reads it
+ * from the CUDA driver (cuDeviceGetAttribute PCI_*_ID) when a context is created.
  */
 struct gt_gpu_device_event {
 	struct gt_event_header hdr;

@@ -73,21 +73,6 @@ json device_json(const Engine& engine, uint32_t index) {
   return out;
 }
 
-// Devices worth listing: traced ones and any that an event or a finding names. Devices known
-// only from the sysfs snapshot are left out (a server has dozens).
-bool device_listed(const Engine& engine, uint32_t index) {
-  const DeviceInfo& d = engine.devices().at(index);
-  bool has_events = false;
-  if (const DeviceDmaStats* s = engine.mappings().device_stats(index)) {
-    for (const auto& t : s->by_api) has_events = has_events || t.maps || t.unmaps;
-    has_events = has_events || s->unbinds || s->unknown_api_events;
-  }
-  const DeviceHealthCounts h = engine.health().counts(index);
-  const bool has_health = h.iommu_faults || h.aer_corrected || h.aer_nonfatal || h.aer_fatal || h.swiotlb_bounces ||
-                          h.iommu_map_latency.count || h.iommu_unmap_latency.count;
-  return d.traced || has_events || has_health;
-}
-
 int severity_rank(Severity s) { return s == Severity::Critical ? 0 : s == Severity::Warning ? 1 : 2; }
 
 json findings_json(const Engine& engine) {
@@ -217,7 +202,7 @@ ReportModel build_report_model(const Engine& engine, const ReportHeader& header)
   model["findings"] = findings_json(engine);
   json devices = json::array();
   for (uint32_t i = 0; i < engine.devices().size(); ++i)
-    if (device_listed(engine, i)) devices.push_back(device_json(engine, i));
+    if (engine.device_listed(i)) devices.push_back(device_json(engine, i));
   model["devices"] = std::move(devices);
   const IommuTotals& io = engine.iommu().totals();
   model["iommu"] = {{"maps", io.maps},

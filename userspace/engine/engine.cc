@@ -116,6 +116,18 @@ void Engine::run_timers(uint64_t now_ns) {
   next_timer_ns_ = std::min({mappings_.next_due_ns(), growth_.next_due_ns(), health_.next_due_ns()});
 }
 
+bool Engine::device_listed(uint32_t index) const {
+  bool has_events = false;
+  if (const DeviceDmaStats* s = mappings_.device_stats(index)) {
+    for (const auto& t : s->by_api) has_events = has_events || t.maps || t.unmaps;
+    has_events = has_events || s->unbinds || s->unknown_api_events;
+  }
+  const DeviceHealthCounts h = health_.counts(index);
+  const bool has_health = h.iommu_faults || h.aer_corrected || h.aer_nonfatal || h.aer_fatal || h.swiotlb_bounces ||
+                          h.iommu_map_latency.count || h.iommu_unmap_latency.count;
+  return devices_.at(index).traced || has_events || has_health;
+}
+
 void Engine::dispatch(const Record& r) {
   switch (r.kind()) {
     case GT_EV_DMA_MAP: {

@@ -86,6 +86,9 @@ class Engine {
   const IommuTracker& iommu() const { return iommu_; }
   const DeviceHealth& health() const { return health_; }
   const Correlator& correlation() const { return correlator_; }
+  // Devices worth listing in reports and views: traced ones and any an event names. Devices
+  // known only from the sysfs snapshot are left out (a server has dozens).
+  bool device_listed(uint32_t index) const;
   const std::vector<Finding>& findings() const { return findings_.all(); }
   // Latest value of every loss counter named by GT_EV_LOSS records.
   const std::map<std::string, uint64_t>& reported_losses() const { return reported_losses_; }

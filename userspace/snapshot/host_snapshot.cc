@@ -25,8 +25,8 @@ std::vector<DeviceRow> device_rows(const Engine& engine) {
   std::vector<DeviceRow> rows;
   const DeviceTable& devices = engine.devices();
   for (uint32_t i = 0; i < devices.size(); ++i) {
+    if (!engine.device_listed(i)) continue;
     const DeviceInfo& d = devices.at(i);
-    if (!d.traced) continue;
     DeviceRow r{.name = d.name, .driver = d.driver, .vendor = d.vendor, .device = d.device,
                 .pci_class = d.pci_class, .gpu = is_gpu_pci_class(d.pci_class),
                 .iommu_mode = devices.iommu_mode(i), .iommu_group = d.facts.iommu_group,
