@@ -7,7 +7,11 @@
 namespace gputrace::cupti {
 
 ActivityProcessor::ActivityProcessor(Transport& transport, const ClockAlignment& clock, uint32_t pid)
-    : transport_(transport), clock_(clock), pid_(pid), writer_(transport, pid), converter_(clock, names_, pid) {
+    : transport_(transport),
+      clock_(clock),
+      pid_(pid),
+      writer_(transport, pid),
+      converter_(clock, names_, devices_, pid) {
   status_.state = GT_GPU_STATE_ACTIVE;
 }
 
@@ -32,13 +36,31 @@ void ActivityProcessor::process_buffer(uint8_t* buffer, size_t valid) {
     }
   }
   writer_.flush();
-  if (writer_.records_dropped() != dropped_before) names_.resend_all();
+  if (writer_.records_dropped() != dropped_before) {
+    names_.resend_all();
+    devices_.resend_all();
+  }
   send_status_locked(false);
 }
 
 void ActivityProcessor::add_cupti_dropped(uint64_t n) {
   std::lock_guard lock(mu_);
   stats_.dropped_cupti += n;
+}
+
+bool ActivityProcessor::add_device(const gt_gpu_device_event& record) {
+  std::lock_guard lock(mu_);
+  return devices_.learn(record);
+}
+
+bool ActivityProcessor::add_unresolved_device(uint32_t device_id) {
+  std::lock_guard lock(mu_);
+  return devices_.unresolved(device_id);
+}
+
+bool ActivityProcessor::device_known(uint32_t device_id) {
+  std::lock_guard lock(mu_);
+  return devices_.known(device_id);
 }
 
 void ActivityProcessor::set_state(gt_gpu_state state, int cupti_result, uint32_t cupti_version,
@@ -90,6 +112,8 @@ ProcessorStats ActivityProcessor::stats() {
   ProcessorStats s = stats_;
   s.dropped_local = writer_.records_dropped();
   s.batches = writer_.batches_sent();
+  s.devices_described = devices_.described();
+  s.devices_unresolved = devices_.unresolved_count();
   return s;
 }
 

@@ -8,6 +8,7 @@
 
 #include "batch_writer.h"
 #include "clock_alignment.h"
+#include "device_records.h"
 #include "name_table.h"
 #include "record_converter.h"
 #include "transport.h"
@@ -28,6 +29,8 @@ struct ProcessorStats {
   uint64_t dropped_cupti = 0;    // CUPTI's own count of records it could not store
   uint64_t dropped_local = 0;    // records in batches the transport refused
   uint64_t batches = 0;
+  uint64_t devices_described = 0;  // CUDA devices whose PCI address the driver gave
+  uint64_t devices_unresolved = 0; // CUDA devices it could not describe: the daemon assumes PCI order
 };
 
 class ActivityProcessor {
@@ -37,6 +40,15 @@ class ActivityProcessor {
   // buffer/valid as CUPTI hands them to the buffer-completed callback.
   void process_buffer(uint8_t* buffer, size_t valid);
   void add_cupti_dropped(uint64_t n);
+
+  // What the driver said about a CUDA device (from CUPTI's context-created callback): the
+  // record goes out ahead of the device's first activity, and again to every new receiver.
+  // False when the device was already described.
+  bool add_device(const gt_gpu_device_event& record);
+  // The driver could not describe device_id. True the first time: the caller says so, once.
+  bool add_unresolved_device(uint32_t device_id);
+  // Whether add_device or add_unresolved_device has seen device_id (no need to ask again).
+  bool device_known(uint32_t device_id);
 
   // What the status record reports about CUPTI itself.
   void set_state(gt_gpu_state state, int cupti_result, uint32_t cupti_version, const std::string& holder);
@@ -55,6 +67,7 @@ class ActivityProcessor {
   const ClockAlignment& clock_;
   uint32_t pid_;
   NameTable names_;
+  DeviceAnnouncer devices_;
   BatchWriter writer_;
   RecordConverter converter_;
   ProcessorStats stats_;

@@ -1,6 +1,7 @@
 // The entry points of libgputrace_cupti.so: InitializeInjection (called by libcuda's cuInit
-// when CUDA_INJECTION64_PATH names this library), CUPTI's buffer callbacks, the periodic
-// flush thread and the exit handler.
+// when CUDA_INJECTION64_PATH names this library), CUPTI's buffer callbacks, its
+// context-created callback (which PCI device each CUDA device id is), the periodic flush
+// thread and the exit handler.
 //
 // This code runs inside someone else's application: it never throws out of an entry point,
 // never exits, and degrades to "not tracing" (with one line on stderr and a status record
@@ -8,6 +9,7 @@
 // CUPTI threads still completing buffers during exit never touch a destroyed object.
 #include "activity_processor.h"
 #include "clock_alignment.h"
+#include "driver_devices.h"
 #include "options.h"
 #include "transport.h"
 
@@ -111,10 +113,45 @@ void at_exit() {
   in->processor.send_status(true);
 }
 
+// Learns which PCI device CUDA device `device_id` is, once per device. The record goes out
+// ahead of the device's first activity (RecordConverter); a device the driver cannot describe
+// gets no record, one line on stderr, and the daemon's fallback (PCI address order).
+void describe_device(Injection& in, uint32_t device_id) {
+  if (in.processor.device_known(device_id)) return;
+  static const DriverDeviceApi driver = DriverDeviceApi::from_loaded_driver();
+  const DeviceQuery q = query_device(driver, device_id);
+  if (q.record) {
+    in.processor.add_device(*q.record);
+  } else if (in.processor.add_unresolved_device(device_id)) {
+    say("cannot read the PCI address of CUDA device " + std::to_string(device_id) + " (" + q.error +
+        "): gputrace will assume CUDA numbers its devices in PCI address order");
+  }
+}
+
+// CUPTI's callback for the subscriber: only CONTEXT_CREATED is enabled. It runs on the thread
+// creating the context, before any activity on it, and its device id is the one CUPTI puts in
+// that context's activity records.
+void CUPTIAPI on_cupti_callback(void*, CUpti_CallbackDomain domain, CUpti_CallbackId cbid, const void* data) {
+  if (domain != CUPTI_CB_DOMAIN_RESOURCE || cbid != CUPTI_CBID_RESOURCE_CONTEXT_CREATED || data == nullptr) return;
+  try {
+    const auto* resource = static_cast<const CUpti_ResourceData*>(data);
+    uint32_t device_id = 0;
+    if (const CUptiResult r = cuptiGetDeviceId(resource->context, &device_id); r != CUPTI_SUCCESS) {
+      static std::atomic<bool> said{false};
+      if (!said.exchange(true))
+        say(std::string("cuptiGetDeviceId failed (") + result_name(r) +
+            "): gputrace will assume CUDA numbers its devices in PCI address order");
+      return;
+    }
+    describe_device(injection(), device_id);
+  } catch (...) {
+    // Out of memory: the daemon falls back to PCI order for this device.
+  }
+}
+
 // Claims CUPTI's single subscriber slot. Without it another tool (Nsight Systems, Kineto,
 // DCGM profiling) may own the activity API, and registering our buffers would steal its data.
 CUptiResult subscribe(Injection& in, std::string& holder) {
-  auto ignore = [](void*, CUpti_CallbackDomain, CUpti_CallbackId, const void*) {};
 #ifdef CUpti_SubscriberParams_STRUCT_SIZE
   char other[CUPTI_OLD_SUBSCRIBER_NAME_MIN_LEN + 1] = {};
   CUpti_SubscriberParams params{};
@@ -122,11 +159,11 @@ CUptiResult subscribe(Injection& in, std::string& holder) {
   params.subscriberName = "gputrace";
   params.oldSubscriberName = other;
   params.oldSubscriberSize = CUPTI_OLD_SUBSCRIBER_NAME_MIN_LEN;
-  const CUptiResult r = cuptiSubscribe_v2(&in.subscriber, static_cast<CUpti_CallbackFunc>(ignore), nullptr, &params);
+  const CUptiResult r = cuptiSubscribe_v2(&in.subscriber, on_cupti_callback, nullptr, &params);
   holder = other;
 #else
   // CUPTI before cuptiSubscribe_v2 does not say who holds the slot.
-  const CUptiResult r = cuptiSubscribe(&in.subscriber, static_cast<CUpti_CallbackFunc>(ignore), nullptr);
+  const CUptiResult r = cuptiSubscribe(&in.subscriber, on_cupti_callback, nullptr);
 #endif
   if (holder.empty()) holder = "an unnamed CUPTI client";
   return r;
@@ -194,6 +231,12 @@ int initialize() {
     return 1;
   }
   enable_kinds(in);
+  // No context exists yet (this runs inside cuInit): every device's context creation is seen.
+  if (const CUptiResult r =
+          cuptiEnableCallback(1, in.subscriber, CUPTI_CB_DOMAIN_RESOURCE, CUPTI_CBID_RESOURCE_CONTEXT_CREATED);
+      r != CUPTI_SUCCESS)
+    say(std::string("cannot enable CUPTI's context-created callback (") + result_name(r) +
+        "): gputrace will assume CUDA numbers its devices in PCI address order");
   in.processor.set_state(GT_GPU_STATE_ACTIVE, CUPTI_SUCCESS, version, "");
   in.processor.send_status(true);
   in.flusher = std::thread(flush_loop, std::ref(in));
@@ -226,6 +269,30 @@ extern "C" __attribute__((visibility("default"))) void gputrace_cupti_test_proce
   try {
     injection().processor.process_buffer(buffer, valid);
   } catch (...) {
+  }
+}
+
+// What the context-created callback does for CUDA device `device_id`, against the driver
+// already loaded in the process (none in the tests: the device stays unresolved).
+extern "C" __attribute__((visibility("default"))) void gputrace_cupti_test_describe_device(uint32_t device_id) {
+  try {
+    gputrace::cupti::describe_device(injection(), device_id);
+  } catch (...) {
+  }
+}
+
+// Registers a device as the driver would have described it, for the emitter's batches.
+extern "C" __attribute__((visibility("default"))) int gputrace_cupti_test_add_device(uint32_t device_id,
+                                                                                      uint32_t pci_domain,
+                                                                                      uint32_t pci_bus,
+                                                                                      uint32_t pci_device,
+                                                                                      const char* name) {
+  try {
+    const auto record = gputrace::cupti::make_device_record(device_id, pci_domain, pci_bus, pci_device,
+                                                            name ? name : "");
+    return record && injection().processor.add_device(*record) ? 1 : 0;
+  } catch (...) {
+    return 0;
   }
 }
 

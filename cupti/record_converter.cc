@@ -27,8 +27,9 @@ struct alignas(8) NameRecord {
 
 }  // namespace
 
-RecordConverter::RecordConverter(const ClockAlignment& clock, NameTable& names, uint32_t pid)
-    : clock_(clock), names_(names), pid_(pid) {}
+RecordConverter::RecordConverter(const ClockAlignment& clock, NameTable& names, DeviceAnnouncer& devices,
+                                 uint32_t pid)
+    : clock_(clock), names_(names), devices_(devices), pid_(pid) {}
 
 void RecordConverter::fill_header(gt_event_header& h, uint16_t kind, uint32_t size, uint64_t cupti_ts) const {
   h.kind = kind;
@@ -45,11 +46,11 @@ RecordConverter::Outcome RecordConverter::convert(std::span<const std::byte> rec
   switch (field<uint32_t>(record, 0)) {
     case kKindConcurrentKernel:
     case kKindKernel: return kernel(record, epoch, out);
-    case kKindMemcpy: return memcpy(record, out);
-    case kKindMemset: return memset(record, out);
+    case kKindMemcpy: return memcpy(record, epoch, out);
+    case kKindMemset: return memset(record, epoch, out);
     case kKindRuntime: return api(record, GT_GPU_API_RUNTIME, out);
     case kKindDriver: return api(record, GT_GPU_API_DRIVER, out);
-    case kKindMemory2: return memory(record, out);
+    case kKindMemory2: return memory(record, epoch, out);
     default: return Outcome::Skipped;
   }
 }
@@ -59,7 +60,9 @@ RecordConverter::Outcome RecordConverter::kernel(std::span<const std::byte> r, u
   if (r.size() < o::extent) return Outcome::Truncated;
   if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
   gt_gpu_kernel_event e{};
-  // The name first: it must precede the kernel in the stream, and may flush the batch.
+  // The device and the name first: they must precede the kernel in the stream, and may flush
+  // the batch.
+  send_device(field<uint32_t>(r, o::device_id), epoch, out);
   e.name_id = send_name(field<const char*>(r, o::name), epoch, out);
   fill_header(e.hdr, GT_EV_GPU_KERNEL, sizeof(e), field<uint64_t>(r, o::start));
   e.end_ns = clock_.to_monotonic(field<uint64_t>(r, o::end));
@@ -100,10 +103,19 @@ uint64_t RecordConverter::send_name(const char* name, uint64_t epoch, BatchWrite
   return found.id;
 }
 
-RecordConverter::Outcome RecordConverter::memcpy(std::span<const std::byte> r, BatchWriter& out) {
+void RecordConverter::send_device(uint32_t device_id, uint64_t epoch, BatchWriter& out) {
+  const gt_gpu_device_event* known = devices_.announce(device_id, epoch);
+  if (known == nullptr) return;
+  gt_gpu_device_event e = *known;
+  fill_header(e.hdr, GT_EV_GPU_DEVICE, sizeof(e), 0);
+  out.append(&e, sizeof(e));
+}
+
+RecordConverter::Outcome RecordConverter::memcpy(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out) {
   namespace o = memcpy_off;
   if (r.size() < o::extent) return Outcome::Truncated;
   if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
+  send_device(field<uint32_t>(r, o::device_id), epoch, out);
   gt_gpu_memcpy_event e{};
   fill_header(e.hdr, GT_EV_GPU_MEMCPY, sizeof(e), field<uint64_t>(r, o::start));
   e.end_ns = clock_.to_monotonic(field<uint64_t>(r, o::end));
@@ -120,10 +132,11 @@ RecordConverter::Outcome RecordConverter::memcpy(std::span<const std::byte> r, B
   return Outcome::Converted;
 }
 
-RecordConverter::Outcome RecordConverter::memset(std::span<const std::byte> r, BatchWriter& out) {
+RecordConverter::Outcome RecordConverter::memset(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out) {
   namespace o = memset_off;
   if (r.size() < o::extent) return Outcome::Truncated;
   if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
+  send_device(field<uint32_t>(r, o::device_id), epoch, out);
   gt_gpu_memset_event e{};
   fill_header(e.hdr, GT_EV_GPU_MEMSET, sizeof(e), field<uint64_t>(r, o::start));
   e.end_ns = clock_.to_monotonic(field<uint64_t>(r, o::end));
@@ -155,11 +168,12 @@ RecordConverter::Outcome RecordConverter::api(std::span<const std::byte> r, uint
   return Outcome::Converted;
 }
 
-RecordConverter::Outcome RecordConverter::memory(std::span<const std::byte> r, BatchWriter& out) {
+RecordConverter::Outcome RecordConverter::memory(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out) {
   namespace o = memory_off;
   if (r.size() < o::extent) return Outcome::Truncated;
   const uint32_t op = field<uint32_t>(r, o::operation);
   if (op != GT_GPU_MEMORY_ALLOC && op != GT_GPU_MEMORY_RELEASE) return Outcome::Skipped;
+  send_device(field<uint32_t>(r, o::device_id), epoch, out);
   gt_gpu_memory_event e{};
   fill_header(e.hdr, GT_EV_GPU_MEMORY, sizeof(e), field<uint64_t>(r, o::timestamp));
   e.address = field<uint64_t>(r, o::address);

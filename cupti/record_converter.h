@@ -1,11 +1,13 @@
 // RecordConverter: turns one CUPTI activity record into gputrace wire records (bpf/gpu.h),
 // reading fields by the offsets of activity_layout.h and putting timestamps on
 // CLOCK_MONOTONIC. A kernel's name goes out as a GT_EV_GPU_NAME record ahead of the first
-// kernel that uses it, in the same batch.
+// kernel that uses it, and a device's PCI address as a GT_EV_GPU_DEVICE record ahead of the
+// first activity on it, in the same batch.
 #pragma once
 
 #include "batch_writer.h"
 #include "clock_alignment.h"
+#include "device_records.h"
 #include "name_table.h"
 
 #include <cstddef>
@@ -23,22 +25,24 @@ class RecordConverter {
     Incomplete, // CUPTI could not time it (end before start): the daemon would reject the batch
   };
 
-  RecordConverter(const ClockAlignment& clock, NameTable& names, uint32_t pid);
+  RecordConverter(const ClockAlignment& clock, NameTable& names, DeviceAnnouncer& devices, uint32_t pid);
 
   // record: from the record's first byte to the end of the valid part of its buffer.
   Outcome convert(std::span<const std::byte> record, uint64_t epoch, BatchWriter& out);
 
  private:
   Outcome kernel(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out);
-  Outcome memcpy(std::span<const std::byte> r, BatchWriter& out);
-  Outcome memset(std::span<const std::byte> r, BatchWriter& out);
+  Outcome memcpy(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out);
+  Outcome memset(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out);
   Outcome api(std::span<const std::byte> r, uint8_t domain, BatchWriter& out);
-  Outcome memory(std::span<const std::byte> r, BatchWriter& out);
+  Outcome memory(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out);
   uint64_t send_name(const char* name, uint64_t epoch, BatchWriter& out);
+  void send_device(uint32_t device_id, uint64_t epoch, BatchWriter& out);
   void fill_header(gt_event_header& h, uint16_t kind, uint32_t size, uint64_t cupti_ts) const;
 
   const ClockAlignment& clock_;
   NameTable& names_;
+  DeviceAnnouncer& devices_;
   uint32_t pid_;
 };
 

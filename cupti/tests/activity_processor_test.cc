@@ -69,6 +69,67 @@ TEST(ActivityProcessor, WalksACuptiBufferWithLibcuptisIterator) {
   EXPECT_EQ(s.dropped_local, 0u);
 }
 
+// The batch path end to end for GT_EV_GPU_DEVICE: a device described before any activity
+// (as the context-created callback does) goes out in the first batch, ahead of the first
+// activity on it, and the daemon's validator accepts that batch.
+TEST(ActivityProcessor, SendsTheDeviceAheadOfItsActivityInAValidBatch) {
+  CaptureTransport transport;
+  ClockAlignment clock;
+  clock.use_callback();
+  ActivityProcessor processor(transport, clock, 77);
+  ASSERT_TRUE(processor.add_device(*make_device_record(0, 0x0000, 0x41, 0x00, "NVIDIA H100 80GB HBM3")));
+  EXPECT_FALSE(processor.add_device(*make_device_record(0, 0x0000, 0x99, 0x00, "again")));
+  EXPECT_TRUE(processor.add_unresolved_device(1));
+  EXPECT_FALSE(processor.add_unresolved_device(1));
+  EXPECT_TRUE(processor.device_known(0));
+  EXPECT_TRUE(processor.device_known(1));
+  EXPECT_FALSE(processor.device_known(2));
+  HandmadeBuffer buf;
+  testing::fill_reference_activity(buf);  // every record on device 0
+  processor.process_buffer(buf.data(), buf.size());
+  processor.process_buffer(buf.data(), buf.size());  // same receiver: not again
+
+  ASSERT_FALSE(transport.batches.empty());
+  auto first = validate_batch(transport.batches[0], 1);
+  ASSERT_TRUE(first) << describe(first.error());
+  std::vector<uint16_t> order;
+  gt_gpu_device_event device{};
+  decode_stream(first->records, [&](const Record& r) {
+    order.push_back(r.header.kind);
+    if (r.header.kind == GT_EV_GPU_DEVICE) device = r.as<gt_gpu_device_event>();
+  });
+  ASSERT_FALSE(order.empty());
+  EXPECT_EQ(order[0], GT_EV_GPU_DEVICE);
+  EXPECT_EQ(device.device_id, 0u);
+  EXPECT_EQ(device.pci_bus, 0x41u);
+  EXPECT_STREQ(device.name, "NVIDIA H100 80GB HBM3");
+  auto kinds = by_kind(transport);
+  EXPECT_EQ(kinds[GT_EV_GPU_DEVICE].size(), 1u);
+  EXPECT_EQ(kinds[GT_EV_GPU_KERNEL].size(), 6u);
+  const ProcessorStats s = processor.stats();
+  EXPECT_EQ(s.devices_described, 1u);
+  EXPECT_EQ(s.devices_unresolved, 1u);
+  EXPECT_EQ(s.records, 10u);  // activity only: the device record is not counted as converted
+}
+
+TEST(ActivityProcessor, ResendsTheDeviceAfterALostBatchAndToANewReceiver) {
+  CaptureTransport transport;
+  ClockAlignment clock;
+  ActivityProcessor processor(transport, clock, 77);
+  processor.add_device(*make_device_record(0, 0, 0x41, 0, "gpu"));
+  HandmadeBuffer buf;
+  testing::fill_reference_activity(buf);
+  transport.set_refuse(true);
+  processor.process_buffer(buf.data(), buf.size());  // lost, device record with it
+  transport.set_refuse(false);
+  processor.process_buffer(buf.data(), buf.size());
+  EXPECT_EQ(by_kind(transport)[GT_EV_GPU_DEVICE].size(), 1u);
+  transport.batches.clear();
+  transport.new_receiver();
+  processor.process_buffer(buf.data(), buf.size());
+  EXPECT_EQ(by_kind(transport)[GT_EV_GPU_DEVICE].size(), 1u);
+}
+
 TEST(ActivityProcessor, DoesNoWorkWithoutATracer) {
   CaptureTransport transport;
   transport.set_active(false);

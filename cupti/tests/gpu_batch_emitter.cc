@@ -1,6 +1,7 @@
 // gpu_batch_emitter: a stand-in for a CUDA application, for the bridge tests. It links
-// libgputrace_cupti.so, pushes a hand-made CUPTI buffer (3 kernels, a memcpy, a memset)
-// through the library's real processing path, then, with --malformed, sends the malformed
+// libgputrace_cupti.so, registers CUDA device 0 as the context-created callback would (PCI
+// 0000:41:00.0, kEmitterDeviceName), pushes a hand-made CUPTI buffer (3 kernels, a memcpy, a
+// memset, all on device 0) through the library's real processing path, then, with --malformed, sends the malformed
 // batches listed in malformed_batches.h through the same transport. Whether the batches go
 // out on the USDT probe or the socket is the library's own choice, as in an application.
 #include "handmade_buffer.h"
@@ -11,8 +12,13 @@
 
 extern "C" void gputrace_cupti_test_process_buffer(uint8_t* buffer, size_t valid);
 extern "C" int gputrace_cupti_test_send_raw(const void* bytes, size_t len);
+extern "C" int gputrace_cupti_test_add_device(uint32_t device_id, uint32_t pci_domain, uint32_t pci_bus,
+                                              uint32_t pci_device, const char* name);
 
 int main(int argc, char** argv) {
+  if (!gputrace_cupti_test_add_device(0, 0, gputrace::cupti::testing::kEmitterDeviceBus, 0,
+                                      gputrace::cupti::testing::kEmitterDeviceName))
+    return 2;
   gputrace::cupti::testing::HandmadeBuffer buf;
   gputrace::cupti::testing::fill_reference_activity(buf);
   gputrace_cupti_test_process_buffer(buf.data(), buf.size());

@@ -30,6 +30,10 @@ class HandmadeBuffer {
   size_t used_ = 0;
 };
 
+// The device gpu_batch_emitter registers as CUDA device 0: PCI 0000:41:00.0.
+inline constexpr uint32_t kEmitterDeviceBus = 0x41;
+inline constexpr const char* kEmitterDeviceName = "NVIDIA Emitter GPU";
+
 // The records every bridge test sends: 3 kernels of one name, one 4 MiB HtoD copy, one memset.
 inline constexpr const char* kKernelName = "_Z6vecaddPKfS0_Pfi";
 inline void fill_reference_activity(HandmadeBuffer& buf) {

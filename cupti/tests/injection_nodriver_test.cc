@@ -46,5 +46,26 @@ TEST(InjectionWithoutDriver, InitializeInjectionDegradesAndSaysWhy) {
   EXPECT_NE(err.find("GPU activity will not be traced"), std::string::npos) << err;
 }
 
+// The context-created callback's device lookup with no driver in the process: the device is
+// left to the daemon's fallback, said once on stderr, and nothing breaks.
+TEST(InjectionWithoutDriver, DeviceLookupWithoutADriverSaysSoOnce) {
+  if (driver_present()) GTEST_SKIP() << "an NVIDIA driver is present: the gpu tier covers this host";
+  void* lib = ::dlopen(GPUTRACE_CUPTI_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(lib, nullptr) << ::dlerror();
+  auto describe = reinterpret_cast<void (*)(uint32_t)>(::dlsym(lib, "gputrace_cupti_test_describe_device"));
+  ASSERT_NE(describe, nullptr);
+  ::testing::internal::CaptureStderr();
+  describe(0);
+  describe(0);  // a second context on the same device
+  describe(1);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  const std::string line = "cannot read the PCI address of CUDA device 0";
+  const size_t at = err.find(line);
+  EXPECT_NE(at, std::string::npos) << err;
+  EXPECT_EQ(err.find(line, at + 1), std::string::npos) << err;  // once per device
+  EXPECT_NE(err.find("cannot read the PCI address of CUDA device 1"), std::string::npos) << err;
+  EXPECT_NE(err.find("not found in the loaded CUDA driver"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace gputrace::cupti

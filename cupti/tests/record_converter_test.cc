@@ -25,8 +25,9 @@ struct Harness {
   CaptureTransport transport;
   ClockAlignment clock;
   NameTable names;
+  DeviceAnnouncer devices;
   BatchWriter writer{transport, 1234};
-  RecordConverter converter{clock, names, 1234};
+  RecordConverter converter{clock, names, devices, 1234};
 
   template <class T>
   RecordConverter::Outcome convert(const T& rec) {
@@ -311,6 +312,98 @@ TEST(RecordConverter, AppliesTheCalibratedClockOffset) {
   const auto e = as<gt_gpu_memset_event>(h.records().at(0));
   EXPECT_EQ(e.hdr.ts_ns, 5'000'000'000 + static_cast<uint64_t>(h.clock.offset_ns()));
   EXPECT_EQ(e.end_ns - e.hdr.ts_ns, 100u);
+}
+
+// GT_EV_GPU_DEVICE through the daemon's validator: the PCI address of a described device goes
+// out ahead of its first activity of any kind, once per receiver; other devices get none.
+TEST(RecordConverter, SendsTheDeviceRecordAheadOfItsFirstActivity) {
+  Harness h;
+  ASSERT_TRUE(h.devices.learn(*make_device_record(3, 0x0001, 0xc1, 0x00, "NVIDIA H100 80GB HBM3")));
+  CUpti_ActivityKernel10 k{};
+  k.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
+  k.start = 100;
+  k.end = 200;
+  k.deviceId = 3;
+  k.name = "k";
+  ASSERT_EQ(h.convert(k), RecordConverter::Outcome::Converted);
+  ASSERT_EQ(h.convert(k), RecordConverter::Outcome::Converted);
+  CUpti_ActivityMemcpy6 m{};
+  m.kind = CUPTI_ACTIVITY_KIND_MEMCPY;
+  m.start = 1;
+  m.end = 2;
+  m.deviceId = 3;
+  ASSERT_EQ(h.convert(m), RecordConverter::Outcome::Converted);
+  m.deviceId = 5;  // no context seen on it: the daemon falls back to PCI order
+  ASSERT_EQ(h.convert(m), RecordConverter::Outcome::Converted);
+  const auto recs = h.records();
+  ASSERT_EQ(h.transport.batches.size(), 1u);  // the device record rides in the activity's batch
+  ASSERT_EQ(recs.size(), 6u);
+  EXPECT_EQ(as<gt_event_header>(recs[0]).kind, GT_EV_GPU_DEVICE);
+  EXPECT_EQ(as<gt_event_header>(recs[1]).kind, GT_EV_GPU_NAME);
+  EXPECT_EQ(as<gt_event_header>(recs[2]).kind, GT_EV_GPU_KERNEL);
+  EXPECT_EQ(as<gt_event_header>(recs[3]).kind, GT_EV_GPU_KERNEL);
+  EXPECT_EQ(as<gt_event_header>(recs[4]).kind, GT_EV_GPU_MEMCPY);
+  EXPECT_EQ(as<gt_event_header>(recs[5]).kind, GT_EV_GPU_MEMCPY);
+  ASSERT_EQ(recs[0].size(), sizeof(gt_gpu_device_event));
+  const auto d = as<gt_gpu_device_event>(recs[0]);
+  EXPECT_EQ(d.hdr.size, 104u);
+  EXPECT_EQ(d.hdr.pid, 4321u);  // stamped by the validator
+  EXPECT_EQ(d.hdr.cpu, GT_GPU_NO_CPU);
+  EXPECT_EQ(d.device_id, 3u);
+  EXPECT_EQ(d.pci_domain, 1u);
+  EXPECT_EQ(d.pci_bus, 0xc1u);
+  EXPECT_EQ(d.pci_device, 0u);
+  EXPECT_STREQ(d.name, "NVIDIA H100 80GB HBM3");
+  EXPECT_EQ(as<gt_gpu_kernel_event>(recs[2]).device_id, d.device_id);
+}
+
+TEST(RecordConverter, SendsTheDeviceRecordAheadOfMemsetsAndAllocationsToo) {
+  for (int which = 0; which < 2; ++which) {
+    Harness h;
+    h.devices.learn(*make_device_record(1, 0, 0x41, 0, "gpu"));
+    if (which == 0) {
+      CUpti_ActivityMemset4 s{};
+      s.kind = CUPTI_ACTIVITY_KIND_MEMSET;
+      s.start = 1;
+      s.end = 2;
+      s.deviceId = 1;
+      ASSERT_EQ(h.convert(s), RecordConverter::Outcome::Converted);
+    } else {
+      CUpti_ActivityMemory4 a{};
+      a.kind = CUPTI_ACTIVITY_KIND_MEMORY2;
+      a.memoryOperationType = CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION;
+      a.timestamp = 5;
+      a.deviceId = 1;
+      ASSERT_EQ(h.convert(a), RecordConverter::Outcome::Converted);
+    }
+    const auto recs = h.records();
+    ASSERT_EQ(recs.size(), 2u) << which;
+    EXPECT_EQ(as<gt_event_header>(recs[0]).kind, GT_EV_GPU_DEVICE);
+    EXPECT_EQ(as<gt_gpu_device_event>(recs[0]).pci_bus, 0x41u);
+  }
+}
+
+TEST(RecordConverter, SendsTheDeviceRecordAgainToANewReceiverAndAfterALostBatch) {
+  Harness h;
+  h.devices.learn(*make_device_record(0, 0, 0x41, 0, "gpu"));
+  CUpti_ActivityMemcpy6 m{};
+  m.kind = CUPTI_ACTIVITY_KIND_MEMCPY;
+  m.start = 1;
+  m.end = 2;
+  auto count_devices = [&] {
+    h.convert(m);
+    size_t n = 0;
+    for (const auto& r : h.records()) n += as<gt_event_header>(r).kind == GT_EV_GPU_DEVICE;
+    h.transport.batches.clear();
+    return n;
+  };
+  EXPECT_EQ(count_devices(), 1u);
+  EXPECT_EQ(count_devices(), 0u);
+  h.transport.new_receiver();
+  EXPECT_EQ(count_devices(), 1u);
+  h.devices.resend_all();
+  EXPECT_EQ(count_devices(), 1u);
+  EXPECT_EQ(count_devices(), 0u);
 }
 
 TEST(BatchWriter, SplitsAtTheBatchLimitWithConsecutiveSequenceNumbers) {

@@ -3,6 +3,7 @@
 // the daemon side checks the peer with SO_PEERCRED and validates every batch.
 #include "gpu/gpu_ingest.h"
 #include "gpu/seqpacket_listener.h"
+#include "handmade_buffer.h"
 #include "malformed_batches.h"
 #include "subprocess.h"
 
@@ -33,6 +34,8 @@ struct Received {
   std::map<uint16_t, int> kinds;
   std::vector<pid_t> peers;
   std::vector<uint32_t> record_pids;
+  std::vector<uint16_t> order;  // record kinds as received
+  gt_gpu_device_event device{};
   uint64_t memcpy_bytes = 0;
 };
 
@@ -44,6 +47,8 @@ Received run_emitter(SeqpacketListener& listener, GpuIngest& ingest, const std::
     got.peers.push_back(pid);
     ingest.ingest_datagram(d, static_cast<uint32_t>(pid), 1, [&](const Record& r) {
       ++got.kinds[r.header.kind];
+      got.order.push_back(r.header.kind);
+      if (r.header.kind == GT_EV_GPU_DEVICE) got.device = r.as<gt_gpu_device_event>();
       got.record_pids.push_back(r.header.pid);
       if (r.header.kind == GT_EV_GPU_MEMCPY) got.memcpy_bytes += r.as<gt_gpu_memcpy_event>().bytes;
     });
@@ -70,6 +75,14 @@ TEST(SocketBridge, DeliversTheLibrarysBatchesAttributedToThePeer) {
   EXPECT_EQ(got.kinds.at(GT_EV_GPU_MEMCPY), 1);
   EXPECT_EQ(got.kinds.at(GT_EV_GPU_MEMSET), 1);
   EXPECT_EQ(got.kinds.at(GT_EV_GPU_STATUS), 1);
+  // Which PCI device CUDA device 0 is, ahead of all its activity.
+  ASSERT_EQ(got.kinds.at(GT_EV_GPU_DEVICE), 1);
+  EXPECT_EQ(got.order.front(), GT_EV_GPU_DEVICE);
+  EXPECT_EQ(got.device.device_id, 0u);
+  EXPECT_EQ(got.device.pci_domain, 0u);
+  EXPECT_EQ(got.device.pci_bus, testing::kEmitterDeviceBus);
+  EXPECT_EQ(got.device.pci_device, 0u);
+  EXPECT_STREQ(got.device.name, testing::kEmitterDeviceName);
   EXPECT_EQ(got.memcpy_bytes, 4u << 20);
   for (pid_t p : got.peers) EXPECT_EQ(p, emitter);
   for (uint32_t p : got.record_pids) EXPECT_EQ(p, static_cast<uint32_t>(emitter));

@@ -25,6 +25,7 @@ struct Drained {
   std::vector<uint32_t> pids;
   std::vector<gt_gpu_kernel_event> kernels;
   std::string name;
+  gt_gpu_device_event device{};
   uint64_t memcpy_bytes = 0;
 };
 
@@ -56,6 +57,7 @@ struct Bridge {
     drained.pids.push_back(r.header.pid);
     if (r.header.kind == GT_EV_GPU_KERNEL) drained.kernels.push_back(r.as<gt_gpu_kernel_event>());
     if (r.header.kind == GT_EV_GPU_MEMCPY) drained.memcpy_bytes += r.as<gt_gpu_memcpy_event>().bytes;
+    if (r.header.kind == GT_EV_GPU_DEVICE) drained.device = r.as<gt_gpu_device_event>();
     if (r.header.kind == GT_EV_GPU_NAME) {
       const auto tail = r.tail<gt_gpu_name_event>();
       drained.name.assign(reinterpret_cast<const char*>(tail.data()), r.as<gt_gpu_name_event>().name_len);
@@ -111,6 +113,9 @@ TEST_F(UsdtBridge, BatchesArriveThroughProbeRingAndDecoderIntact) {
   EXPECT_EQ(d.kinds.at(GT_EV_GPU_MEMCPY), 1);
   EXPECT_EQ(d.kinds.at(GT_EV_GPU_MEMSET), 1);
   EXPECT_EQ(d.kinds.at(GT_EV_GPU_STATUS), 1);
+  EXPECT_EQ(d.kinds.at(GT_EV_GPU_DEVICE), 1);
+  EXPECT_EQ(d.device.pci_bus, testing::kEmitterDeviceBus);
+  EXPECT_STREQ(d.device.name, testing::kEmitterDeviceName);
   EXPECT_EQ(d.name, testing::kKernelName);
   EXPECT_EQ(d.memcpy_bytes, 4u << 20);
   ASSERT_EQ(d.kernels.size(), 3u);

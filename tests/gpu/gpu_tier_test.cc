@@ -1,7 +1,8 @@
 // The gpu tier: gpu_vecadd under the real injection library on a real GPU, its activity
 // received by the daemon's side (socket, and USDT when root) and checked against what the
 // program is known to do: 10 vecadd kernels, 2 x 4 MiB HtoD, 1 x 4 MiB DtoH, 1 x 4 MiB
-// memset, every timestamp inside the program's own CLOCK_MONOTONIC window.
+// memset, every timestamp inside the program's own CLOCK_MONOTONIC window, and the PCI address
+// of its device (GT_EV_GPU_DEVICE) ahead of its activity, as the CUDA runtime reports it.
 //
 // Skips only where no NVIDIA GPU is present (no /dev/nvidiactl).
 #include "decode/decoder.h"
@@ -17,7 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <thread>
@@ -37,10 +40,18 @@ struct Observed {
   std::vector<gt_gpu_memcpy_event> copies;
   std::vector<gt_gpu_memset_event> memsets;
   std::vector<gt_gpu_status_event> statuses;
+  std::vector<gt_gpu_device_event> devices;
+  size_t records = 0;
+  size_t first_device_at = SIZE_MAX, first_activity_at = SIZE_MAX;
 
   void on(const Record& r) {
     ++kinds[r.header.kind];
+    const size_t at = records++;
+    if (r.header.kind == GT_EV_GPU_DEVICE) first_device_at = std::min(first_device_at, at);
+    if (r.header.kind == GT_EV_GPU_KERNEL || r.header.kind == GT_EV_GPU_MEMCPY || r.header.kind == GT_EV_GPU_MEMSET)
+      first_activity_at = std::min(first_activity_at, at);
     switch (r.header.kind) {
+      case GT_EV_GPU_DEVICE: devices.push_back(r.as<gt_gpu_device_event>()); break;
       case GT_EV_GPU_KERNEL: kernels.push_back(r.as<gt_gpu_kernel_event>()); break;
       case GT_EV_GPU_MEMCPY: copies.push_back(r.as<gt_gpu_memcpy_event>()); break;
       case GT_EV_GPU_MEMSET: memsets.push_back(r.as<gt_gpu_memset_event>()); break;
@@ -59,6 +70,14 @@ uint64_t value_after(const std::string& out, const std::string& key) {
   const auto at = out.find(key + "=");
   return at == std::string::npos ? 0 : std::stoull(out.substr(at + key.size() + 1));
 }
+
+std::string text_after(const std::string& out, const std::string& key) {
+  const auto at = out.find(key + "=");
+  if (at == std::string::npos) return {};
+  const auto from = at + key.size() + 1;
+  return out.substr(from, out.find('\n', from) - from);
+}
+
 
 void check_activity(const Observed& o, const std::string& program_out) {
   const uint64_t begin = value_after(program_out, "MONO_BEGIN"), end = value_after(program_out, "MONO_END");
@@ -95,6 +114,22 @@ void check_activity(const Observed& o, const std::string& program_out) {
   EXPECT_EQ(o.statuses.back().state, GT_GPU_STATE_EXITING);
   EXPECT_EQ(o.statuses.back().dropped_cupti, 0u);
   EXPECT_EQ(o.statuses.back().dropped_local, 0u);
+
+  // Which PCI device the program's CUDA device is: one record (one device, one receiver),
+  // ahead of the first activity, for the device id the activity carries, at the address the
+  // runtime itself reports (cudaDeviceGetPCIBusId, e.g. "0000:41:00.0").
+  ASSERT_EQ(o.devices.size(), 1u);
+  const gt_gpu_device_event& d = o.devices[0];
+  EXPECT_LT(o.first_device_at, o.first_activity_at);
+  EXPECT_EQ(d.device_id, value_after(program_out, "CUDA_DEVICE"));
+  EXPECT_EQ(d.device_id, o.kernels.front().device_id);
+  const std::string runtime_says = text_after(program_out, "PCI_BUS_ID");
+  unsigned domain = 0, bus = 0, dev = 0, function = 0;
+  ASSERT_EQ(std::sscanf(runtime_says.c_str(), "%x:%x:%x.%x", &domain, &bus, &dev, &function), 4) << program_out;
+  EXPECT_EQ(d.pci_domain, domain) << runtime_says;
+  EXPECT_EQ(d.pci_bus, bus) << runtime_says;
+  EXPECT_EQ(d.pci_device, dev) << runtime_says;
+  EXPECT_NE(std::string(d.name).find("NVIDIA"), std::string::npos) << d.name;
 }
 
 class GpuTier : public ::testing::Test {

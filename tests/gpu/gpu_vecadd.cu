@@ -3,7 +3,8 @@
 //   memcpy    2 x 4 MiB host-to-device (pageable), 1 x 4 MiB device-to-host
 //   memset    1 x 4 MiB on the device
 // It prints MONO_BEGIN/MONO_END (CLOCK_MONOTONIC ns) around all GPU work: every traced
-// record must fall inside that window.
+// record must fall inside that window. PCI_BUS_ID is the runtime's own word on where its
+// device is, for the library's GT_EV_GPU_DEVICE record to be checked against.
 #include <cuda_runtime.h>
 #include <time.h>
 
@@ -43,6 +44,12 @@ int main() {
   const size_t bytes = kN * sizeof(float);
   // cudaFree(0) creates the context (and loads the injection library) before the window opens.
   if (!check(cudaFree(nullptr), "cudaFree(0)")) return 1;
+  int device = 0;
+  char pci[32] = {};
+  if (!check(cudaGetDevice(&device), "cudaGetDevice") ||
+      !check(cudaDeviceGetPCIBusId(pci, sizeof(pci), device), "cudaDeviceGetPCIBusId"))
+    return 1;
+  std::printf("CUDA_DEVICE=%d\nPCI_BUS_ID=%s\n", device, pci);
   std::printf("MONO_BEGIN=%llu\n", monotonic_ns());
   float *a = nullptr, *b = nullptr, *c = nullptr;
   if (!check(cudaMalloc(&a, bytes), "cudaMalloc") || !check(cudaMalloc(&b, bytes), "cudaMalloc") ||
