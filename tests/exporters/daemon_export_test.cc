@@ -23,6 +23,7 @@ extern "C" {
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -271,6 +272,24 @@ TEST_F(DaemonExport, PrometheusScrapesItAndOtlpPayloadsMatchTheSchema) {
   EXPECT_EQ(leak_logs, 3u);
   EXPECT_FALSE(stall_span_id.empty()) << "no pcie.stall span";
   EXPECT_EQ(stall_log_span_id, stall_span_id) << "the stall's log record must point at its span";
+}
+
+// Report files for an incident: on SIGUSR1 while it runs, and again at exit.
+TEST_F(DaemonExport, WritesReportFilesOnSigusr1AndAtExit) {
+  const std::string reports = dir_ + "/reports";
+  test::ChildProcess daemon({GPUTRACE_BINARY, "daemon", "--replay", capture_, "--listen", "127.0.0.1:0",
+                             "--report-dir", reports});
+  ASSERT_TRUE(daemon.started());
+  ASSERT_TRUE(daemon.wait_for_line("metrics at http://", std::chrono::seconds(30))) << daemon.stderr_text();
+  daemon.signal(SIGUSR1);
+  ASSERT_TRUE(daemon.wait_for_line("report.json", std::chrono::seconds(30))) << daemon.stderr_text();
+  for (const char* name : {"summary.md", "report.html", "trace.json", "report.json"})
+    EXPECT_TRUE(std::filesystem::exists(reports + "/" + name)) << name;
+  EXPECT_NE(read(reports + "/summary.md").find("dma_leak_owner_exit"), std::string::npos);
+  std::filesystem::remove_all(reports);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait_exit(std::chrono::seconds(30)), 0) << daemon.stderr_text();
+  EXPECT_TRUE(std::filesystem::exists(reports + "/report.html")) << "no report files at exit";
 }
 
 TEST_F(DaemonExport, RefusesBadOptionsWithAMessage) {

@@ -7,6 +7,7 @@
 #include "capture/host_info.h"
 #include "cli/analysis_options.h"
 #include "cli/commands.h"
+#include "cli/report_requests.h"
 #include "cli/tracing_options.h"
 #include "engine/engine.h"
 #include "gc/pause_stats.h"
@@ -16,6 +17,7 @@
 #include "session/live_source.h"
 #include "snapshot/host_snapshot.h"
 #include "snapshot/span_collector.h"
+#include "timeline/timeline.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -59,6 +61,8 @@ options:
                          100us; the histograms and counters still count them)
   --replay CAPTURE       export a capture written by `gputrace record` instead of tracing,
                          then keep serving until --duration or a signal (no root needed)
+  --report-dir DIR       write report files (summary.md, report.html, trace.json,
+                         report.json) into DIR on SIGUSR1 and at exit (docs/views.md)
 )";
 
 constexpr auto kShutdownGrace = std::chrono::seconds(5);
@@ -146,7 +150,7 @@ class Publisher {
 int cmd_daemon(const Args& args) {
   Options o;
   o.value("listen").value("textfile").value("otlp-file").value("otlp-endpoint").value("interval").value("duration");
-  o.value("top-processes").value("max-spans").value("min-span").value("replay").flag("help", 'h');
+  o.value("top-processes").value("max-spans").value("min-span").value("replay").value("report-dir").flag("help", 'h');
   declare_tracing_options(o);
   declare_analysis_options(o);
   if (auto r = o.parse(args); !r) {
@@ -251,15 +255,30 @@ int cmd_daemon(const Args& args) {
   Engine engine(engine_config);
   gc::PauseStats pauses;
   SpanCollector spans({.max_pending = *max_spans, .min_duration_ns = static_cast<uint64_t>(min_span->count())});
+  TimelineRecorder timeline(engine);
   engine.set_record_observer([&](const Record& r) {
     pauses.on_record(r);
     spans.on_record(r);
+    timeline.on_record(r);
   });
+  // Report files for an incident: on SIGUSR1, from this loop (never in the handler), and at exit.
+  const auto report_dir = o.get("report-dir");
+  const ReportHeader report_header = replay ? ReportHeader{*replay, host, false, {}, {}} : report_header_live(host);
+  auto write_reports = [&] {
+    if (!report_dir) return;
+    auto written = write_report_dir(*report_dir, engine, pauses, timeline, report_header);
+    if (!written) {
+      log_error("{}", written.error().describe());
+      return;
+    }
+    for (const auto& path : *written) std::fprintf(stderr, "gputrace: wrote %s\n", path.c_str());
+  };
   Publisher publisher(engine, pauses, spans, host, clock, start_unix_ns, !replay);
   if (prom) publisher.add(prom.get());
   if (otlp_sink) publisher.add(otlp_sink.get());
 
   install_stop_handlers();
+  install_report_request_handler();
   std::unique_ptr<LiveSource> source;
   if (replay) {
     auto summary = reader->for_each([&](const Record& r) { engine.push(r); });
@@ -306,6 +325,7 @@ int cmd_daemon(const Args& args) {
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+    if (take_report_request()) write_reports();
     if (now < next) continue;
     next = now + *interval;
     if (source) engine.advance_to(monotonic_ns());
@@ -317,6 +337,7 @@ int cmd_daemon(const Args& args) {
   }
   publisher.publish();  // the final state, including what stop() drained
   publisher.shutdown();
+  write_reports();
   return rc;
 }
 
