@@ -2,6 +2,7 @@
 
 #include "report/markdown_report.h"
 #include "report/svg.h"
+#include "report/device_fields.h"
 #include "report/units.h"
 
 #include <fmt/format.h>
@@ -392,16 +393,8 @@ std::string devices_section(const ReportModel& model) {
          "<th class=\"num\">unmaps</th><th class=\"num\">outstanding</th><th class=\"num\">leaks</th>"
          "<th class=\"num\">IOMMU faults</th><th class=\"num\">swiotlb bounces</th></tr>";
   for (const auto& d : model["devices"]) {
-    uint64_t maps = 0, unmaps = 0;
-    for (const char* api : {"page", "sg", "coherent"}) {
-      maps += d["dma_api"][api]["maps"].get<uint64_t>();
-      unmaps += d["dma_api"][api]["unmaps"].get<uint64_t>();
-    }
-    std::string link = "-";
-    if (const json& l = d["pcie_link"]; !l.is_null())
-      link = fmt::format("{} MT/s x{} of {} MT/s x{}{}", l["speed_mts"].get<uint64_t>(), l["width"].get<uint64_t>(),
-                         l["max_speed_mts"].get<uint64_t>(), l["max_width"].get<uint64_t>(),
-                         l["downtrained"].get<bool>() ? " (downtrained)" : "");
+    const auto [maps, unmaps] = dma_api_totals(d);
+    const std::string link = pcie_link_text(d, " (downtrained)");
     out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                        "<td class=\"num\">{} ({})</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                        h(d["name"]), h(d["driver"]), h(d["iommu_mode"]), escape(link), maps, unmaps,

@@ -1,5 +1,6 @@
 #include "report/markdown_report.h"
 
+#include "report/device_fields.h"
 #include "report/units.h"
 
 #include <fmt/format.h>
@@ -84,16 +85,8 @@ void render_devices(std::string& out, const json& devices) {
   out += "| device | driver | IOMMU | PCIe link | maps / unmaps | outstanding | leaks | IOMMU faults |\n";
   out += "|---|---|---|---|---:|---:|---:|---:|\n";
   for (const auto& d : devices) {
-    uint64_t maps = 0, unmaps = 0;
-    for (const char* api : {"page", "sg", "coherent"}) {
-      maps += d["dma_api"][api]["maps"].get<uint64_t>();
-      unmaps += d["dma_api"][api]["unmaps"].get<uint64_t>();
-    }
-    std::string link = "-";
-    if (const json& l = d["pcie_link"]; !l.is_null())
-      link = fmt::format("{} MT/s x{} of {} MT/s x{}{}", l["speed_mts"].get<uint64_t>(), l["width"].get<uint64_t>(),
-                         l["max_speed_mts"].get<uint64_t>(), l["max_width"].get<uint64_t>(),
-                         l["downtrained"].get<bool>() ? " **downtrained**" : "");
+    const auto [maps, unmaps] = dma_api_totals(d);
+    const std::string link = pcie_link_text(d, " **downtrained**");
     out += fmt::format("| {} | {} | {} | {} | {} / {} | {} ({}) | {} | {} |\n", cell(d["name"].get<std::string>()),
                        cell(d["driver"].get<std::string>()), d["iommu_mode"].get<std::string>(), link, maps, unmaps,
                        d["outstanding"]["mappings"].get<uint64_t>(), human_bytes(d["outstanding"]["bytes"].get<uint64_t>()),
