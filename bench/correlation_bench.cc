@@ -10,6 +10,7 @@
 // work alone), so the cost of the correlation shows as a ratio measured side by side.
 // Rates are per CPU second of the replay. Prints one line per replay and the medians. Measures; asserts nothing.
 #include "capture/capture.h"
+#include "decode/kinds.h"
 #include "engine/engine.h"
 #include "host/synthesized.h"
 
@@ -165,7 +166,7 @@ Round replay_in_child(const std::string& path, bool with_gpu) {
     auto reader = CaptureReader::open(path);
     Engine engine;
     (void)(*reader)->for_each([&](const Record& rec) {
-      if (!with_gpu && rec.kind() > GT_EV_GPU_BATCH && rec.kind() < 80) return;
+      if (!with_gpu && is_gpu_activity_kind(rec.header.kind)) return;
       engine.push(rec);
       ++r.records;
     });

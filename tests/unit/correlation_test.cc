@@ -2,6 +2,8 @@
 // Every record is synthetic here; tests/scenarios replays real kernel and GC captures.
 #include "record_builder.h"
 
+#include "decode/kinds.h"
+
 #include <algorithm>
 #include <memory>
 #include <random>
@@ -196,7 +198,7 @@ TEST(Correlation, LateShuffledGpuRecordsGiveTheSameFindings) {
   std::mt19937 rng(7);
   std::vector<std::pair<uint64_t, Record>> arrivals;
   for (const Record& r : late) {
-    const bool gpu = r.kind() > GT_EV_GPU_BATCH && r.kind() < 80;
+    const bool gpu = is_gpu_activity_kind(r.header.kind);
     arrivals.emplace_back(r.ts() + (gpu ? 100 * kMs + rng() % (500 * kMs) : 0), r);
   }
   std::stable_sort(arrivals.begin(), arrivals.end(), [](const auto& a, const auto& b) { return a.first < b.first; });

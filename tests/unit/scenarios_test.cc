@@ -11,6 +11,7 @@
 #include "record_builder.h"
 
 #include "capture/capture.h"
+#include "decode/kinds.h"
 #include "report/replay.h"
 
 #include <filesystem>
@@ -96,8 +97,6 @@ uint64_t quietest(std::vector<uint64_t> times, uint64_t after) {
   return best + 1 * kMs;
 }
 
-bool is_gpu(const gt_event_header& h) { return h.kind > GT_EV_GPU_BATCH && h.kind < 80; }
-
 // Ten 64 MiB pinned host-to-device copies at 25 GB/s, `gap` apart, the last ending at `before`.
 void baseline_copies(TraceBuilder& t, uint32_t pid, uint64_t before, uint64_t gap = 5 * kMs) {
   const uint64_t dur = 64 * kMiB * 1'000'000'000 / 25'000'000'000ull;
@@ -118,7 +117,7 @@ std::string write_scenario(const std::string& name, const Base& base, const Trac
   }
   std::mt19937_64 rng(42);
   for (const Record& r : synthetic.records()) {
-    const uint64_t delay = late_delivery && is_gpu(r.header) ? 100 * kMs + rng() % (500 * kMs) : 0;
+    const uint64_t delay = late_delivery && is_gpu_activity_kind(r.header.kind) ? 100 * kMs + rng() % (500 * kMs) : 0;
     out.emplace_back(r.ts() + delay, std::vector<std::byte>(r.bytes.begin(), r.bytes.end()));
   }
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });

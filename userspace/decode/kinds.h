@@ -13,4 +13,8 @@ struct KindInfo {
 
 const KindInfo& kind_info(uint16_t kind);
 
+// A record from the CUPTI injection library (bpf/gpu.h, kinds 61..79), as the engine and the
+// capture see it: unpacked from its batch (kind 60, which never leaves GpuIngest).
+inline bool is_gpu_activity_kind(uint16_t kind) { return kind > 60 && kind < 80; }
+
 }  // namespace gputrace

@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include "decode/kinds.h"
 #include "util/log.h"
 
 extern "C" {
@@ -31,12 +32,7 @@ Engine::Engine(EngineConfig config)
         correlator_.on_gpu_record(r);
       }) {}
 
-namespace {
 
-// GPU records other than the batch wrapper (which GpuIngest unpacks before the engine).
-bool is_gpu_record(const Record& r) { return r.kind() > GT_EV_GPU_BATCH && r.kind() < 80; }
-
-}  // namespace
 
 void Engine::push(const Record& record) {
   if (finished_) {
@@ -45,7 +41,7 @@ void Engine::push(const Record& record) {
     return;
   }
   ++stats_.records_pushed;
-  const bool gpu = is_gpu_record(record);
+  const bool gpu = is_gpu_activity_kind(record.header.kind);
   const uint64_t window = gpu ? config_.gpu_reorder_window_ns : config_.reorder_window_ns;
   if (newest_ts_ > window && record.ts() < newest_ts_ - window) ++(gpu ? stats_.late_gpu_records : stats_.late_records);
   (gpu ? gpu_buffer_ : buffer_).push(record);
@@ -129,7 +125,7 @@ bool Engine::device_listed(uint32_t index) const {
 }
 
 void Engine::dispatch(const Record& r) {
-  switch (r.kind()) {
+  switch (r.header.kind) {  // the kinds of several enums (bpf/*.h)
     case GT_EV_DMA_MAP: {
       const auto e = r.as<gt_dma_event>();
       mappings_.on_map(e);
