@@ -14,7 +14,7 @@ Correlator::Correlator(const CorrelationConfig& config, DeviceTable& devices, De
       idle_(config_, devices, history_, processes, findings) {}
 
 void Correlator::on_gpu_record(const Record& r) {
-  if (r.kind() == GT_EV_GPU_DEVICE) {
+  if (r.header.kind == GT_EV_GPU_DEVICE) {
     binding_.on_device_record(r.header.pid, r.as<gt_gpu_device_event>());
     return;
   }

@@ -3,7 +3,7 @@
 namespace gputrace {
 
 std::optional<GpuActivity> gpu_activity_of(const Record& r) {
-  switch (r.kind()) {
+  switch (r.header.kind) {  // GPU kinds are their own enum (bpf/gpu.h)
     case GT_EV_GPU_KERNEL: {
       const auto e = r.as<gt_gpu_kernel_event>();
       return GpuActivity{.kind = GpuActivityKind::Kernel, .pid = e.hdr.pid, .device_id = e.device_id,
