@@ -170,8 +170,12 @@ void expect_golden(const std::string& actual, const std::string& name) {
 std::vector<Finding> run_scenario(const std::string& name, const Base& base, const TraceBuilder& synthetic) {
   const Outcome late = replay(write_scenario(name, base, synthetic, true));
   const Outcome in_order = replay(write_scenario(name, base, synthetic, false));
-  EXPECT_EQ(late.model["findings"], in_order.model["findings"]) << "late GPU batches changed the findings";
-  EXPECT_EQ(late.model["gpu"], in_order.model["gpu"]);
+  // The same report but for how many records the reorder buffers held at once
+  auto comparable = [](nlohmann::ordered_json m) {
+    m["records"].erase("max_held");
+    return m;
+  };
+  EXPECT_EQ(comparable(late.model), comparable(in_order.model)) << "late GPU batches changed the report";
   std::string text = late.text;
   // the path of the build directory is not part of the golden file
   text.replace(text.find("source "), text.find('\n') - text.find("source "), "source scenarios/" + name + ".gtrace");
