@@ -5,6 +5,7 @@
 #include "decode/kinds.h"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <random>
 
@@ -114,6 +115,24 @@ TEST(Correlation, SwiotlbBouncesOnTheDevice) {
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].evidence["cause"], "swiotlb_bounce");
   EXPECT_EQ(s[0].evidence["cause_evidence"]["bounces"], 64u);
+}
+
+TEST(Correlation, FaultsAndAerErrorsOnTheDeviceComeFirst) {
+  auto t = host_with_baseline();
+  t.gc_pause(kPid, kSlowStart, 20 * kMs);  // also overlaps the first slow copy: a lesser cause
+  gt_aer_event aer{};
+  std::strcpy(aer.name, "0000:17:00.0");
+  aer.severity = 2;  // corrected
+  t.add(aer, GT_EV_AER, kSlowStart + 5 * kMs);
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  t.fault(600 * kMs + 3 * kMs, "0000:17:00.0", 0xdead000);
+  t.memcpy(kPid, 600 * kMs, 640 * kMs, 64 * kMiB);
+  const auto s = stalls(*run(t));
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].evidence["cause"], "aer_error");
+  EXPECT_EQ(s[0].evidence["other_causes"][0], "gc_pause");
+  EXPECT_EQ(s[1].evidence["cause"], "iommu_fault");
+  EXPECT_EQ(s[1].evidence["cause_evidence"]["first_iova"], "0xdead000");
 }
 
 TEST(Correlation, DowntrainedLinkMakesEveryLargeCopyOneStall) {
