@@ -63,9 +63,12 @@ void GpuIdleAnalyzer::emit(uint32_t pid, const Group& g) {
   if (const ProcessInfo* p = processes_.live(pid)) f.comm = p->comm;
   f.device = g.device;
   const uint64_t span = std::max<uint64_t>(g.last_ns - g.first_ns, 1);
-  f.message = fmt::format("GPU {} sat idle {} ms during {} GC pause{} of the process feeding it (longest {} ms, {:.1f}% of {} ms)",
-                          g.device, ms(g.idle_ns), g.pauses, g.pauses == 1 ? "" : "s", ms(g.longest_ns),
-                          100.0 * static_cast<double>(g.idle_ns) / static_cast<double>(span), ms(span));
+  f.message = g.pauses == 1
+                  ? fmt::format("GPU {} sat idle {} ms during a GC pause of the process feeding it", g.device, ms(g.idle_ns))
+                  : fmt::format("GPU {} sat idle {} ms during {} GC pauses of the process feeding it (longest {} ms; "
+                                "{:.1f}% of the {} ms they span)",
+                                g.device, ms(g.idle_ns), g.pauses, ms(g.longest_ns),
+                                100.0 * static_cast<double>(g.idle_ns) / static_cast<double>(span), ms(span));
   f.evidence = {{"idle_ns", g.idle_ns}, {"pauses", g.pauses}, {"longest_idle_ns", g.longest_ns}, {"examples", g.examples}};
   findings_.add(std::move(f));
 }
