@@ -24,7 +24,7 @@ json gpu_section(const Engine& engine) {
   const Correlator& c = engine.correlation();
   json processes = json::array();
   for (const auto& [pid, s] : c.processes()) {
-    const ProcessInfo* p = engine.processes().live(pid);
+    const ProcessInfo* p = engine.processes().latest(pid);
     processes.push_back({{"pid", pid},
                          {"comm", p ? p->comm : ""},
                          {"kernels", s.kernels},

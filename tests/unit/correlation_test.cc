@@ -85,6 +85,15 @@ TEST(Correlation, StrictModeUnmapStormIsNamed) {
   EXPECT_NE(s[0].message.find("IOMMU unmap storm in strict mode"), std::string::npos) << s[0].message;
 }
 
+TEST(Correlation, AProcessThatExitedIsStillNamed) {
+  auto t = host_with_baseline();
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  t.exit(kSlowEnd + kMs, kPid, 1, "server");
+  const auto s = stalls(*run(t));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].comm, "server");
+}
+
 TEST(Correlation, LazyModeUnmapsAreNoStorm) {
   auto t = host_with_baseline();
   t.facts(6, "0000:00:03.0", GT_IOMMU_LAZY, 3, kNvmeLink);

@@ -60,7 +60,7 @@ void GpuIdleAnalyzer::emit(uint32_t pid, const Group& g) {
   f.start_ns = g.first_ns;
   f.end_ns = g.last_ns;
   f.pid = pid;
-  if (const ProcessInfo* p = processes_.live(pid)) f.comm = p->comm;
+  if (const ProcessInfo* p = processes_.latest(pid)) f.comm = p->comm;
   f.device = g.device;
   const uint64_t span = std::max<uint64_t>(g.last_ns - g.first_ns, 1);
   f.message = g.pauses == 1

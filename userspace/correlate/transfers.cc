@@ -238,7 +238,7 @@ void TransferAnalyzer::emit(const GroupKey& key, const StallGroup& g) {
   f.start_ns = g.first_start;
   f.end_ns = g.last_end;
   f.pid = pid;
-  if (const ProcessInfo* p = processes_.live(pid)) f.comm = p->comm;
+  if (const ProcessInfo* p = processes_.latest(pid)) f.comm = p->comm;
   if (device != kUnbound) f.device = devices_.at(device).name;
   const char* dir = to_device ? "host-to-device" : "device-to-host";
   const std::string against = w.link_max_bytes_per_s > 0

@@ -80,6 +80,14 @@ const ProcessInfo* ProcessTable::live(uint32_t pid) const {
   return it == live_start_.end() ? nullptr : find({pid, it->second});
 }
 
+const ProcessInfo* ProcessTable::latest(uint32_t pid) const {
+  if (const ProcessInfo* p = live(pid)) return p;
+  auto it = processes_.upper_bound(ProcessKey{pid, UINT64_MAX});  // past every start of pid
+  if (it == processes_.begin()) return nullptr;
+  --it;
+  return it->first.pid == pid ? &it->second : nullptr;
+}
+
 const ProcessInfo* ProcessTable::find(const ProcessKey& key) const {
   auto it = processes_.find(key);
   return it == processes_.end() ? nullptr : &it->second;

@@ -46,6 +46,8 @@ class ProcessTable {
 
   // The process currently holding pid, or nullptr.
   const ProcessInfo* live(uint32_t pid) const;
+  // The live process holding pid, else the last one that did (exited, still kept), or nullptr.
+  const ProcessInfo* latest(uint32_t pid) const;
   const ProcessInfo* find(const ProcessKey& key) const;
   // Keeps a process in the table for as long as the engine lives (owners of mappings).
   void pin(const ProcessKey& key);
