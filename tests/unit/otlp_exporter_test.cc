@@ -4,6 +4,7 @@
 // against a local receiver: method, path, content type, body, retries, drops.
 // Regenerate the golden file after an intended change:
 //   GPUTRACE_UPDATE_GOLDEN=1 ./unit_tests --gtest_filter='Otlp*'
+#include "golden.h"
 #include "http_test_support.h"
 #include "telemetry_fixture.h"
 
@@ -19,7 +20,6 @@
 #include <map>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <thread>
 
 namespace gputrace {
@@ -191,16 +191,7 @@ TEST(OtlpJson, OneLogRecordPerFindingLinkedToItsSpan) {
 TEST(OtlpJson, MatchesGoldenFile) {
   std::string text;
   for (const auto& r : encode_fixture()) text += r.body + "\n";
-  const std::string path = GPUTRACE_SOURCE_DIR "/tests/golden/exporters_otlp.jsonl";
-  if (std::getenv("GPUTRACE_UPDATE_GOLDEN")) {
-    std::ofstream(path) << text;
-    GTEST_SKIP() << "golden file rewritten: " << path;
-  }
-  std::ifstream in(path);
-  ASSERT_TRUE(in) << "missing golden file " << path << " (GPUTRACE_UPDATE_GOLDEN=1 writes it)";
-  std::stringstream golden;
-  golden << in.rdbuf();
-  EXPECT_EQ(text, golden.str()) << "the OTLP JSON changed; if intended, regenerate with GPUTRACE_UPDATE_GOLDEN=1";
+  test::expect_golden(text, "exporters_otlp.jsonl");
 }
 
 TEST(OtlpJson, LargeBatchesAreSplitAcrossRequests) {

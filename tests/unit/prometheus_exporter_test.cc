@@ -1,6 +1,7 @@
 // The Prometheus exporter: text format rules, cardinality fold, the golden file (diffed in
 // full), the atomic textfile and the /metrics server. Regenerate the golden file after an
 // intended change:  GPUTRACE_UPDATE_GOLDEN=1 ./unit_tests --gtest_filter='Prometheus*'
+#include "golden.h"
 #include "http_test_support.h"
 #include "telemetry_fixture.h"
 
@@ -156,16 +157,7 @@ TEST(PrometheusText, EveryLossCounterIsExportedEvenAtZero) {
 
 TEST(PrometheusText, MatchesGoldenFile) {
   const std::string text = render(test::telemetry_snapshot(), 2);
-  const std::string path = GPUTRACE_SOURCE_DIR "/tests/golden/exporters_metrics.prom";
-  if (std::getenv("GPUTRACE_UPDATE_GOLDEN")) {
-    std::ofstream(path) << text;
-    GTEST_SKIP() << "golden file rewritten: " << path;
-  }
-  std::ifstream in(path);
-  ASSERT_TRUE(in) << "missing golden file " << path << " (GPUTRACE_UPDATE_GOLDEN=1 writes it)";
-  std::stringstream golden;
-  golden << in.rdbuf();
-  EXPECT_EQ(text, golden.str()) << "the Prometheus text changed; if intended, regenerate with GPUTRACE_UPDATE_GOLDEN=1";
+  test::expect_golden(text, "exporters_metrics.prom");
 }
 
 TEST(ProcessSelection, StickyNamesAndExitedSlotsFreedForLiveProcesses) {

@@ -8,6 +8,7 @@
 //
 // Regenerate the golden files after an intended change:
 //   GPUTRACE_UPDATE_GOLDEN=1 ./unit_tests --gtest_filter='Scenario*'
+#include "golden.h"
 #include "record_builder.h"
 
 #include "capture/capture.h"
@@ -15,10 +16,8 @@
 #include "report/replay.h"
 
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <random>
-#include <sstream>
 
 namespace gputrace {
 namespace {
@@ -153,18 +152,6 @@ Outcome replay(const std::string& path) {
   return o;
 }
 
-void expect_golden(const std::string& actual, const std::string& name) {
-  const std::string path = std::string(GPUTRACE_SOURCE_DIR) + "/tests/golden/scenarios/" + name + ".txt";
-  if (std::getenv("GPUTRACE_UPDATE_GOLDEN")) {
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    std::ofstream(path) << actual;
-  }
-  std::ifstream in(path);
-  ASSERT_TRUE(in) << "missing golden file " << path << " (GPUTRACE_UPDATE_GOLDEN=1 writes it)";
-  std::stringstream want;
-  want << in.rdbuf();
-  EXPECT_EQ(actual, want.str()) << "report differs from " << path;
-}
 
 // Runs a scenario both ways, diffs the report with its golden file, returns its findings.
 std::vector<Finding> run_scenario(const std::string& name, const Base& base, const TraceBuilder& synthetic) {
@@ -179,7 +166,7 @@ std::vector<Finding> run_scenario(const std::string& name, const Base& base, con
   std::string text = late.text;
   // the path of the build directory is not part of the golden file
   text.replace(text.find("source "), text.find('\n') - text.find("source "), "source scenarios/" + name + ".gtrace");
-  expect_golden(text, name);
+  test::expect_golden(text, "scenarios/" + name + ".txt");
   return late.findings;
 }
 
