@@ -10,7 +10,6 @@ scripts/build.sh
 BUILD_DIR=${BUILD_DIR:-build}
 ninja -C "$BUILD_DIR" gputrace-static
 labels=${GPUTRACE_TEST_LABELS:-"unit|bpf|vm"}
-# Two retries: the GC accuracy checks compare against the runtimes' own timers, which an
-# interrupt on this shared 2-core machine stretches now and then (CPython's gc.callbacks by
-# 50-70 us in roughly one run of two); a test that fails three times fails the run.
+# Two retries: the bpf and vm tiers time real workloads and guests on a shared 2-core machine.
+# ctest prints every failed attempt; a test that fails three times fails the run.
 ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 1500 --repeat until-pass:3 -L "$labels" "$@"
