@@ -141,6 +141,7 @@ prepare_kernel() {
       deb=$(ls "$VM_CACHE/${pkg}"_*.deb | head -1)
     fi
     rm -rf "$x"
+    mkdir -p "$x"  # dpkg-deb -x creates the last component only
     dpkg-deb -x "$deb" "$x"
   fi
   [ -s "$VMLINUZ" ] || die "no $VMLINUZ in $pkg"
