@@ -92,7 +92,24 @@ static __always_inline struct gt_gc_pause_event *pause_record(__u64 now, __u64 b
 	return e;
 }
 
-static __always_inline void thread_pause_begin(__u8 generation, __u8 flags)
+/*
+ * Tells userspace a pause is under way (gc.h, GT_EV_GC_BEGIN). When the ring is full the marker
+ * is lost and counted; GPU work of the process is then judged without waiting for the pause.
+ */
+static __always_inline void begin_marker(__u64 now, __u8 runtime)
+{
+	struct gt_gc_begin_event *e = gt_reserve(&gt_ring_bulk, sizeof(*e));
+
+	if (!e)
+		return;
+	gt_fill_header(&e->hdr, GT_EV_GC_BEGIN, sizeof(*e));
+	e->hdr.ts_ns = now;
+	e->runtime = runtime;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	gt_submit_bulk(e);
+}
+
+static __always_inline void thread_pause_begin(__u8 runtime, __u8 generation, __u8 flags)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_pause p = { .begin_ns = bpf_ktime_get_ns(), .generation = generation, .flags = flags };
@@ -103,7 +120,8 @@ static __always_inline void thread_pause_begin(__u8 generation, __u8 flags)
 	 * NOEXIST: the same file probed twice (one image in two containers) fires twice; the
 	 * first begin wins. The loader attaches ends before begins, so no begin is left open.
 	 */
-	bpf_map_update_elem(&gc_thread_pause, &tid, &p, BPF_NOEXIST);
+	if (bpf_map_update_elem(&gc_thread_pause, &tid, &p, BPF_NOEXIST) == 0)
+		begin_marker(p.begin_ns, runtime);
 }
 
 /* Emits the pause this thread opened; an end without a begin (attached mid-pause) is dropped. */
@@ -139,7 +157,7 @@ static __always_inline void thread_pause_end(__u8 runtime, __s64 collected)
 SEC("usdt")
 int BPF_USDT(py_gc_start, int generation)
 {
-	thread_pause_begin((__u8)generation, 0);
+	thread_pause_begin(GT_GC_RT_CPYTHON, (__u8)generation, 0);
 	return 0;
 }
 
@@ -153,7 +171,7 @@ int BPF_USDT(py_gc_done, long collected)
 SEC("usdt")
 int BPF_USDT(jvm_gc_begin, int full)
 {
-	thread_pause_begin(0, full ? GT_GC_F_FULL : 0);
+	thread_pause_begin(GT_GC_RT_HOTSPOT, 0, full ? GT_GC_F_FULL : 0);
 	return 0;
 }
 
@@ -246,6 +264,7 @@ int go_stw_begin(struct pt_regs *ctx)
 		return 0; /* a second probe on the same file: the first begin wins */
 	st->stw_begin_ns = bpf_ktime_get_ns();
 	st->stw_tid = (__u32)bpf_get_current_pid_tgid();
+	begin_marker(st->stw_begin_ns, GT_GC_RT_GO);
 	st->stw_reason = GT_GO_NO_REASON;
 	if (cookie & GT_GO_COOKIE_STW_REASON) {
 		reason = (__u8)ctx->ax;

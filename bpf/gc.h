@@ -12,6 +12,7 @@
 enum gt_gc_event_kind {
 	GT_EV_GC_PAUSE = 40, /* one finished pause (or CPython collection) */
 	GT_EV_GC_CYCLE = 41, /* one finished Go GC cycle (gcStart .. mark termination) */
+	GT_EV_GC_BEGIN = 42, /* a pause began: its GT_EV_GC_PAUSE follows when it ends */
 };
 
 enum gt_gc_runtime {
@@ -62,6 +63,19 @@ struct gt_gc_pause_event {
 	__u64 span_ns;    /* HotSpot: the whole gc__begin..gc__end scope; others: duration_ns */
 };
 GT_STATIC_ASSERT(sizeof(struct gt_gc_pause_event) == 96, "gt_gc_pause_event layout");
+
+/*
+ * GT_EV_GC_BEGIN. hdr.ts_ns is when the pause (or CPython collection, or Go stop-the-world of
+ * any cause) began. A pause is reported when it ends, which for a multi-second full GC is
+ * long after the GPU work it stalled: this marker tells the correlation that a pause of the
+ * process is under way, so GPU activity of that process waits for its end before being judged.
+ */
+struct gt_gc_begin_event {
+	struct gt_event_header hdr;
+	__u8 runtime;     /* enum gt_gc_runtime */
+	__u8 pad[7];
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gc_begin_event) == 32, "gt_gc_begin_event layout");
 
 /* Go gcTrigger.kind: what started a cycle. */
 enum gt_go_gc_trigger {

@@ -26,7 +26,8 @@ constexpr Link kNvmeLink{.speed_mts = 8000, .width = 4, .max_speed_mts = 8000, .
 uint64_t copy_ns(uint64_t bytes, double gb_per_s) { return static_cast<uint64_t>(static_cast<double>(bytes) / gb_per_s); }
 
 // A GPU at 0000:17:00.0 bound to CUDA id 0 of pid 500, an NVMe controller, both strict, and
-// ten 64 MiB pinned host-to-device copies at 25 GB/s from 100 ms on, 10 ms apart.
+// ten 64 MiB pinned host-to-device copies at 25 GB/s from 100 ms on, 10 ms apart (one after
+// the other on a stream: slower copies start 2 ms after the previous one ends).
 TraceBuilder host_with_baseline(Link gpu_link = kGen4x16, double gb_per_s = 25, bool pageable = false) {
   TraceBuilder t;
   t.facts(1, "0000:17:00.0", GT_IOMMU_STRICT, 7, gpu_link);
@@ -34,9 +35,10 @@ TraceBuilder host_with_baseline(Link gpu_link = kGen4x16, double gb_per_s = 25, 
   t.facts(3, "0000:00:03.0", GT_IOMMU_STRICT, 3, kNvmeLink);
   t.proc_info(4, kPid, 1, "server");
   t.gpu_device(5, kPid, 0, 0x17);
+  const uint64_t length = copy_ns(64 * kMiB, gb_per_s), period = std::max(10 * kMs, length + 2 * kMs);
   for (int i = 0; i < 10; ++i) {
-    const uint64_t start = 100 * kMs + i * 10 * kMs;
-    t.memcpy(kPid, start, start + copy_ns(64 * kMiB, gb_per_s), 64 * kMiB, GT_GPU_COPY_HTOD, pageable);
+    const uint64_t start = 100 * kMs + i * period;
+    t.memcpy(kPid, start, start + length, 64 * kMiB, GT_GPU_COPY_HTOD, pageable);
   }
   return t;
 }
@@ -108,11 +110,71 @@ TEST(Correlation, GcPauseOfTheIssuingProcess) {
   auto t = host_with_baseline();
   t.gc_pause(kPid, kSlowStart + 2 * kMs, 30 * kMs);
   t.gc_pause(kPid + 1, kSlowStart, 40 * kMs);  // another process: not a cause
-  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB, GT_GPU_COPY_HTOD, /*pageable=*/true);
   const auto s = stalls(*run(t));
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].evidence["cause"], "gc_pause");
   EXPECT_EQ(s[0].evidence["cause_evidence"]["overlap_ns"], 30 * kMs);
+  EXPECT_EQ(s[0].evidence["other_causes"], nlohmann::ordered_json::array({"pageable_memory"}));
+}
+
+// A pinned copy is the DMA engine's alone: a GC pause overlapping it is listed, not blamed.
+TEST(Correlation, GcPauseDuringAPinnedCopyIsNotItsCause) {
+  auto t = host_with_baseline();
+  t.gc_pause(kPid, kSlowStart + 2 * kMs, 30 * kMs);
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  const auto s = stalls(*run(t));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].evidence["cause"], "unknown");
+  EXPECT_EQ(s[0].evidence["other_causes"], nlohmann::ordered_json::array({"gc_pause"}));
+}
+
+// A pause is recorded when it ends. Its begin marker keeps the copies of its process
+// waiting, however long the collection runs.
+TEST(Correlation, AGcPauseLongerThanTheGpuWindowStillExplainsTheCopy) {
+  auto t = host_with_baseline();
+  const uint64_t begin = kSlowStart - 100 * kMs, length = 3 * kSec;
+  t.gc_begin(kPid, begin);
+  t.gc_pause(kPid, begin, length);
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB, GT_GPU_COPY_HTOD, /*pageable=*/true);
+  for (uint64_t ts = 400 * kMs; ts < 5 * kSec; ts += 50 * kMs) t.loss(ts, "ring_full_bulk", 0);
+  auto engine = run(t);
+  const auto s = stalls(*engine);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].evidence["cause"], "gc_pause");
+  EXPECT_EQ(engine->correlation().stats().open_pause_expired, 0u);
+}
+
+// Two copies on two streams at 12 GB/s each: the link carries 24 GB/s, which is normal.
+TEST(Correlation, CopiesSharingTheLinkAreNoStall) {
+  auto t = host_with_baseline();
+  t.memcpy(kPid, kSlowStart, kSlowStart + copy_ns(64 * kMiB, 12), 64 * kMiB);
+  t.memcpy(kPid, kSlowStart + kMs, kSlowStart + kMs + copy_ns(64 * kMiB, 12), 64 * kMiB);
+  auto engine = run(t);
+  EXPECT_TRUE(stalls(*engine).empty());
+  EXPECT_EQ(engine->correlation().transfers().stats().shared_link, 2u);
+}
+
+// ... but two copies crawling together are still a stall, and say the link was shared.
+TEST(Correlation, CopiesCrawlingTogetherAreAStall) {
+  auto t = host_with_baseline();
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  const auto s = stalls(*run(t));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].evidence["copies"], 2u);
+  EXPECT_EQ(s[0].evidence["slowest_other_copies"], 1u);
+  EXPECT_NE(s[0].message.find("with 1 other copy in flight"), std::string::npos) << s[0].message;
+}
+
+TEST(Correlation, AnUntranslatedGpuIsNotSlowedByUnmapStorms) {
+  auto t = host_with_baseline();
+  t.facts(6, "0000:17:00.0", GT_IOMMU_IDENTITY, 7, kGen4x16);
+  for (int i = 0; i < 400; ++i) t.unmap(kSlowStart + i * 100'000, kNvme, 0x100000 + i * 0x1000, 4096);
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  const auto s = stalls(*run(t));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].evidence["cause"], "unknown");
 }
 
 TEST(Correlation, SwiotlbBouncesOnTheDevice) {
@@ -153,6 +215,29 @@ TEST(Correlation, DowntrainedLinkMakesEveryLargeCopyOneStall) {
   EXPECT_EQ(s[0].evidence["copies"], 10u);
   EXPECT_EQ(s[0].evidence["baseline_gbps"], nullptr);  // learned on the sick link: not trusted
   EXPECT_EQ(s[0].severity, Severity::Warning);
+}
+
+// A link narrower than it should be explains a copy that ran at about what it carries,
+// not one far below even that.
+TEST(Correlation, ANarrowLinkDoesNotExplainACopyFarBelowIt) {
+  // 8 GT/s x16 of 16 GT/s x16: 15.75 GB/s of 31.5; the slow copy runs at 1.7 GB/s.
+  auto t = host_with_baseline({.speed_mts = 8000, .width = 16, .max_speed_mts = 16000, .max_width = 16}, 14);
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  const auto s = stalls(*run(t));
+  ASSERT_EQ(s.size(), 2u);  // the copies at 14 GB/s (under half the full link), then the slow one
+  EXPECT_EQ(s[0].evidence["cause"], "link_downtrained");
+  EXPECT_EQ(s[1].evidence["cause"], "unknown");
+  EXPECT_EQ(s[1].evidence["other_causes"], nlohmann::ordered_json::array({"link_downtrained"}));
+}
+
+// GPUs lower their link speed when idle: a reading below what a copy achieved is stale.
+TEST(Correlation, ALinkReadingBelowWhatCopiesAchieveIsStale) {
+  auto t = host_with_baseline({.speed_mts = 2500, .width = 16, .max_speed_mts = 16000, .max_width = 16}, 25);
+  t.memcpy(kPid, kSlowStart, kSlowStart + copy_ns(64 * kMiB, 8), 64 * kMiB);
+  const auto s = stalls(*run(t));
+  ASSERT_EQ(s.size(), 1u);  // the 25 GB/s copies are fine; the 8 GB/s one is below its baseline
+  EXPECT_EQ(s[0].evidence["cause"], "unknown");
+  EXPECT_EQ(s[0].evidence["other_causes"], nlohmann::ordered_json::array());
 }
 
 TEST(Correlation, PageableMemory) {
@@ -248,13 +333,63 @@ TEST(Correlation, LateShuffledGpuRecordsGiveTheSameFindings) {
   EXPECT_EQ(late_b, 0u);
 }
 
-TEST(Correlation, GpuRecordsLaterThanTheirWindowAreCounted) {
+TEST(Correlation, GpuRecordsProcessedOutOfOrderAreCounted) {
   TraceBuilder t;
-  t.loss(5 * kSec, "ring_full_bulk", 0);
-  t.gpu_kernel(kPid, 1 * kSec, 1 * kSec + kMs);  // 4 s late
+  t.gpu_kernel(kPid, 2 * kSec, 2 * kSec + kMs);
+  t.loss(5 * kSec, "ring_full_bulk", 0);         // releases GPU records up to ~4 s
+  t.gpu_kernel(kPid, 1 * kSec, 1 * kSec + kMs);  // after a later one went on
   auto engine = run(t);
   EXPECT_EQ(engine->stats().late_gpu_records, 1u);
-  EXPECT_EQ(engine->correlation().processes().at(kPid).kernels, 1u);
+  EXPECT_EQ(engine->correlation().processes().at(kPid).kernels, 2u);
+}
+
+// GPU records come from the served process: one stamped an hour ahead (a CUPTI clock that
+// was never aligned) must not drag the kernel stream's watermark along.
+TEST(Correlation, AFutureGpuRecordDoesNotMoveTheKernelClock) {
+  auto trace = [](bool with_future_record) {
+    auto t = host_with_baseline();
+    if (with_future_record) t.gpu_kernel(kPid, 3600 * kSec, 3600 * kSec + kMs);
+    for (int i = 0; i < 400; ++i) t.unmap(600 * kMs + i * 100'000, kNvme, 0x100000 + i * 0x1000, 4096);
+    t.memcpy(kPid, 600 * kMs, 640 * kMs, 64 * kMiB);
+    for (uint64_t ts = 700 * kMs; ts < 3 * kSec; ts += 50 * kMs) t.loss(ts, "ring_full_bulk", 0);
+    return t;
+  };
+  Engine clean, engine;
+  trace(false).feed(clean, /*finish=*/false);
+  trace(true).feed(engine, /*finish=*/false);
+  EXPECT_EQ(engine.stats().late_records, 0u);
+  EXPECT_EQ(engine.stats().late_gpu_records, 0u);
+  EXPECT_EQ(engine.stats().max_held_records, clean.stats().max_held_records + 1);  // itself, nothing more
+  ASSERT_EQ(test::findings_of(engine, "pcie_stall").size(), 1u);  // concluded before the end of input
+  EXPECT_EQ(test::findings_of(engine, "pcie_stall")[0].evidence["cause"], "iommu_unmap_storm");
+}
+
+// Live: a stall is reported while the process is quiet, not when it next copies.
+TEST(Correlation, AStallIsConcludedWhileTheProcessIsQuiet) {
+  auto t = host_with_baseline();
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  Engine engine;
+  t.feed(engine, /*finish=*/false);
+  EXPECT_TRUE(test::findings_of(engine, "pcie_stall").empty());
+  // merge gap (1 s) + GPU window (1 s) past the copy, with only the clock moving
+  for (uint64_t now = kSlowEnd; now < kSlowEnd + 3 * kSec; now += 100 * kMs) engine.advance_to(now);
+  EXPECT_EQ(test::findings_of(engine, "pcie_stall").size(), 1u);
+}
+
+// With no kernel stream to follow (a capture of GPU records only), what waits is bounded.
+TEST(Correlation, HeldGpuRecordsAreBounded) {
+  EngineConfig config;
+  config.max_held_gpu_records = 100;
+  config.correlation.max_pending_activities = 50;
+  Engine engine(config);
+  TraceBuilder t;
+  for (int i = 0; i < 1000; ++i) t.gpu_kernel(kPid, kSec + i * kMs, kSec + i * kMs + 100'000);
+  t.feed(engine, /*finish=*/false);
+  EXPECT_LE(engine.stats().max_held_records, 101u);
+  EXPECT_GT(engine.stats().gpu_released_early, 0u);
+  EXPECT_GT(engine.correlation().stats().pending_dropped, 0u);
+  engine.finish();
+  EXPECT_EQ(engine.correlation().processes().at(kPid).kernels, 1000u);
 }
 
 }  // namespace

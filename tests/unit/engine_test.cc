@@ -97,13 +97,14 @@ TEST(Engine, SameInputGivesSameFindings) {
 TEST(Engine, LateRecordsAreCountedAndStillProcessed) {
   TraceBuilder t;
   t.device(1, kDev, "0000:00:04.0").map(10 * kMs, kDev, 0x1000, 4096).map(500 * kMs, kDev, 0x2000, 4096);
-  t.map(20 * kMs, kDev, 0x3000, 4096);  // 480 ms older than the newest: past the window
+  t.map(5 * kMs, kDev, 0x3000, 4096);    // the 10 ms record already went on: out of order
+  t.map(20 * kMs, kDev, 0x5000, 4096);   // 480 ms behind the newest, but still in order
   t.map(480 * kMs, kDev, 0x4000, 4096);  // 20 ms older: inside the window, not late
   Engine engine;
   t.feed(engine);
   EXPECT_EQ(engine.stats().late_records, 1u);
-  EXPECT_EQ(engine.stats().records_processed, 5u);
-  EXPECT_EQ(engine.mappings().outstanding(), 4u);
+  EXPECT_EQ(engine.stats().records_processed, 6u);
+  EXPECT_EQ(engine.mappings().outstanding(), 5u);
 }
 
 TEST(Engine, AdvanceToReleasesWithoutNewInput) {

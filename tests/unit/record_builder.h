@@ -179,6 +179,12 @@ class TraceBuilder {
     e.stw_reason = GT_GO_NO_REASON;
     return add(e, GT_EV_GC_PAUSE, begin + dur, pid);
   }
+  // The marker the GC probes send when a pause of pid begins (its pause record comes at the end).
+  TraceBuilder& gc_begin(uint32_t pid, uint64_t ts) {
+    gt_gc_begin_event e{};
+    e.runtime = GT_GC_RT_CPYTHON;
+    return add(e, GT_EV_GC_BEGIN, ts, pid);
+  }
   // Binds CUDA device id of pid to the PCI device dddd:bb:dd.0.
   TraceBuilder& gpu_device(uint64_t ts, uint32_t pid, uint32_t id, uint32_t bus, uint32_t domain = 0) {
     gt_gpu_device_event e{};

@@ -308,10 +308,10 @@ TEST(Scenario, GcPauseOfTheIssuingProcess) {
   const uint64_t t0 = base.first_ts();
   t.facts(t0, "0000:17:00.0", GT_IOMMU_LAZY, 9, kGen4x16);
   t.gpu_device(t0, py.pid, 0, 0x17);
-  // A copy the longest pause stalls ...
+  // A pageable copy (the CPU stages it) the longest pause stalls ...
   const auto [b0, e0] = py.longest[0];
   baseline_copies(t, py.pid, b0 - kMs, 0);
-  t.memcpy(py.pid, b0 - kMs, e0 + kMs, 64 * kMiB);
+  t.memcpy(py.pid, b0 - kMs, e0 + kMs, 64 * kMiB, GT_GPU_COPY_HTOD, /*pageable=*/true);
   // ... and kernels back to back until the second pause, the next one launched after it.
   const auto [b1, e1] = py.longest[1];
   for (uint64_t ts = b1 - 10 * kMs; ts + kMs <= b1; ts += kMs) t.gpu_kernel(py.pid, ts, ts + kMs);
@@ -320,6 +320,7 @@ TEST(Scenario, GcPauseOfTheIssuingProcess) {
   const auto stalls = of_kind(findings, "pcie_stall");
   ASSERT_EQ(stalls.size(), 1u);
   EXPECT_EQ(stalls[0].evidence["cause"], "gc_pause");
+  EXPECT_EQ(stalls[0].evidence["other_causes"], nlohmann::ordered_json::array({"pageable_memory"}));
   const auto idle = of_kind(findings, "gpu_idle_gc");
   ASSERT_EQ(idle.size(), 1u);
   EXPECT_EQ(idle[0].pid, py.pid);

@@ -12,6 +12,9 @@ struct CorrelationConfig {
   // facts are kept this long behind the newest kernel event for that.
   uint64_t history_span_ns = 30'000'000'000;
   size_t max_history_entries = size_t{1} << 22;
+  // GPU activities waiting for the kernel stream (and for open GC pauses of their process);
+  // over this, the oldest is judged early and counted (correlation_pending_dropped).
+  size_t max_pending_activities = size_t{1} << 20;
 
   // pcie_stall: a host<->device copy of at least min_judged_bytes whose bandwidth is below
   // stall_fraction of what its PCIe link allows at full speed and width, and below

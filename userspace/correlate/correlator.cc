@@ -20,11 +20,16 @@ void Correlator::on_gpu_record(const Record& r) {
   }
   const auto activity = gpu_activity_of(r);
   if (!activity) return;
-  if (pending_.size() >= kMaxPending) {  // the kernel stream stopped moving: judge what we have
+  if (pending_.size() >= config_.max_pending_activities) {  // the kernel stream stopped moving
     ++stats_.pending_dropped;
     judge(pending_.front());
     pending_.pop_front();
   }
+  const GpuBinding binding = binding_.resolve(activity->pid, activity->device_id);
+  if (binding.device) active_devices_.insert(*binding.device);
+  // Copies claim their share of the link now: a copy judged later must see every copy
+  // that overlapped it, including those that started after it.
+  if (activity->kind == GpuActivityKind::Memcpy) transfers_.on_copy_in_flight(*activity, binding);
   pending_.push_back(*activity);
   stats_.max_pending = std::max<uint64_t>(stats_.max_pending, pending_.size());
   judge_ready();
@@ -43,17 +48,41 @@ void Correlator::on_kernel_clock(uint64_t ts) {
   }
 }
 
+void Correlator::on_gpu_clock(uint64_t ts) {
+  if (ts <= gpu_clock_) return;
+  gpu_clock_ = ts;
+  judge_ready();
+}
+
 void Correlator::finish() {
-  kernel_clock_ = UINT64_MAX;
+  kernel_clock_ = gpu_clock_ = UINT64_MAX;
   judge_ready();
   transfers_.finish();
   idle_.finish();
 }
 
+bool Correlator::waits_for_open_pause(const GpuActivity& a) const {
+  const auto since = history_.open_pause_since(a.pid);
+  if (!since || *since > a.end_ns || kernel_clock_ == UINT64_MAX) return false;
+  return kernel_clock_ - *since <= config_.history_span_ns;
+}
+
 void Correlator::judge_ready() {
-  while (!pending_.empty() && pending_.front().end_ns <= kernel_clock_) {
-    judge(pending_.front());
+  const uint64_t passed = std::min(kernel_clock_, gpu_clock_);
+  while (!pending_.empty() && pending_.front().end_ns <= passed) {
+    const GpuActivity& a = pending_.front();
+    if (waits_for_open_pause(a)) break;
+    if (const auto since = history_.open_pause_since(a.pid); since && *since <= a.end_ns && passed != UINT64_MAX)
+      ++stats_.open_pause_expired;
+    judge(a);
     pending_.pop_front();
+  }
+  // Findings no activity still to come can extend are concluded now, not at the next
+  // activity: a process that stalls and then goes quiet is reported while it is quiet.
+  const uint64_t next_start = pending_.empty() ? gpu_clock_ : pending_.front().start_ns;
+  if (next_start != UINT64_MAX) {
+    transfers_.close_before(next_start);
+    idle_.close_before(next_start);
   }
 }
 

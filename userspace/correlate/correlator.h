@@ -2,10 +2,13 @@
 //
 // The engine feeds it two streams, each in time order: kernel-side facts as kernel records
 // are processed (into KernelHistory and DeviceHealth), and GPU records, which it releases
-// up to a CUPTI flush period later. A GPU activity waits here until the kernel stream has
-// passed its end, so everything that overlapped it is known, and is then judged by the
-// transfer and idle analyzers. Kernel facts are forgotten history_span_ns behind the
-// kernel stream; both lists are bounded and what they drop is counted.
+// up to a CUPTI flush period later. A GPU activity waits here until both streams have
+// passed its end: then every kernel event that overlapped it is known, and so is every
+// other copy sharing its PCIe link. A GC pause is recorded when it ends, so an activity of
+// a process whose pause is still open (its begin seen, its end not yet) also waits, up to
+// history_span_ns. Then the transfer and idle analyzers judge it. Kernel facts are
+// forgotten history_span_ns behind the kernel stream; every list is bounded and what it
+// drops is counted.
 #pragma once
 
 #include "analyze/device_health.h"
@@ -22,6 +25,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 
 namespace gputrace {
 
@@ -30,6 +34,7 @@ struct CorrelationStats {
   uint64_t max_pending = 0;       // most activities waiting for the kernel stream at once
   uint64_t pending_dropped = 0;   // over max_pending_activities: judged early, with partial history
   uint64_t beyond_history = 0;    // began before the oldest kept kernel fact: judged with partial history
+  uint64_t open_pause_expired = 0;  // judged while a GC pause of their process had been open > history_span
 };
 
 class Correlator {
@@ -44,17 +49,20 @@ class Correlator {
   void on_gpu_record(const Record& r);
   // Every kernel record up to ts has been processed.
   void on_kernel_clock(uint64_t ts);
+  // Every GPU record that starts at or before ts has been handed over.
+  void on_gpu_clock(uint64_t ts);
   void finish();
 
   const std::map<uint32_t, GpuProcessStats>& processes() const { return per_process_; }
   const TransferAnalyzer& transfers() const { return transfers_; }
   const GpuIdleAnalyzer& idle() const { return idle_; }
   const CorrelationStats& stats() const { return stats_; }
+  // The PCI devices GPU activity was bound to: GPUs worth listing even without kernel events.
+  bool has_gpu_activity(uint32_t device) const { return active_devices_.contains(device); }
 
  private:
-  static constexpr size_t kMaxPending = size_t{1} << 20;
-
   void judge_ready();
+  bool waits_for_open_pause(const GpuActivity& a) const;
   void judge(const GpuActivity& a);
 
   CorrelationConfig config_;
@@ -65,8 +73,10 @@ class Correlator {
   GpuIdleAnalyzer idle_;
   std::deque<GpuActivity> pending_;  // in start order
   std::map<uint32_t, GpuProcessStats> per_process_;
+  std::set<uint32_t> active_devices_;
   CorrelationStats stats_;
   uint64_t kernel_clock_ = 0;
+  uint64_t gpu_clock_ = 0;
   uint64_t forgotten_before_ = 0;
 };
 

@@ -45,6 +45,27 @@ void KernelHistory::on_gc_pause(uint32_t pid, const GcPauseSpan& pause) {
   ++entries_;
 }
 
+void KernelHistory::on_gc_begin(uint32_t pid, uint64_t ts) {
+  // One open pause per process (a collector stops the whole program); a newer begin means
+  // the end of the older one was lost. Bounded like the pause lists: full means not waited for.
+  if (!open_pauses_.contains(pid) && open_pauses_.size() >= kMaxOpenPauses) {
+    ++dropped_;
+    return;
+  }
+  open_pauses_[pid] = ts;
+}
+
+void KernelHistory::on_gc_pause_end(uint32_t pid, uint64_t end_ns) {
+  auto it = open_pauses_.find(pid);
+  if (it != open_pauses_.end() && it->second <= end_ns) open_pauses_.erase(it);
+}
+
+std::optional<uint64_t> KernelHistory::open_pause_since(uint32_t pid) const {
+  auto it = open_pauses_.find(pid);
+  if (it == open_pauses_.end()) return std::nullopt;
+  return it->second;
+}
+
 void KernelHistory::forget_before(uint64_t ts) {
   auto trim = [&](Buckets& buckets) {
     while (!buckets.empty() && buckets.front().start + kBucketNs <= ts) {

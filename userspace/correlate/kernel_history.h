@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -26,12 +27,20 @@ struct GcPauseSpan {
 class KernelHistory {
  public:
   static constexpr uint64_t kBucketNs = 100'000;
+  static constexpr size_t kMaxOpenPauses = 65536;
 
   explicit KernelHistory(size_t max_entries = size_t{1} << 22) : max_entries_(max_entries) {}
 
   void on_dma(uint32_t device, bool unmap, uint64_t ts);
   void on_iommu_unmap(uint64_t ts);  // host-wide: iommu:unmap names no device
+  // A pause of pid began (GT_EV_GC_BEGIN); it stays open until that process's next pause
+  // record (any cause) or its exit.
+  void on_gc_begin(uint32_t pid, uint64_t ts);
   void on_gc_pause(uint32_t pid, const GcPauseSpan& pause);
+  void on_gc_pause_end(uint32_t pid, uint64_t end_ns);
+  void on_process_exit(uint32_t pid) { open_pauses_.erase(pid); }
+  // When the pause of pid that is still under way began; nullopt when none is.
+  std::optional<uint64_t> open_pause_since(uint32_t pid) const;
 
   // Forgets everything that ended before ts.
   void forget_before(uint64_t ts);
@@ -72,6 +81,7 @@ class KernelHistory {
     uint64_t longest_ns = 0;  // bounds how far back an overlapping pause can begin
   };
   std::unordered_map<uint32_t, Pauses> gc_;
+  std::unordered_map<uint32_t, uint64_t> open_pauses_;  // pid -> begin
 };
 
 }  // namespace gputrace

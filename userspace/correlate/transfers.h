@@ -2,9 +2,12 @@
 // against a baseline learned from earlier copies, and names the cause of a stall from the
 // kernel events that overlap it (docs/findings.md, pcie_stall).
 //
-// Copies arrive in start order, each once the kernel history covers its whole duration.
-// Stalled copies of one process, device, direction and cause that follow each other within
-// stall_merge_gap_ns are one finding; a finding is emitted when no later copy can join it.
+// Copies are judged by what their link carried while they ran (LinkLoad: every copy of the
+// same device and direction, prorated by overlap), so copies sharing a link are not stalls.
+// They arrive in start order, each once the kernel history and every overlapping copy are
+// in. Stalled copies of one process, device, direction and cause that follow each other
+// within stall_merge_gap_ns are one finding; a finding is emitted when no later copy can
+// join it.
 #pragma once
 
 #include "analyze/device_health.h"
@@ -14,6 +17,7 @@
 #include "correlate/gpu_devices.h"
 #include "correlate/gpu_stats.h"
 #include "correlate/kernel_history.h"
+#include "correlate/link_load.h"
 #include "engine/device_table.h"
 #include "engine/process_table.h"
 
@@ -48,6 +52,7 @@ struct TransferStats {
   uint64_t judged = 0;             // host<->device copies large enough to judge
   uint64_t stalled = 0;
   uint64_t unbound_device = 0;     // judged without knowing the PCI device (no link, no causes)
+  uint64_t shared_link = 0;        // judged while other copies shared their link
 };
 
 class TransferAnalyzer {
@@ -57,12 +62,16 @@ class TransferAnalyzer {
       : config_(config), devices_(devices), health_(health), history_(history), processes_(processes),
         findings_(findings) {}
 
+  // Every copy, as soon as the correlator receives it: its share of the link.
+  void on_copy_in_flight(const GpuActivity& copy, const GpuBinding& binding);
+  // The same copy, once everything that overlapped it is known: judged.
   void on_memcpy(const GpuActivity& copy, const GpuBinding& binding, GpuProcessStats& stats);
   // Emits the stall findings no copy starting at or after ts can extend.
   void close_before(uint64_t ts);
   void finish() { close_before(UINT64_MAX); }
 
   const TransferStats& stats() const { return stats_; }
+  uint64_t link_load_dropped() const { return link_load_.dropped(); }
   std::vector<TransferBaseline> baselines() const;
 
  private:
@@ -72,7 +81,9 @@ class TransferAnalyzer {
     nlohmann::ordered_json evidence;
   };
   struct Judgement {
-    double bytes_per_s = 0;
+    double bytes_per_s = 0;           // the copy's own
+    double carried_bytes_per_s = 0;   // the link's, in this direction, while the copy ran
+    uint32_t other_copies = 0;        // overlapping copies that shared the link
     double link_max_bytes_per_s = 0;  // 0 when the link is unknown
     double link_now_bytes_per_s = 0;
     double baseline_bytes_per_s = 0;  // 0 when not trustworthy
@@ -99,8 +110,10 @@ class TransferAnalyzer {
     bool pageable = false;
   };
 
-  Judgement judge(const GpuActivity& copy, std::optional<uint32_t> device, const BaselineKey& key) const;
+  static LinkLoad::Link link_of(const GpuActivity& copy, const GpuBinding& binding);
+  Judgement judge(const GpuActivity& copy, const GpuBinding& binding, const BaselineKey& key) const;
   std::vector<Cause> causes_of(const GpuActivity& copy, std::optional<uint32_t> device, const Judgement& j) const;
+  std::optional<Cause> unmap_storm(const GpuActivity& copy, std::optional<uint32_t> device) const;
   void add_to_group(const GpuActivity& copy, uint32_t device, bool assumed, const Judgement& j,
                     std::vector<Cause> causes);
   void emit(const GroupKey& key, const StallGroup& g);
@@ -112,6 +125,7 @@ class TransferAnalyzer {
   const ProcessTable& processes_;
   FindingSink& findings_;
   TransferStats stats_;
+  LinkLoad link_load_;
   std::map<BaselineKey, Samples> baselines_;
   std::map<GroupKey, StallGroup> open_;
 };

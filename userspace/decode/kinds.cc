@@ -32,6 +32,7 @@ constexpr std::array<KindInfo, GT_EV_KIND_MAX> make_table() {
   t[GT_EV_SWIOTLB_BOUNCE] = {"swiotlb_bounce", sizeof(gt_swiotlb_event)};
   t[GT_EV_GC_PAUSE] = {"gc_pause", sizeof(gt_gc_pause_event)};
   t[GT_EV_GC_CYCLE] = {"gc_cycle", sizeof(gt_gc_cycle_event)};
+  t[GT_EV_GC_BEGIN] = {"gc_begin", sizeof(gt_gc_begin_event)};
   t[GT_EV_GPU_BATCH] = {"gpu_batch", sizeof(gt_gpu_batch_event)};
   t[GT_EV_GPU_KERNEL] = {"gpu_kernel", sizeof(gt_gpu_kernel_event)};
   t[GT_EV_GPU_MEMCPY] = {"gpu_memcpy", sizeof(gt_gpu_memcpy_event)};

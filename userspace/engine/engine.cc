@@ -26,13 +26,8 @@ Engine::Engine(EngineConfig config)
       health_(config.max_kept_health_events, devices_, findings_),
       growth_(config.growth, devices_, mappings_, findings_),
       correlator_(config.correlation, devices_, health_, processes_, findings_),
-      process_fn_([this](const Record& r) { process(r); }),
-      process_gpu_fn_([this](const Record& r) {
-        process(r);
-        correlator_.on_gpu_record(r);
-      }) {}
-
-
+      process_fn_([this](const Record& r) { process_kernel(r); }),
+      process_gpu_fn_([this](const Record& r) { process_gpu(r); }) {}
 
 void Engine::push(const Record& record) {
   if (finished_) {
@@ -41,16 +36,31 @@ void Engine::push(const Record& record) {
     return;
   }
   ++stats_.records_pushed;
-  const bool gpu = is_gpu_activity_kind(record.header.kind);
-  const uint64_t window = gpu ? config_.gpu_reorder_window_ns : config_.reorder_window_ns;
-  if (newest_ts_ > window && record.ts() < newest_ts_ - window) ++(gpu ? stats_.late_gpu_records : stats_.late_records);
-  (gpu ? gpu_buffer_ : buffer_).push(record);
+  if (is_gpu_activity_kind(record.header.kind))
+    push_gpu(record);
+  else
+    push_kernel(record);
   stats_.max_held_records = std::max<uint64_t>(stats_.max_held_records, buffer_.held() + gpu_buffer_.held());
-  newest_ts_ = std::max(newest_ts_, record.ts());
-  if (newest_ts_ < config_.reorder_window_ns) return;
-  const uint64_t horizon = newest_ts_ - config_.reorder_window_ns;
+}
+
+void Engine::push_kernel(const Record& record) {
+  if (released_any_ && record.ts() < released_ts_) ++stats_.late_records;
+  buffer_.push(record);
+  newest_kernel_ts_ = std::max(newest_kernel_ts_, record.ts());
+  if (newest_kernel_ts_ < config_.reorder_window_ns) return;
+  const uint64_t horizon = newest_kernel_ts_ - config_.reorder_window_ns;
   // Release in batches (an eighth of the window) so sorting and merging stay cheap per record.
   if (horizon >= next_release_horizon_) release_through(horizon);
+}
+
+void Engine::push_gpu(const Record& record) {
+  if (record.ts() < gpu_released_ts_) ++stats_.late_gpu_records;
+  gpu_buffer_.push(record);
+  if (gpu_buffer_.held() <= config_.max_held_gpu_records) return;
+  // Nothing is moving the kernel stream: let the oldest quarter go on rather than grow.
+  const size_t n = std::max<size_t>(config_.max_held_gpu_records / 4, 1);
+  stats_.gpu_released_early += n;
+  gpu_buffer_.release_oldest(n, process_gpu_fn_);
 }
 
 void Engine::advance_to(uint64_t now_ns) {
@@ -63,6 +73,7 @@ void Engine::finish() {
   buffer_.release_all(process_fn_);
   correlator_.on_kernel_clock(UINT64_MAX);
   gpu_buffer_.release_all(process_gpu_fn_);
+  correlator_.on_gpu_clock(UINT64_MAX);
   correlator_.finish();
   // Everything up to the last event has been seen: judge what was due by then.
   if (released_any_) advance_clock(released_ts_ == UINT64_MAX ? released_ts_ : released_ts_ + 1);
@@ -79,26 +90,40 @@ void Engine::release_through(uint64_t horizon) {
   correlator_.on_kernel_clock(horizon);
   // The GPU window is the longer one: GPU records trail the kernel horizon by the difference.
   const uint64_t lag = config_.gpu_reorder_window_ns - std::min(config_.gpu_reorder_window_ns, config_.reorder_window_ns);
-  if (horizon > lag) release_gpu_through(horizon - lag);
+  if (horizon > lag) {
+    gpu_buffer_.release_through(horizon - lag, process_gpu_fn_);
+    correlator_.on_gpu_clock(horizon - lag);
+  }
 }
 
-void Engine::release_gpu_through(uint64_t horizon) { gpu_buffer_.release_through(horizon, process_gpu_fn_); }
+void Engine::count_processed(const Record& record) {
+  ++stats_.records_processed;
+  ++stats_.records_by_kind[record.header.kind < GT_EV_KIND_MAX ? record.header.kind : 0];
+  if (stats_.records_processed == 1) stats_.first_ts = record.ts();
+  stats_.first_ts = std::min(stats_.first_ts, record.ts());
+  stats_.last_ts = std::max(stats_.last_ts, record.ts());
+}
 
-void Engine::process(const Record& record) {
+void Engine::process_kernel(const Record& record) {
   const uint64_t ts = record.ts();
   if (!released_any_) {
     released_any_ = true;
-    stats_.first_ts = ts;
     growth_.start_at(ts);
     next_timer_ns_ = growth_.next_due_ns();
   }
   advance_clock(ts);
   released_ts_ = std::max(released_ts_, ts);
-  stats_.last_ts = released_ts_;
-  ++stats_.records_processed;
-  ++stats_.records_by_kind[record.header.kind < GT_EV_KIND_MAX ? record.header.kind : 0];
+  count_processed(record);
   dispatch(record);
   if (observer_) observer_(record);
+}
+
+// GPU records never advance the engine's clock: timers run on kernel time only.
+void Engine::process_gpu(const Record& record) {
+  gpu_released_ts_ = std::max(gpu_released_ts_, record.ts());
+  count_processed(record);
+  if (observer_) observer_(record);
+  correlator_.on_gpu_record(record);
 }
 
 void Engine::advance_clock(uint64_t now_ns) {
@@ -121,7 +146,7 @@ bool Engine::device_listed(uint32_t index) const {
   const DeviceHealthCounts h = health_.counts(index);
   const bool has_health = h.iommu_faults || h.aer_corrected || h.aer_nonfatal || h.aer_fatal || h.swiotlb_bounces ||
                           h.iommu_map_latency.count || h.iommu_unmap_latency.count;
-  return devices_.at(index).traced || has_events || has_health;
+  return devices_.at(index).traced || has_events || has_health || correlator_.has_gpu_activity(index);
 }
 
 void Engine::dispatch(const Record& r) {
@@ -158,6 +183,7 @@ void Engine::dispatch(const Record& r) {
     case GT_EV_PROC_EXIT: {
       const ProcessInfo exited = processes_.on_exit(r.as<gt_exit_event>());
       mappings_.on_process_exit(exited, r.ts());
+      correlator_.history().on_process_exit(r.header.pid);
       next_timer_ns_ = std::min(next_timer_ns_, mappings_.next_due_ns());
       break;
     }
@@ -172,8 +198,10 @@ void Engine::dispatch(const Record& r) {
       reported_losses_[fixed_string(e.name, sizeof(e.name))] = e.value;
       break;
     }
+    case GT_EV_GC_BEGIN: correlator_.history().on_gc_begin(r.header.pid, r.ts()); break;
     case GT_EV_GC_PAUSE: {
       const auto e = r.as<gt_gc_pause_event>();
+      correlator_.history().on_gc_pause_end(e.hdr.pid, e.hdr.ts_ns);
       if (e.cause != GT_GC_CAUSE_NOT_GC)
         correlator_.history().on_gc_pause(e.hdr.pid, {e.begin_ns, e.begin_ns + e.duration_ns, e.runtime});
       break;

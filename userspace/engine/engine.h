@@ -8,11 +8,16 @@
 //   engine.advance_to(now_ns);                // live only: release what is older than now - window
 //   engine.finish();                          // end of input: release all, conclude
 //   engine.findings(), engine.mappings(), engine.devices(), engine.losses() ...
-// GPU activity is held for a longer window (CUPTI delivers it in batches) and processed in
-// order among itself, behind the kernel records; the correlator joins the two.
-// Records that arrive after their window has passed are still processed and counted in
-// stats().late_records (late_gpu_records). Everything is judged on the event clock, so a replay of a capture
-// gives the same findings as the live run that recorded it.
+//
+// Two sources, two watermarks. Kernel-side records (BPF, host facts) drive the engine's
+// clock: their newest timestamp, less the window, is how far records are released and
+// timers fire. GPU records come from served processes, in CUPTI batches up to a flush
+// period late, and are untrusted: they wait in their own, longer window, are released
+// behind the kernel stream, and never move the engine's clock, so a GPU record stamped
+// in the future cannot release kernel records early or fire a leak timer. The correlator
+// joins the two. A record processed after a newer one of its source is still processed
+// and counted in stats().late_records (late_gpu_records). Everything is judged on the
+// event clock, so a replay of a capture gives the same findings as the live run.
 #pragma once
 
 #include "analyze/device_health.h"
@@ -47,13 +52,17 @@ struct EngineConfig {
   size_t max_stacks = 1 << 16;
   size_t unmap_history = size_t{1} << 18;  // recently unmapped addresses, for double-unmap checks
   size_t max_kept_health_events = 1 << 20; // faults/AER/bounces/latencies kept for correlation
+  // GPU records waiting for the kernel stream to pass them; over this (a capture with no
+  // kernel records, a stalled kernel stream), the oldest go on early and are counted.
+  size_t max_held_gpu_records = size_t{1} << 20;
 };
 
 struct EngineStats {
   uint64_t records_pushed = 0;
   uint64_t records_processed = 0;
-  uint64_t late_records = 0;        // older than the newest record minus the window when pushed
-  uint64_t late_gpu_records = 0;    // the same for GPU records and the GPU window
+  uint64_t late_records = 0;        // kernel-side records processed after a newer one (out of order)
+  uint64_t late_gpu_records = 0;    // the same among GPU records
+  uint64_t gpu_released_early = 0;  // over max_held_gpu_records: went on before the kernel stream
   uint64_t max_held_records = 0;
   uint64_t invalid_stack_records = 0;
   uint64_t stacks_not_kept = 0;     // stack table full
@@ -86,17 +95,20 @@ class Engine {
   const IommuTracker& iommu() const { return iommu_; }
   const DeviceHealth& health() const { return health_; }
   const Correlator& correlation() const { return correlator_; }
-  // Devices worth listing in reports and views: traced ones and any an event names. Devices
-  // known only from the sysfs snapshot are left out (a server has dozens).
+  // Devices worth listing in reports and views: traced ones, any an event names, and GPUs
+  // with activity. Devices known only from the sysfs snapshot are left out (a server has dozens).
   bool device_listed(uint32_t index) const;
   const std::vector<Finding>& findings() const { return findings_.all(); }
   // Latest value of every loss counter named by GT_EV_LOSS records.
   const std::map<std::string, uint64_t>& reported_losses() const { return reported_losses_; }
 
  private:
+  void push_kernel(const Record& record);
+  void push_gpu(const Record& record);
   void release_through(uint64_t horizon);
-  void release_gpu_through(uint64_t horizon);
-  void process(const Record& record);
+  void process_kernel(const Record& record);
+  void process_gpu(const Record& record);
+  void count_processed(const Record& record);
   void dispatch(const Record& record);
   void advance_clock(uint64_t now_ns);
   void run_timers(uint64_t now_ns);
@@ -118,10 +130,11 @@ class Engine {
   std::function<void(const Record&)> observer_;
   std::function<void(const Record&)> process_fn_;
   std::function<void(const Record&)> process_gpu_fn_;
-  uint64_t newest_ts_ = 0;
+  uint64_t newest_kernel_ts_ = 0;  // the kernel stream's watermark
   uint64_t next_release_horizon_ = 0;
-  bool released_any_ = false;
-  uint64_t released_ts_ = 0;   // newest timestamp processed so far
+  bool released_any_ = false;      // a kernel-side record was processed
+  uint64_t released_ts_ = 0;       // newest kernel-side timestamp processed so far
+  uint64_t gpu_released_ts_ = 0;   // newest GPU timestamp processed so far
   uint64_t next_timer_ns_ = UINT64_MAX;
   bool finished_ = false;
 };

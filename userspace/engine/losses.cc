@@ -14,7 +14,11 @@ std::vector<LossCounter> engine_losses(const Engine& engine) {
   out.push_back({"health_events_not_kept", engine.health().events_not_kept(), "engine"});
   out.push_back({"late_gpu_records", st.late_gpu_records, "engine"});
   out.push_back({"correlation_history_dropped", engine.correlation().history().entries_dropped(), "engine"});
+  out.push_back({"gpu_released_early", st.gpu_released_early, "engine"});
   out.push_back({"correlation_pending_dropped", engine.correlation().stats().pending_dropped, "engine"});
+  out.push_back({"correlation_beyond_history", engine.correlation().stats().beyond_history, "engine"});
+  out.push_back({"correlation_open_pause_expired", engine.correlation().stats().open_pause_expired, "engine"});
+  out.push_back({"link_load_dropped", engine.correlation().transfers().link_load_dropped(), "engine"});
   return out;
 }
 

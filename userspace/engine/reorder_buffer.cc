@@ -94,18 +94,29 @@ void ReorderBuffer::merge_incoming() {
                        by_ts<Entry, Entry>);
 }
 
+void ReorderBuffer::release_head(const std::function<void(const Record&)>& fn) {
+  const Entry entry = ordered_[head_++];
+  const std::byte* at = blocks_[entry.block].data.get() + entry.offset;
+  Record record;
+  std::memcpy(&record.header, at, sizeof(record.header));
+  record.bytes = std::span<const std::byte>(at, record.header.size);
+  fn(record);
+  --blocks_[entry.block].live;
+  release_record_storage(entry.block);
+}
+
 void ReorderBuffer::release_through(uint64_t horizon, const std::function<void(const Record&)>& fn) {
   merge_incoming();
-  while (head_ < ordered_.size() && ordered_[head_].ts <= horizon) {
-    const Entry entry = ordered_[head_++];
-    const std::byte* at = blocks_[entry.block].data.get() + entry.offset;
-    Record record;
-    std::memcpy(&record.header, at, sizeof(record.header));
-    record.bytes = std::span<const std::byte>(at, record.header.size);
-    fn(record);
-    --blocks_[entry.block].live;
-    release_record_storage(entry.block);
+  while (head_ < ordered_.size() && ordered_[head_].ts <= horizon) release_head(fn);
+  if (head_ == ordered_.size()) {
+    ordered_.clear();
+    head_ = 0;
   }
+}
+
+void ReorderBuffer::release_oldest(size_t n, const std::function<void(const Record&)>& fn) {
+  merge_incoming();
+  for (; n > 0 && head_ < ordered_.size(); --n) release_head(fn);
   if (head_ == ordered_.size()) {
     ordered_.clear();
     head_ = 0;

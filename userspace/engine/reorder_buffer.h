@@ -29,6 +29,8 @@ class ReorderBuffer {
   // valid only during the call.
   void release_through(uint64_t horizon, const std::function<void(const Record&)>& fn);
   void release_all(const std::function<void(const Record&)>& fn) { release_through(UINT64_MAX, fn); }
+  // Calls fn for the n oldest held records, in order (a bound on what the buffer holds).
+  void release_oldest(size_t n, const std::function<void(const Record&)>& fn);
 
   size_t held() const { return (ordered_.size() - head_) + incoming_.size(); }
   size_t arena_bytes() const;
@@ -47,6 +49,7 @@ class ReorderBuffer {
   };
 
   Entry copy_in(const Record& record);
+  void release_head(const std::function<void(const Record&)>& fn);
   uint32_t take_block(size_t min_bytes);
   void release_record_storage(uint32_t block);
   void merge_incoming();
