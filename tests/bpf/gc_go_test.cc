@@ -60,6 +60,7 @@ TEST(GcGo, CyclesAndPauseTimeMatchMemStats) {
       ++unknown;
     }
   }
+  EXPECT_EQ(live.begin_markers_match(go.pid()), "");
   EXPECT_GT(want_cycles, 30u);
   EXPECT_EQ(cycles, want_cycles) << "GC cycles: gputrace " << cycles << ", runtime.NumGC " << want_cycles;
   EXPECT_EQ(gc_pauses, 2 * want_cycles) << "two stop-the-worlds per cycle";

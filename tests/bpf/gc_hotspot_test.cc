@@ -75,6 +75,7 @@ TEST(GcHotspot, EveryPauseMatchesXlogGc) {
     durations.add(fmt::format("pause {}", i), static_cast<double>(p.duration_ns), expected[i].ms * 1e6);
   }
   EXPECT_EQ(durations.verdict(), "");
+  EXPECT_EQ(live.begin_markers_match(java.pid()), "");
   std::cout << "hotspot 17: " << expected.size() << " pauses (-Xlog:gc) = " << seen.size()
             << " (gputrace); " << durations.summary() << "\n";
 }

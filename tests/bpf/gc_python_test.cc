@@ -61,6 +61,7 @@ TEST(GcPython, EveryCollectionMatchesGcCallbacks) {
                   static_cast<double>(e.stop - e.start));
   }
   EXPECT_EQ(durations.verdict(), "");
+  EXPECT_EQ(live.begin_markers_match(py.pid()), "");
   PauseStats stats;
   live.for_each_record([&](const Record& r) { stats.on_record(r); });
   const auto summary = stats.summary();

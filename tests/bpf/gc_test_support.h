@@ -186,6 +186,25 @@ class LiveGcTracer {
       if (static_cast<int>(c.hdr.pid) == pid) out.push_back(c);
     return out;
   }
+  // When each pause of pid began, from its GT_EV_GC_BEGIN markers.
+  std::vector<uint64_t> begins(int pid) const {
+    std::vector<uint64_t> out;
+    for (const auto& b : begins_)
+      if (static_cast<int>(b.hdr.pid) == pid) out.push_back(b.hdr.ts_ns);
+    return out;
+  }
+  // Every pause has its begin marker, stamped at or before the pause's own begin and after
+  // the previous pause ended: "" when so, else what is wrong.
+  std::string begin_markers_match(int pid) const {
+    const auto b = begins(pid);
+    const auto p = pauses(pid);
+    if (b.size() != p.size()) return fmt::format("{} begin markers for {} pauses", b.size(), p.size());
+    for (size_t i = 0; i < p.size(); ++i) {
+      if (b[i] > p[i].begin_ns) return fmt::format("pause {}: marker at {} after its begin {}", i, b[i], p[i].begin_ns);
+      if (i > 0 && b[i] < p[i - 1].hdr.ts_ns) return fmt::format("pause {}: marker before the previous pause ended", i);
+    }
+    return "";
+  }
   // Replays every GC record seen, as the consumer would hand them to an analyzer.
   template <class F>
   void for_each_record(F&& f) const {
@@ -207,6 +226,7 @@ class LiveGcTracer {
     }
     if (r.kind() == static_cast<gt_event_kind>(GT_EV_GC_PAUSE)) self->pauses_.push_back(r.as<gt_gc_pause_event>());
     if (r.kind() == static_cast<gt_event_kind>(GT_EV_GC_CYCLE)) self->cycles_.push_back(r.as<gt_gc_cycle_event>());
+    if (r.kind() == static_cast<gt_event_kind>(GT_EV_GC_BEGIN)) self->begins_.push_back(r.as<gt_gc_begin_event>());
     self->storage_.emplace_back(bytes.begin(), bytes.end());
     return 0;
   }
@@ -218,6 +238,7 @@ class LiveGcTracer {
   ring_buffer* ring_ = nullptr;
   std::vector<gt_gc_pause_event> pauses_;
   std::vector<gt_gc_cycle_event> cycles_;
+  std::vector<gt_gc_begin_event> begins_;
   std::vector<std::vector<std::byte>> storage_;
   size_t decode_errors_ = 0;
   std::atomic<int> status_{-2};

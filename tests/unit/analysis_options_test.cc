@@ -27,10 +27,14 @@ TEST(AnalysisOptions, SetsThresholds) {
 
 TEST(AnalysisOptions, RefusesUnknownNamesAndBadValues) {
   for (const char* bad : {"nope=1", "stall_fraction", "stall_fraction=0", "stall_fraction=1.5", "idle_min=abc",
-                          "storm_min_unmaps=-3"}) {
+                          "storm_min_unmaps=-3", "storm_min_unmaps=inf", "storm_min_unmaps=nan",
+                          "min_judged_bytes=1e30", "baseline_min_samples=0", "baseline_min_samples=2.5",
+                          "stall_fraction=nan", "history_span=1s"}) {
     auto c = parse({"--threshold", bad});
     EXPECT_FALSE(c) << bad;
   }
+  EXPECT_FALSE(parse({"--threshold", "gpu_window=40s"})) << "the history must outlast the GPU window";
+  EXPECT_TRUE(parse({"--threshold", "gpu_window=40s", "--threshold", "history_span=60s"}));
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 namespace gputrace {
 namespace {
 
-std::vector<std::byte> memset_batch(uint64_t seq, uint32_t records) {
+std::vector<std::byte> memset_batch(uint64_t seq, uint32_t records, uint64_t ts = 0) {
   gt_gpu_batch h{};
   h.magic = GT_GPU_BATCH_MAGIC;
   h.version = GT_GPU_BATCH_VERSION;
@@ -23,6 +23,8 @@ std::vector<std::byte> memset_batch(uint64_t seq, uint32_t records) {
     e.hdr.kind = GT_EV_GPU_MEMSET;
     e.hdr.size = sizeof(e);
     e.bytes = i;
+    e.hdr.ts_ns = ts;
+    e.end_ns = ts;
     std::memcpy(out.data() + sizeof(h) + i * sizeof(e), &e, sizeof(e));
   }
   return out;
@@ -52,6 +54,20 @@ TEST(GpuIngest, CountsSequenceGapsPerProcess) {
   ingest.ingest_datagram(memset_batch(0, 1), 10, 0, sink);  // a new process reusing the pid
   ingest.ingest_datagram(memset_batch(uint64_t{1} << 40, 1), 10, 0, sink);  // a lie, not a loss
   EXPECT_EQ(ingest.stats().batches_lost, 2u);
+}
+
+// A library that could not align CUPTI's clock sends timestamps on CUPTI's own (realtime)
+// clock: decades past the daemon's CLOCK_MONOTONIC. Dropped and counted, never placed.
+TEST(GpuIngest, DropsRecordsStampedFarInTheFuture) {
+  GpuIngest ingest;
+  size_t seen = 0;
+  auto sink = [&](const Record&) { ++seen; };
+  const uint64_t now = 5'000'000'000'000;  // 5000 s of uptime
+  EXPECT_TRUE(ingest.ingest_datagram(memset_batch(0, 2, now + 1'000'000), 10, now, sink));  // 1 ms ahead: fine
+  EXPECT_TRUE(ingest.ingest_datagram(memset_batch(1, 3, 1'765'000'000'000'000'000), 10, now, sink));
+  EXPECT_EQ(seen, 2u);
+  EXPECT_EQ(ingest.stats().records_misdated, 3u);
+  EXPECT_EQ(ingest.stats().records, 5u);
 }
 
 TEST(GpuIngest, RateLimitsEachProcessSeparately) {

@@ -2,6 +2,7 @@
 #include "decode/decoder.h"
 #include "host/kallsyms.h"
 #include "host/kmsg_faults.h"
+#include "host/link_watch.h"
 #include "host/pci_devices.h"
 #include "host/stacks.h"
 
@@ -83,6 +84,27 @@ TEST(PciFacts, ParsesSysfsWording) {
   EXPECT_EQ(parse_iommu_type("DMA-FQ"), GT_IOMMU_LAZY);
   EXPECT_EQ(parse_iommu_type("identity"), GT_IOMMU_IDENTITY);
   EXPECT_EQ(parse_iommu_type(""), GT_IOMMU_NONE);
+}
+
+TEST(LinkWatch, ReportsOnlyLinksThatChanged) {
+  auto gpu = [](uint32_t speed, uint8_t width) {
+    PciDeviceFacts f;
+    f.name = "0000:17:00.0";
+    f.pci_class = 0x030200;
+    f.link_speed_mts = speed;
+    f.max_link_speed_mts = 16000;
+    f.link_width = width;
+    f.max_link_width = 16;
+    return f;
+  };
+  LinkWatch watch;
+  EXPECT_TRUE(watch.changes({gpu(2500, 16)}).empty());  // first sight: recorded at start-up
+  EXPECT_TRUE(watch.changes({gpu(2500, 16)}).empty());
+  const auto up = watch.changes({gpu(16000, 16)});  // under load the GPU raises its link
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(up[0].link_speed_mts, 16000u);
+  EXPECT_TRUE(watch.changes({gpu(16000, 16)}).empty());
+  EXPECT_EQ(watch.changes({gpu(16000, 8)}).size(), 1u);
 }
 
 }  // namespace

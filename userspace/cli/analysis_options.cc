@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
+#include <limits>
+#include <type_traits>
 #include <functional>
 #include <string_view>
 
@@ -14,7 +17,8 @@ using Setter = std::function<Result<void>(EngineConfig&, const std::string&)>;
 Result<double> number(const std::string& text) {
   double v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < 0) return fail("'{}' is not a non-negative number", text);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v < 0)
+    return fail("'{}' is not a non-negative number", text);
   return v;
 }
 
@@ -28,11 +32,18 @@ Setter fraction(double CorrelationConfig::*field) {
   };
 }
 
+// A count or rate: at least `least`, and within what the field holds (a cast of a larger
+// double is undefined); whole for integer fields.
 template <class T>
-Setter count(T CorrelationConfig::*field) {
-  return [field](EngineConfig& c, const std::string& text) -> Result<void> {
+Setter count(T CorrelationConfig::*field, double least = 0) {
+  return [field, least](EngineConfig& c, const std::string& text) -> Result<void> {
     auto v = number(text);
     if (!v) return tl::unexpected(v.error());
+    if (*v < least) return fail("'{}' is below {}", text, least);
+    if constexpr (std::is_integral_v<T>) {
+      if (*v != std::floor(*v)) return fail("'{}' is not a whole number", text);
+      if (*v >= static_cast<double>(std::numeric_limits<T>::max())) return fail("'{}' is too large", text);
+    }
     c.correlation.*field = static_cast<T>(*v);
     return {};
   };
@@ -55,7 +66,7 @@ struct Threshold {
 const Threshold kThresholds[] = {
     {"stall_fraction", fraction(&CorrelationConfig::stall_fraction)},
     {"min_judged_bytes", count(&CorrelationConfig::min_judged_bytes)},
-    {"baseline_min_samples", count(&CorrelationConfig::baseline_min_samples)},
+    {"baseline_min_samples", count(&CorrelationConfig::baseline_min_samples, 1)},
     {"stall_merge_gap", duration(&CorrelationConfig::stall_merge_gap_ns)},
     {"storm_unmaps_per_s", count(&CorrelationConfig::storm_unmaps_per_s)},
     {"storm_min_unmaps", count(&CorrelationConfig::storm_min_unmaps)},
@@ -100,6 +111,10 @@ Result<void> apply_analysis_options(const Options& o, EngineConfig& config) {
     }
     if (auto r = t->set(config, value); !r) return fail("--threshold {}: {}", name, r.error().describe());
   }
+  // GPU activity is judged against kernel history that must still be there when it arrives.
+  if (config.correlation.history_span_ns <= config.gpu_reorder_window_ns)
+    return fail("--threshold: history_span ({} ms) must be longer than gpu_window ({} ms)",
+                config.correlation.history_span_ns / 1'000'000, config.gpu_reorder_window_ns / 1'000'000);
   return {};
 }
 

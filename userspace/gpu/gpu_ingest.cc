@@ -34,7 +34,13 @@ bool GpuIngest::accept(BatchResult batch, uint64_t now_ns, const RecordSink& sin
   ++stats_.batches;
   stats_.records += batch->count;
   // Validated already: this walk cannot fail.
-  decode_stream(batch->records, sink);
+  decode_stream(batch->records, [&](const Record& r) {
+    if (r.ts() > now_ns + kMaxAheadNs) {
+      ++stats_.records_misdated;
+      return;
+    }
+    sink(r);
+  });
   return true;
 }
 

@@ -20,6 +20,7 @@ struct GpuIngestStats {
   uint64_t batches = 0;       // accepted
   uint64_t records = 0;       // in accepted batches
   uint64_t batches_lost = 0;  // sequence numbers skipped by a sender (its batches never arrived)
+  uint64_t records_misdated = 0;  // stamped further in the future than kMaxAheadNs: dropped
   std::array<uint64_t, kBatchRejectCount> rejected{};
 
   uint64_t rejected_total() const;
@@ -27,6 +28,11 @@ struct GpuIngestStats {
 
 class GpuIngest {
  public:
+  // A record from a served process stamped this far past the daemon's clock is not on
+  // CLOCK_MONOTONIC (CUPTI's own clock, when the library could neither register its
+  // timestamp callback nor calibrate) or is a lie; either way it cannot be placed in time.
+  static constexpr uint64_t kMaxAheadNs = 10'000'000'000;
+
   using RecordSink = std::function<void(const Record&)>;
 
   explicit GpuIngest(RateLimit limit = {}) : limiter_(limit) {}

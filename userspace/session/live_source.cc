@@ -37,7 +37,10 @@ Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, 
   s->sink_ = std::move(sink);
   // Host facts first: they describe everything that follows.
   const uint64_t t0 = monotonic_ns();
-  for (const auto& d : read_pci_devices()) s->forward(facts_record(d, t0).view());
+  const auto devices = read_pci_devices();
+  for (const auto& d : devices) s->forward(facts_record(d, t0).view());
+  s->links_.changes(devices);
+  s->last_link_check_ = std::chrono::steady_clock::now();
   for (const auto& p : snapshot_processes(t0)) s->forward(p.view());
 
   auto tracer = KernelTracer::start(features, config);
@@ -103,6 +106,10 @@ Result<void> LiveSource::pump(std::chrono::milliseconds timeout) {
     emit_faults();
     emit_losses();
   }
+  if (now - last_link_check_ >= std::chrono::seconds(10)) {
+    last_link_check_ = now;
+    emit_link_changes();
+  }
   return {};
 }
 
@@ -118,6 +125,11 @@ void LiveSource::emit_faults() {
   for (const auto& f : kmsg_->read_new()) forward(f.view());
 }
 
+void LiveSource::emit_link_changes() {
+  const uint64_t ts = monotonic_ns();
+  for (const auto& d : links_.changes(read_pci_devices())) forward(facts_record(d, ts).view());
+}
+
 void LiveSource::emit_losses() {
   const uint64_t ts = monotonic_ns();
   if (auto losses = tracer_->maps().read_losses()) {
@@ -127,6 +139,7 @@ void LiveSource::emit_losses() {
   const GpuIngestStats& gpu = gpu_ingest_.stats();
   forward(loss_record("gpu_batches_rejected", gpu.rejected_total(), ts).view());
   forward(loss_record("gpu_batches_lost", gpu.batches_lost, ts).view());
+  forward(loss_record("gpu_records_misdated", gpu.records_misdated, ts).view());
   for (const auto& p : tracer_->program_stats())
     forward(loss_record("missed:" + p.name, p.recursion_misses, ts).view());
 }

@@ -12,6 +12,7 @@
 #include "gpu/gpu_ingest.h"
 #include "gpu/gpu_probe.h"
 #include "host/kmsg_faults.h"
+#include "host/link_watch.h"
 #include "host/stacks.h"
 #include "loader/kernel_tracer.h"
 #include "ring/consumer.h"
@@ -31,7 +32,7 @@ class LiveSource {
                                                    std::optional<gc::GcOptions> gc, Sink sink);
 
   // Waits up to `timeout` for events and forwards what arrived; every second also forwards
-  // the loss counters and new kernel-log faults.
+  // the loss counters and new kernel-log faults, every ten the PCIe links that changed.
   Result<void> pump(std::chrono::milliseconds timeout);
   // Final drain and final loss counters; call before closing the sink.
   Result<void> stop();
@@ -44,6 +45,7 @@ class LiveSource {
   void forward(const Record& r);
   void emit_losses();
   void emit_faults();
+  void emit_link_changes();
 
   Sink sink_;
   std::unique_ptr<KernelTracer> tracer_;
@@ -53,8 +55,10 @@ class LiveSource {
   GpuIngest gpu_ingest_;               // validates them: the served process is untrusted
   std::optional<StackRecorder> stacks_;
   std::optional<KmsgFaultReader> kmsg_;
+  LinkWatch links_;
   uint64_t forwarded_ = 0;
   std::chrono::steady_clock::time_point last_periodic_{};
+  std::chrono::steady_clock::time_point last_link_check_{};
 };
 
 }  // namespace gputrace
