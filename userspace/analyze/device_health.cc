@@ -68,7 +68,6 @@ void DeviceHealth::on_swiotlb(const gt_swiotlb_event& e) {
   DeviceHealthCounts& c = counts_for(device);
   ++c.swiotlb_bounces;
   c.swiotlb_bytes += e.size;
-  keep(HealthEventKind::SwiotlbBounce, e.hdr.ts_ns, device, e.dma_addr, e.size);
 }
 
 void DeviceHealth::on_latency(const gt_iommu_latency_event& e) {
@@ -78,8 +77,6 @@ void DeviceHealth::on_latency(const gt_iommu_latency_event& e) {
   ++s.count;
   s.total_ns += e.latency_ns;
   s.max_ns = std::max<uint64_t>(s.max_ns, e.latency_ns);
-  keep(is_map ? HealthEventKind::IommuMapLatency : HealthEventKind::IommuUnmapLatency, e.hdr.ts_ns, device, e.iova,
-       e.latency_ns);
 }
 
 uint64_t DeviceHealth::next_due_ns() const {

@@ -1,7 +1,8 @@
 // DeviceHealth: per-device counts of IOMMU faults, AER errors, swiotlb bounces and IOMMU
-// map/unmap latency, a bounded time-ordered list of those events for the analyzers that
-// correlate stalls with them, and the iommu_fault finding (identical repeats of one fault
-// within a second are one finding with a count).
+// map/unmap latency, a bounded time-ordered list of the rare ones (faults, AER errors) for
+// the analyzers that correlate stalls with them, and the iommu_fault finding (identical
+// repeats of one fault within a second are one finding with a count). The frequent ones
+// (bounces, latencies) reach the correlation as KernelHistory buckets.
 #pragma once
 
 #include "analyze/finding.h"
@@ -36,12 +37,12 @@ struct DeviceHealthCounts {
   LatencyStats iommu_unmap_latency;
 };
 
-enum class HealthEventKind : uint8_t { IommuFault, Aer, SwiotlbBounce, IommuMapLatency, IommuUnmapLatency };
+enum class HealthEventKind : uint8_t { IommuFault, Aer };
 
-// One kept event: value is the size (bounce), the latency (ns) or the AER status.
+// One kept event: value is the fault reason or the AER status.
 struct HealthEvent {
   uint64_t ts = 0;
-  uint64_t addr = 0;  // IOVA or bus address, 0 for AER
+  uint64_t addr = 0;  // IOVA, 0 for AER
   uint64_t value = 0;
   uint32_t device = 0;
   HealthEventKind kind = HealthEventKind::IommuFault;
@@ -70,7 +71,7 @@ class DeviceHealth {
   void forget_before(uint64_t ts) {
     while (!kept_.empty() && kept_.front().ts < ts) kept_.pop_front();
   }
-  uint64_t events_not_kept() const { return not_kept_; }
+  uint64_t events_not_kept() const { return not_kept_; }  // faults and AER errors over the bound
 
  private:
   struct OpenFault {

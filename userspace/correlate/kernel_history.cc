@@ -3,6 +3,15 @@
 #include <algorithm>
 
 namespace gputrace {
+namespace {
+
+template <class B>
+std::deque<B>& of_device(std::vector<std::deque<B>>& series, uint32_t device) {
+  if (device >= series.size()) series.resize(device + 1);
+  return series[device];
+}
+
+}  // namespace
 
 bool KernelHistory::full() {
   if (entries_ < max_entries_) return false;
@@ -10,28 +19,54 @@ bool KernelHistory::full() {
   return true;
 }
 
-KernelHistory::Bucket& KernelHistory::bucket_at(Buckets& buckets, uint64_t ts) {
+template <class B>
+B* KernelHistory::bucket_at(std::deque<B>& buckets, uint64_t ts) {
   const uint64_t start = ts - ts % kBucketNs;
   if (buckets.empty() || buckets.back().start < start) {
-    buckets.push_back(Bucket{.start = start});
+    if (full()) return nullptr;
+    buckets.push_back(B{.start = start});
     ++entries_;
   }
   // A record older than the newest bucket (late, out of order) joins the newest bucket:
   // off by at most the engine's reorder slack, and the lists stay sorted.
-  return buckets.back();
+  return &buckets.back();
 }
 
+template <class B>
+auto KernelHistory::first_overlapping(const std::deque<B>& buckets, uint64_t begin) {
+  return std::lower_bound(buckets.begin(), buckets.end(), begin,
+                          [](const B& b, uint64_t t) { return b.start + kBucketNs <= t; });
+}
+
+template <class B>
+void KernelHistory::trim(std::deque<B>& buckets, uint64_t ts) {
+  while (!buckets.empty() && buckets.front().start + kBucketNs <= ts) {
+    buckets.pop_front();
+    --entries_;
+  }
+}
+
+
 void KernelHistory::on_dma(uint32_t device, bool unmap, uint64_t ts) {
-  if (device >= dma_.size()) dma_.resize(device + 1);
-  Buckets& buckets = dma_[device];
-  if ((buckets.empty() || buckets.back().start + kBucketNs <= ts) && full()) return;
-  Bucket& b = bucket_at(buckets, ts);
-  ++(unmap ? b.unmaps : b.maps);
+  if (Bucket* b = bucket_at(of_device(dma_, device), ts)) ++(unmap ? b->unmaps : b->maps);
 }
 
 void KernelHistory::on_iommu_unmap(uint64_t ts) {
-  if ((iommu_unmaps_.empty() || iommu_unmaps_.back().start + kBucketNs <= ts) && full()) return;
-  ++bucket_at(iommu_unmaps_, ts).unmaps;
+  if (Bucket* b = bucket_at(iommu_unmaps_, ts)) ++b->unmaps;
+}
+
+void KernelHistory::on_swiotlb(uint32_t device, uint64_t ts, uint64_t bytes) {
+  if (AmountBucket* b = bucket_at(of_device(swiotlb_, device), ts)) {
+    ++b->count;
+    b->total += bytes;
+  }
+}
+
+void KernelHistory::on_unmap_latency(uint32_t device, uint64_t ts, uint64_t latency_ns) {
+  if (AmountBucket* b = bucket_at(of_device(unmap_latency_, device), ts)) {
+    ++b->count;
+    b->total += latency_ns;
+  }
 }
 
 void KernelHistory::on_gc_pause(uint32_t pid, const GcPauseSpan& pause) {
@@ -67,14 +102,10 @@ std::optional<uint64_t> KernelHistory::open_pause_since(uint32_t pid) const {
 }
 
 void KernelHistory::forget_before(uint64_t ts) {
-  auto trim = [&](Buckets& buckets) {
-    while (!buckets.empty() && buckets.front().start + kBucketNs <= ts) {
-      buckets.pop_front();
-      --entries_;
-    }
-  };
-  for (Buckets& b : dma_) trim(b);
-  trim(iommu_unmaps_);
+  for (Buckets& b : dma_) trim(b, ts);
+  trim(iommu_unmaps_, ts);
+  for (AmountBuckets& b : swiotlb_) trim(b, ts);
+  for (AmountBuckets& b : unmap_latency_) trim(b, ts);
   for (auto it = gc_.begin(); it != gc_.end();) {
     auto& pauses = it->second.by_begin;
     while (!pauses.empty() && pauses.front().end_ns < ts) {
@@ -87,13 +118,28 @@ void KernelHistory::forget_before(uint64_t ts) {
 
 KernelHistory::DmaCounts KernelHistory::sum(const Buckets& buckets, uint64_t begin, uint64_t end) {
   DmaCounts out;
-  auto it = std::lower_bound(buckets.begin(), buckets.end(), begin,
-                             [](const Bucket& b, uint64_t t) { return b.start + kBucketNs <= t; });
-  for (; it != buckets.end() && it->start <= end; ++it) {
+  for (auto it = first_overlapping(buckets, begin); it != buckets.end() && it->start <= end; ++it) {
     out.maps += it->maps;
     out.unmaps += it->unmaps;
   }
   return out;
+}
+
+KernelHistory::Amount KernelHistory::sum(const AmountBuckets& buckets, uint64_t begin, uint64_t end) {
+  Amount out;
+  for (auto it = first_overlapping(buckets, begin); it != buckets.end() && it->start <= end; ++it) {
+    out.count += it->count;
+    out.total += it->total;
+  }
+  return out;
+}
+
+KernelHistory::Amount KernelHistory::swiotlb_in(uint32_t device, uint64_t begin, uint64_t end) const {
+  return device < swiotlb_.size() ? sum(swiotlb_[device], begin, end) : Amount{};
+}
+
+KernelHistory::Amount KernelHistory::unmap_latency_in(uint32_t device, uint64_t begin, uint64_t end) const {
+  return device < unmap_latency_.size() ? sum(unmap_latency_[device], begin, end) : Amount{};
 }
 
 KernelHistory::DmaCounts KernelHistory::dma_in(uint32_t device, uint64_t begin, uint64_t end) const {

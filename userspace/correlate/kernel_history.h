@@ -1,7 +1,9 @@
 // KernelHistory: the recent kernel-side activity the correlation needs to explain what the
-// GPU did, kept for a bounded span of time: DMA-API map/unmap counts per device and
-// host-wide IOMMU unmaps in 100 us buckets, and the GC pauses of every process. (Faults,
-// AER errors, swiotlb bounces and IOMMU latencies are kept by DeviceHealth.)
+// GPU did, kept for a bounded span of time: DMA-API map/unmap counts, swiotlb bounces and
+// IOMMU unmap latency per device and host-wide IOMMU unmaps, in 100 us buckets, and the GC
+// pauses of every process. (Faults and AER errors, rare and wanted one by one, are kept by
+// DeviceHealth.) Buckets keep the cost per event constant and the memory bounded by time,
+// not by event rate: a confidential VM bounces every DMA.
 //
 // GPU activity reaches the daemon up to a CUPTI flush period after it happened, so these
 // facts are recorded as kernel events are processed and looked up later, by time range.
@@ -33,6 +35,8 @@ class KernelHistory {
 
   void on_dma(uint32_t device, bool unmap, uint64_t ts);
   void on_iommu_unmap(uint64_t ts);  // host-wide: iommu:unmap names no device
+  void on_swiotlb(uint32_t device, uint64_t ts, uint64_t bytes);
+  void on_unmap_latency(uint32_t device, uint64_t ts, uint64_t latency_ns);
   // A pause of pid began (GT_EV_GC_BEGIN); it stays open until that process's next pause
   // record (any cause) or its exit.
   void on_gc_begin(uint32_t pid, uint64_t ts);
@@ -54,6 +58,12 @@ class KernelHistory {
   uint64_t iommu_unmaps_in(uint64_t begin, uint64_t end) const;
   // The devices with DMA-API unmaps in [begin, end], with their counts.
   std::vector<std::pair<uint32_t, uint64_t>> unmaps_by_device_in(uint64_t begin, uint64_t end) const;
+  struct Amount {
+    uint64_t count = 0;
+    uint64_t total = 0;  // bytes bounced, or ns of unmap latency
+  };
+  Amount swiotlb_in(uint32_t device, uint64_t begin, uint64_t end) const;
+  Amount unmap_latency_in(uint32_t device, uint64_t begin, uint64_t end) const;
   // The pauses of pid that overlap [begin, end], oldest first.
   std::vector<GcPauseSpan> gc_pauses_in(uint32_t pid, uint64_t begin, uint64_t end) const;
 
@@ -65,10 +75,22 @@ class KernelHistory {
     uint32_t maps = 0;
     uint32_t unmaps = 0;
   };
+  struct AmountBucket {
+    uint64_t start = 0;
+    uint64_t count = 0;
+    uint64_t total = 0;
+  };
   using Buckets = std::deque<Bucket>;
+  using AmountBuckets = std::deque<AmountBucket>;
 
-  Bucket& bucket_at(Buckets& buckets, uint64_t ts);
+  template <class B>
+  B* bucket_at(std::deque<B>& buckets, uint64_t ts);  // nullptr when full
+  template <class B>
+  static auto first_overlapping(const std::deque<B>& buckets, uint64_t begin);
+  template <class B>
+  void trim(std::deque<B>& buckets, uint64_t ts);
   static DmaCounts sum(const Buckets& buckets, uint64_t begin, uint64_t end);
+  static Amount sum(const AmountBuckets& buckets, uint64_t begin, uint64_t end);
   bool full();
 
   size_t max_entries_;
@@ -76,6 +98,8 @@ class KernelHistory {
   uint64_t dropped_ = 0;
   std::vector<Buckets> dma_;  // by DeviceTable index
   Buckets iommu_unmaps_;      // unmaps counted in Bucket::unmaps
+  std::vector<AmountBuckets> swiotlb_;         // by DeviceTable index
+  std::vector<AmountBuckets> unmap_latency_;   // by DeviceTable index
   struct Pauses {
     std::deque<GcPauseSpan> by_begin;
     uint64_t longest_ns = 0;  // bounds how far back an overlapping pause can begin

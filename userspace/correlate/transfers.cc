@@ -116,24 +116,18 @@ std::vector<TransferAnalyzer::Cause> TransferAnalyzer::causes_of(const GpuActivi
 
   if (device) {
     const std::string& name = devices_.at(*device).name;
-    uint64_t faults = 0, aer = 0, bounces = 0, bounce_bytes = 0;
+    uint64_t faults = 0, aer = 0;
     uint64_t first_fault_iova = 0;
     const auto& kept = health_.kept_events();
     auto it = std::lower_bound(kept.begin(), kept.end(), a, [](const HealthEvent& e, uint64_t t) { return e.ts < t; });
     for (; it != kept.end() && it->ts <= b; ++it) {
       if (it->device != *device) continue;
-      switch (it->kind) {
-        case HealthEventKind::IommuFault:
-          if (!faults++) first_fault_iova = it->addr;
-          break;
-        case HealthEventKind::Aer: ++aer; break;
-        case HealthEventKind::SwiotlbBounce:
-          ++bounces;
-          bounce_bytes += it->value;
-          break;
-        default: break;
-      }
+      if (it->kind == HealthEventKind::Aer)
+        ++aer;
+      else if (!faults++)
+        first_fault_iova = it->addr;
     }
+    const auto [bounces, bounce_bytes] = history_.swiotlb_in(*device, a, b);
     if (faults)
       out.push_back({"iommu_fault", fmt::format("{} IOMMU fault(s) on {} (first at IOVA 0x{:x})", faults, name, first_fault_iova),
                      json{{"faults", faults}, {"first_iova", fmt::format("0x{:x}", first_fault_iova)}}});
@@ -211,25 +205,20 @@ std::optional<TransferAnalyzer::Cause> TransferAnalyzer::unmap_storm(const GpuAc
     if (mode == GT_IOMMU_IDENTITY || mode == GT_IOMMU_NONE) return std::nullopt;
   }
   const uint64_t a = copy.start_ns, b = copy.end_ns, dur = copy.duration_ns();
-  uint64_t strict_unmaps = 0;
+  uint64_t strict_unmaps = 0, latency_ns = 0, latency_events = 0;
   json storm_devices = json::array();
   auto by_device = history_.unmaps_by_device_in(a, b);
   std::sort(by_device.begin(), by_device.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
   for (const auto& [d, n] : by_device) {
     if (devices_.at(d).facts.iommu_mode != GT_IOMMU_STRICT) continue;
     strict_unmaps += n;
+    const KernelHistory::Amount latency = history_.unmap_latency_in(d, a, b);
+    latency_events += latency.count;
+    latency_ns += latency.total;
     if (storm_devices.size() < 4) storm_devices.push_back(json{{"device", devices_.at(d).name}, {"unmaps", n}});
   }
   const double rate = static_cast<double>(strict_unmaps) * 1e9 / static_cast<double>(dur);
   if (strict_unmaps < config_.storm_min_unmaps || rate < config_.storm_unmaps_per_s) return std::nullopt;
-  uint64_t latency_ns = 0, latency_events = 0;
-  const auto& kept = health_.kept_events();
-  auto it = std::lower_bound(kept.begin(), kept.end(), a, [](const HealthEvent& e, uint64_t t) { return e.ts < t; });
-  for (; it != kept.end() && it->ts <= b; ++it) {
-    if (it->kind != HealthEventKind::IommuUnmapLatency) continue;
-    latency_ns += it->value;
-    ++latency_events;
-  }
   json ev{{"strict_unmaps", strict_unmaps}, {"unmaps_per_s", std::round(rate)}, {"devices", storm_devices},
           {"iommu_unmaps", history_.iommu_unmaps_in(a, b)}};
   std::string latency;
