@@ -50,11 +50,14 @@ json gpu_section(const Engine& engine) {
   const TransferStats& t = c.transfers().stats();
   const CorrelationStats& cs = c.stats();
   return {{"processes", processes},
-          {"transfers", {{"copies", t.copies}, {"judged", t.judged}, {"stalled", t.stalled}, {"unbound_device", t.unbound_device}}},
+          {"transfers",
+           {{"copies", t.copies}, {"judged", t.judged}, {"stalled", t.stalled}, {"unbound_device", t.unbound_device},
+            {"shared_link", t.shared_link}}},
           {"baselines", baselines},
           {"correlation",
            {{"activities", cs.activities}, {"max_pending", cs.max_pending}, {"pending_dropped", cs.pending_dropped},
-            {"beyond_history", cs.beyond_history}, {"idle_gc_ns", c.idle().idle_gc_ns()}}}};
+            {"beyond_history", cs.beyond_history}, {"open_pause_expired", cs.open_pause_expired},
+            {"idle_gc_ns", c.idle().idle_gc_ns()}}}};
 }
 
 void render_gpu_section(std::string& out, const json& gpu) {

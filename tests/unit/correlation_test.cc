@@ -392,5 +392,24 @@ TEST(Correlation, HeldGpuRecordsAreBounded) {
   EXPECT_EQ(engine.correlation().processes().at(kPid).kernels, 1000u);
 }
 
+// Every list the correlation keeps is bounded; what does not fit is counted, never silent.
+TEST(Correlation, KernelHistoryAndHealthEventsAreBounded) {
+  EngineConfig config;
+  config.correlation.max_history_entries = 10;
+  config.max_kept_health_events = 2;
+  auto t = host_with_baseline();
+  for (int i = 0; i < 400; ++i) t.unmap(kSlowStart + i * 100'000, kNvme, 0x100000 + i * 0x1000, 4096);
+  for (int i = 0; i < 5; ++i) t.fault(kSlowStart + i * kMs, "0000:17:00.0", 0x1000 * i);
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  Engine engine(config);
+  t.feed(engine);
+  EXPECT_GT(engine.correlation().history().entries_dropped(), 0u);
+  EXPECT_EQ(engine.health().events_not_kept(), 3u);
+  const auto s = stalls(engine);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].evidence["cause"], "iommu_fault");  // the two faults kept still explain it
+  EXPECT_EQ(s[0].evidence["cause_evidence"]["faults"], 2u);
+}
+
 }  // namespace
 }  // namespace gputrace
