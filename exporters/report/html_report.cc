@@ -3,6 +3,8 @@
 #include "report/markdown_report.h"
 #include "report/svg.h"
 #include "report/device_fields.h"
+#include "report/late_records.h"
+#include "report/listing.h"
 #include "report/units.h"
 
 #include <fmt/format.h>
@@ -80,7 +82,10 @@ figcaption { font-weight: 600; margin-bottom: 4px; }
 footer { color: var(--muted); font-size: 12px; padding: 0 32px 24px; }
 )";
 
-std::string text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+// Names are bytes, not UTF-8: a strict dump would throw on them (escape() handles the rest).
+std::string text(const json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 std::string h(const json& v) { return escape(text(v)); }
 const char* sev_class(Severity s) { return s == Severity::Critical ? "critical" : s == Severity::Warning ? "warning" : "info"; }
 
@@ -126,8 +131,8 @@ ByTrack index_by_track(const Timeline& tl) {
 
 std::string summary_section(const ReportModel& model, const Timeline& tl) {
   const json& sev = model["summary"]["by_severity"];
-  uint64_t lost = 0;
-  for (const auto& l : model["losses"]) lost += l["count"].get<uint64_t>();
+  uint64_t lost = 0, late = 0;
+  for (const auto& l : model["losses"]) (counts_late_records(l["name"].get<std::string>()) ? late : lost) += l["count"].get<uint64_t>();
   double worst_gc = 0;
   bool any_pause = false;
   if (model.contains("gc_pauses"))
@@ -149,6 +154,7 @@ std::string summary_section(const ReportModel& model, const Timeline& tl) {
   out += card(std::to_string(outstanding), "mappings outstanding at end", false);
   out += card(any_pause ? human_percent(worst_gc) : "-", "worst GC wall share", worst_gc > 0.05);
   out += card(std::to_string(lost), "events lost", lost > 0);
+  if (late) out += card(std::to_string(late), "late, still processed", false);
   out += "</div><ul class=\"narrative\">";
   for (const auto& s : report_narrative(model)) out += "<li>" + escape(s) + "</li>";
   out += "</ul>";
@@ -351,11 +357,16 @@ std::string gc_chart(const Timeline& tl, const ByTrack& by, const svg::TimeAxis&
 // ---- findings and tables ----
 
 std::string findings_section(const ReportModel& model) {
-  std::string out = fmt::format("<section id=\"findings\"><h2>Findings, worst first ({})</h2>", model["findings"].size());
-  if (model["findings"].empty()) out += "<p>None.</p>";
+  const json& findings = model["findings"];
+  std::string out = fmt::format("<section id=\"findings\"><h2>Findings, worst first ({})</h2>", findings.size());
+  if (findings.empty()) out += "<p>None.</p>";
   size_t n = 0;
   const uint64_t origin = model["time"]["first_ns"].get<uint64_t>();
-  for (const auto& f : model["findings"]) {
+  for (const auto& f : findings) {
+    if (n == kListedFindings) {
+      out += "<p class=\"note\">" + escape(not_listed_note(findings.size() - n, "findings")) + "</p>";
+      break;
+    }
     const std::string sev = f["severity"].get<std::string>();
     out += fmt::format("<article class=\"finding {0}\" id=\"finding-{1}\"><h3>{1}. <span class=\"sev {0}\">{0}</span> "
                        "<code>{2}</code></h3><p>{3}</p><table class=\"evidence\">",
@@ -410,14 +421,22 @@ std::string owners_section(const ReportModel& model) {
   if (model["processes"].empty()) return out + "<p>No process made a DMA mapping while traced.</p></section>";
   out += "<table><tr><th>process</th><th>owner</th><th>exe</th><th class=\"num\">made</th><th class=\"num\">bytes</th>"
          "<th class=\"num\">outstanding</th><th class=\"num\">leaks</th><th>exited</th></tr>";
-  for (const auto& p : model["processes"])
+  const json& procs = model["processes"];
+  const auto listed = worst_entries(procs, kListedRows, worse_owner);
+  for (size_t i : listed) {
+    const json& p = procs[i];
     out += fmt::format("<tr><td>{}[{}]</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
                        h(p["comm"]), p["pid"].get<uint64_t>(), h(p["owner_kind"]), h(p["exe"]),
                        p["mappings_made"].get<uint64_t>(), human_bytes(p["bytes_mapped"].get<uint64_t>()),
                        p["outstanding"]["mappings"].get<uint64_t>(), p["leaks_reported"].get<uint64_t>(),
                        p["exit_ns"].is_null() ? "no" : "yes");
-  return out + "</table></section>";
+  }
+  out += "</table>";
+  if (listed.size() < procs.size())
+    out += "<p class=\"note\">" +
+           escape(not_listed_note(procs.size() - listed.size(), "owners (fewer leaks and outstanding mappings)")) + "</p>";
+  return out + "</section>";
 }
 
 std::string gc_section(const ReportModel& model) {
@@ -427,7 +446,10 @@ std::string gc_section(const ReportModel& model) {
   out += "<table><tr><th class=\"num\">pid</th><th>runtime</th><th class=\"num\">pauses</th><th class=\"num\">total</th>"
          "<th class=\"num\">max</th><th class=\"num\">p50</th><th class=\"num\">p90</th><th class=\"num\">p99</th>"
          "<th class=\"num\">wall time</th></tr>";
-  for (const auto& p : model["gc_pauses"])
+  const json& procs = model["gc_pauses"];
+  const auto listed = worst_entries(procs, kListedRows, worse_gc_process);
+  for (size_t i : listed) {
+    const json& p = procs[i];
     out += fmt::format("<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                        "<td class=\"num\">{}</td></tr>",
@@ -435,7 +457,12 @@ std::string gc_section(const ReportModel& model) {
                        human_duration(p["total_ns"].get<uint64_t>()), human_duration(p["max_ns"].get<uint64_t>()),
                        human_duration(p["p50_ns"].get<uint64_t>()), human_duration(p["p90_ns"].get<uint64_t>()),
                        human_duration(p["p99_ns"].get<uint64_t>()), human_percent(p["wall_share"].get<double>()));
-  return out + "</table></section>";
+  }
+  out += "</table>";
+  if (listed.size() < procs.size())
+    out += "<p class=\"note\">" +
+           escape(not_listed_note(procs.size() - listed.size(), "processes (smaller wall-time share)")) + "</p>";
+  return out + "</section>";
 }
 
 std::string losses_section(const ReportModel& model) {
