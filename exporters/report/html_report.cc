@@ -26,6 +26,8 @@ constexpr double kLabelWidth = 250;
 constexpr double kPlotX0 = kLabelWidth + 10;
 constexpr double kPlotWidth = kSvgWidth - kPlotX0 - 20;
 constexpr size_t kMaxTimelineLanes = 80;
+constexpr size_t kMaxFindingRows = 6;  // rows of one findings track (overlapping ones stack)
+constexpr double kRowHeight = 16;
 
 constexpr const char* kStyle = R"(
 :root { --crit: #c62828; --warn: #ef6c00; --info: #1565c0; --ink: #1d2330; --muted: #5f6b7a; --line: #dde3ea; }
@@ -167,6 +169,33 @@ std::string summary_section(const ReportModel& model, const Timeline& tl) {
 
 // ---- timeline ----
 
+// Findings of one track that overlap on screen (a range, or the marker where it ends) go
+// to rows of their own, like trace.json's extra threads, so one does not hide another; past
+// kMaxFindingRows they share the row that frees first. Returns each mark's row (by.marks
+// order) and sets rows to how many are used.
+std::vector<uint32_t> finding_rows(const Timeline& tl, const std::vector<size_t>& marks, const svg::TimeAxis& axis,
+                                   uint32_t& rows) {
+  std::vector<uint32_t> out;
+  std::vector<double> row_end;  // right edge of the last mark in each row
+  for (size_t i : marks) {
+    const TimelineMark& m = tl.marks[i];
+    const double left = std::min(axis.x(m.start_ns), axis.x(m.end_ns) - 5), right = axis.x(m.end_ns) + 6;
+    uint32_t row = 0;
+    while (row < row_end.size() && row_end[row] > left) ++row;
+    if (row == row_end.size()) {
+      if (row_end.size() < kMaxFindingRows) {
+        row_end.push_back(0);
+      } else {
+        row = static_cast<uint32_t>(std::min_element(row_end.begin(), row_end.end()) - row_end.begin());
+      }
+    }
+    row_end[row] = std::max(row_end[row], right);
+    out.push_back(row);
+  }
+  rows = std::max<uint32_t>(1, static_cast<uint32_t>(row_end.size()));
+  return out;
+}
+
 struct LanePlan {
   uint32_t track;
   bool group_start;  // first lane of its group: draws the group's name above
@@ -200,10 +229,14 @@ std::string timeline_section(const Timeline& tl, const ByTrack& by, const svg::T
       y += 14;
       last_group = group;
     }
-    const double lane_h = tr.kind == TrackKind::Counter ? 34 : 16;
+    uint32_t rows = 1;
+    const std::vector<uint32_t> row_of =
+        tr.kind == TrackKind::Instants ? finding_rows(tl, by.marks[t], axis, rows) : std::vector<uint32_t>{};
+    const double lane_h = tr.kind == TrackKind::Counter ? 34 : kRowHeight * rows;
     body += fmt::format("<rect class=\"band\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\"/>", axis.x0, y,
                         axis.width, lane_h);
-    body += fmt::format("<text class=\"lane\" x=\"16\" y=\"{:.1f}\">{}</text>", y + lane_h / 2 + 4, escape(tr.name));
+    body += fmt::format("<text class=\"lane\" x=\"16\" y=\"{:.1f}\">{}</text>",
+                        y + (tr.kind == TrackKind::Instants ? kRowHeight : lane_h) / 2 + 4, escape(tr.name));
     std::string lane = fmt::format("<g class=\"track\" data-track=\"{}\">", escape(group_label(tr) + " / " + tr.name));
     if (tr.kind == TrackKind::Slices) {
       svg::SpanMerger merger;
@@ -231,18 +264,17 @@ std::string timeline_section(const Timeline& tl, const ByTrack& by, const svg::T
       lane += fmt::format("<text class=\"tick\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">max {:.0f}</text>",
                           axis.x0 - 4, y + 10, max_value);
     } else {
-      for (size_t i : by.marks[t]) {
-        const TimelineMark& m = tl.marks[i];
+      for (size_t k = 0; k < by.marks[t].size(); ++k) {
+        const TimelineMark& m = tl.marks[by.marks[t][k]];
         const std::string title = fmt::format("[{}] {} at {}: {}", to_string(m.severity), m.kind,
                                               seconds_since(m.start_ns, axis.first_ns), m.message);
-        const double x0 = axis.x(m.start_ns), x1 = axis.x(m.end_ns);
+        const double x0 = axis.x(m.start_ns), x1 = axis.x(m.end_ns), row_y = y + kRowHeight * row_of[k];
         if (x1 - x0 >= 1)
           lane += fmt::format("<rect class=\"{} range\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\"><title>{}</title></rect>",
-                              sev_class(m.severity), x0, y + 3, x1 - x0, lane_h - 6, escape(title));
+                              sev_class(m.severity), x0, row_y + 3, x1 - x0, kRowHeight - 6, escape(title));
         // The moment it was concluded, where a range ends, as a marker a person can spot.
-        const double xm = x1;
         lane += fmt::format("<path class=\"{}\" d=\"M{:.1f},{:.1f}l5,7l-5,7l-5,-7z\"><title>{}</title></path>",
-                            sev_class(m.severity), xm, y + 1, escape(title));
+                            sev_class(m.severity), x1, row_y + 1, escape(title));
       }
     }
     body += lane + "</g>";

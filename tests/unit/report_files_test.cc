@@ -202,6 +202,22 @@ TEST(ReportFiles, HtmlIsSelfContainedWithEverySection) {
   EXPECT_NE(html.find("uvm_map_buffer+0x11"), std::string::npos);     // a leak's stack
 }
 
+// The edu device's findings overlap in time (a leak range over the double unmap and the
+// fault burst): the range gets a row of its own on the timeline instead of covering the
+// others; those two are apart on screen (at 152 and 200 ms of 3 s) and share one.
+TEST(ReportFiles, HtmlTimelineStacksOverlappingFindings) {
+  const std::string html = render_html_report(scenario_run().model, scenario_run().timeline.timeline());
+  const size_t track = html.find("data-track=\"0000:00:04.0 gputrace_edu / findings\"");
+  ASSERT_NE(track, std::string::npos);
+  const std::string group = html.substr(track, html.find("</g>", track) - track);
+  std::set<std::string> marker_rows;
+  for (size_t at = group.find("d=\"M"); at != std::string::npos; at = group.find("d=\"M", at + 1)) {
+    const size_t comma = group.find(',', at), end = group.find('l', comma);
+    marker_rows.insert(group.substr(comma + 1, end - comma - 1));
+  }
+  EXPECT_EQ(marker_rows.size(), 2u) << group;
+}
+
 TEST(ReportFiles, HtmlEscapesWhatProcessesAndDevicesName) {
   TraceBuilder t;
   t.proc_info(1, 77, 5, "<img src=x>", "/tmp/a&b");
