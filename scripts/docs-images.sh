@@ -40,8 +40,10 @@ src, dst = sys.argv[1:3]
 palette = {0: "#1d1f21", 1: "#e05252", 2: "#5fb85f", 3: "#e0b341", 4: "#5f8fe0", 5: "#c678dd", 6: "#56b6c2", 7: "#d0d4da"}
 fg_default, bg_default = "#d0d4da", "#14161a"
 lines = []
+# tmux writes an attribute only where it changes, so it carries over line ends (the dim rows
+# of exited processes follow one another): the state is not reset per line.
+state = {"fg": None, "bg": None, "bold": False, "dim": False, "rev": False}
 for raw in open(src, encoding="utf-8", errors="replace").read().rstrip("\n").split("\n"):
-    state = {"fg": None, "bg": None, "bold": False, "dim": False, "rev": False}
     out = []
     for part in re.split(r"(\x1b\[[0-9;]*m)", raw):
         m = re.fullmatch(r"\x1b\[([0-9;]*)m", part)

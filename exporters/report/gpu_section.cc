@@ -1,5 +1,7 @@
 #include "report/gpu_section.h"
 
+#include "report/safe_text.h"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -68,7 +70,7 @@ void render_gpu_section(std::string& out, const json& gpu) {
                      "copied MiB", "GB/s", "stalled", "idle(GC) ms");
   for (const auto& p : procs)
     out += fmt::format("  {:>7} {:<16} {:>8} {:>8} {:>12} {:>8.2f} {:>8} {:>12.2f}\n", p["pid"].get<uint64_t>(),
-                       p["comm"].get<std::string>(), p["kernels"].get<uint64_t>(), p["memcpys"].get<uint64_t>(),
+                       safe_text(p["comm"]), p["kernels"].get<uint64_t>(), p["memcpys"].get<uint64_t>(),
                        p["memcpy_bytes"].get<uint64_t>() >> 20, p["memcpy_gbps"].get<double>(),
                        p["stalled_copies"].get<uint64_t>(), p["idle_gc_ns"].get<uint64_t>() / 1e6);
   const json& t = gpu["transfers"];
@@ -78,7 +80,7 @@ void render_gpu_section(std::string& out, const json& gpu) {
                          ? fmt::format(", {} without a known PCI device", t["unbound_device"].get<uint64_t>())
                          : "");
   for (const auto& b : gpu["baselines"])
-    out += fmt::format("  baseline {} {} {} {}: {} GB/s over {} copies\n", b["device"].get<std::string>(),
+    out += fmt::format("  baseline {} {} {} {}: {} GB/s over {} copies\n", safe_text(b["device"]),
                        b["direction"].get<std::string>(), b["size_class"].get<std::string>(),
                        b["host_memory"].get<std::string>(), b["median_gbps"].get<double>(), b["samples"].get<uint64_t>());
 }

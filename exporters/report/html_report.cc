@@ -3,6 +3,8 @@
 #include "report/markdown_report.h"
 #include "report/svg.h"
 #include "report/device_fields.h"
+#include "report/late_records.h"
+#include "report/listing.h"
 #include "report/units.h"
 
 #include <fmt/format.h>
@@ -24,6 +26,8 @@ constexpr double kLabelWidth = 250;
 constexpr double kPlotX0 = kLabelWidth + 10;
 constexpr double kPlotWidth = kSvgWidth - kPlotX0 - 20;
 constexpr size_t kMaxTimelineLanes = 80;
+constexpr size_t kMaxFindingRows = 6;  // rows of one findings track (overlapping ones stack)
+constexpr double kRowHeight = 16;
 
 constexpr const char* kStyle = R"(
 :root { --crit: #c62828; --warn: #ef6c00; --info: #1565c0; --ink: #1d2330; --muted: #5f6b7a; --line: #dde3ea; }
@@ -80,7 +84,10 @@ figcaption { font-weight: 600; margin-bottom: 4px; }
 footer { color: var(--muted); font-size: 12px; padding: 0 32px 24px; }
 )";
 
-std::string text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+// Names are bytes, not UTF-8: a strict dump would throw on them (escape() handles the rest).
+std::string text(const json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 std::string h(const json& v) { return escape(text(v)); }
 const char* sev_class(Severity s) { return s == Severity::Critical ? "critical" : s == Severity::Warning ? "warning" : "info"; }
 
@@ -126,8 +133,8 @@ ByTrack index_by_track(const Timeline& tl) {
 
 std::string summary_section(const ReportModel& model, const Timeline& tl) {
   const json& sev = model["summary"]["by_severity"];
-  uint64_t lost = 0;
-  for (const auto& l : model["losses"]) lost += l["count"].get<uint64_t>();
+  uint64_t lost = 0, late = 0;
+  for (const auto& l : model["losses"]) (counts_late_records(l["name"].get<std::string>()) ? late : lost) += l["count"].get<uint64_t>();
   double worst_gc = 0;
   bool any_pause = false;
   if (model.contains("gc_pauses"))
@@ -149,6 +156,7 @@ std::string summary_section(const ReportModel& model, const Timeline& tl) {
   out += card(std::to_string(outstanding), "mappings outstanding at end", false);
   out += card(any_pause ? human_percent(worst_gc) : "-", "worst GC wall share", worst_gc > 0.05);
   out += card(std::to_string(lost), "events lost", lost > 0);
+  if (late) out += card(std::to_string(late), "late, still processed", false);
   out += "</div><ul class=\"narrative\">";
   for (const auto& s : report_narrative(model)) out += "<li>" + escape(s) + "</li>";
   out += "</ul>";
@@ -160,6 +168,33 @@ std::string summary_section(const ReportModel& model, const Timeline& tl) {
 }
 
 // ---- timeline ----
+
+// Findings of one track that overlap on screen (a range, or the marker where it ends) go
+// to rows of their own, like trace.json's extra threads, so one does not hide another; past
+// kMaxFindingRows they share the row that frees first. Returns each mark's row (by.marks
+// order) and sets rows to how many are used.
+std::vector<uint32_t> finding_rows(const Timeline& tl, const std::vector<size_t>& marks, const svg::TimeAxis& axis,
+                                   uint32_t& rows) {
+  std::vector<uint32_t> out;
+  std::vector<double> row_end;  // right edge of the last mark in each row
+  for (size_t i : marks) {
+    const TimelineMark& m = tl.marks[i];
+    const double left = std::min(axis.x(m.start_ns), axis.x(m.end_ns) - 5), right = axis.x(m.end_ns) + 6;
+    uint32_t row = 0;
+    while (row < row_end.size() && row_end[row] > left) ++row;
+    if (row == row_end.size()) {
+      if (row_end.size() < kMaxFindingRows) {
+        row_end.push_back(0);
+      } else {
+        row = static_cast<uint32_t>(std::min_element(row_end.begin(), row_end.end()) - row_end.begin());
+      }
+    }
+    row_end[row] = std::max(row_end[row], right);
+    out.push_back(row);
+  }
+  rows = std::max<uint32_t>(1, static_cast<uint32_t>(row_end.size()));
+  return out;
+}
 
 struct LanePlan {
   uint32_t track;
@@ -194,10 +229,14 @@ std::string timeline_section(const Timeline& tl, const ByTrack& by, const svg::T
       y += 14;
       last_group = group;
     }
-    const double lane_h = tr.kind == TrackKind::Counter ? 34 : 16;
+    uint32_t rows = 1;
+    const std::vector<uint32_t> row_of =
+        tr.kind == TrackKind::Instants ? finding_rows(tl, by.marks[t], axis, rows) : std::vector<uint32_t>{};
+    const double lane_h = tr.kind == TrackKind::Counter ? 34 : kRowHeight * rows;
     body += fmt::format("<rect class=\"band\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\"/>", axis.x0, y,
                         axis.width, lane_h);
-    body += fmt::format("<text class=\"lane\" x=\"16\" y=\"{:.1f}\">{}</text>", y + lane_h / 2 + 4, escape(tr.name));
+    body += fmt::format("<text class=\"lane\" x=\"16\" y=\"{:.1f}\">{}</text>",
+                        y + (tr.kind == TrackKind::Instants ? kRowHeight : lane_h) / 2 + 4, escape(tr.name));
     std::string lane = fmt::format("<g class=\"track\" data-track=\"{}\">", escape(group_label(tr) + " / " + tr.name));
     if (tr.kind == TrackKind::Slices) {
       svg::SpanMerger merger;
@@ -225,18 +264,17 @@ std::string timeline_section(const Timeline& tl, const ByTrack& by, const svg::T
       lane += fmt::format("<text class=\"tick\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">max {:.0f}</text>",
                           axis.x0 - 4, y + 10, max_value);
     } else {
-      for (size_t i : by.marks[t]) {
-        const TimelineMark& m = tl.marks[i];
+      for (size_t k = 0; k < by.marks[t].size(); ++k) {
+        const TimelineMark& m = tl.marks[by.marks[t][k]];
         const std::string title = fmt::format("[{}] {} at {}: {}", to_string(m.severity), m.kind,
                                               seconds_since(m.start_ns, axis.first_ns), m.message);
-        const double x0 = axis.x(m.start_ns), x1 = axis.x(m.end_ns);
+        const double x0 = axis.x(m.start_ns), x1 = axis.x(m.end_ns), row_y = y + kRowHeight * row_of[k];
         if (x1 - x0 >= 1)
           lane += fmt::format("<rect class=\"{} range\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\"><title>{}</title></rect>",
-                              sev_class(m.severity), x0, y + 3, x1 - x0, lane_h - 6, escape(title));
+                              sev_class(m.severity), x0, row_y + 3, x1 - x0, kRowHeight - 6, escape(title));
         // The moment it was concluded, where a range ends, as a marker a person can spot.
-        const double xm = x1;
         lane += fmt::format("<path class=\"{}\" d=\"M{:.1f},{:.1f}l5,7l-5,7l-5,-7z\"><title>{}</title></path>",
-                            sev_class(m.severity), xm, y + 1, escape(title));
+                            sev_class(m.severity), x1, row_y + 1, escape(title));
       }
     }
     body += lane + "</g>";
@@ -351,11 +389,16 @@ std::string gc_chart(const Timeline& tl, const ByTrack& by, const svg::TimeAxis&
 // ---- findings and tables ----
 
 std::string findings_section(const ReportModel& model) {
-  std::string out = fmt::format("<section id=\"findings\"><h2>Findings, worst first ({})</h2>", model["findings"].size());
-  if (model["findings"].empty()) out += "<p>None.</p>";
+  const json& findings = model["findings"];
+  std::string out = fmt::format("<section id=\"findings\"><h2>Findings, worst first ({})</h2>", findings.size());
+  if (findings.empty()) out += "<p>None.</p>";
   size_t n = 0;
   const uint64_t origin = model["time"]["first_ns"].get<uint64_t>();
-  for (const auto& f : model["findings"]) {
+  for (const auto& f : findings) {
+    if (n == kListedFindings) {
+      out += "<p class=\"note\">" + escape(not_listed_note(findings.size() - n, "findings")) + "</p>";
+      break;
+    }
     const std::string sev = f["severity"].get<std::string>();
     out += fmt::format("<article class=\"finding {0}\" id=\"finding-{1}\"><h3>{1}. <span class=\"sev {0}\">{0}</span> "
                        "<code>{2}</code></h3><p>{3}</p><table class=\"evidence\">",
@@ -410,14 +453,22 @@ std::string owners_section(const ReportModel& model) {
   if (model["processes"].empty()) return out + "<p>No process made a DMA mapping while traced.</p></section>";
   out += "<table><tr><th>process</th><th>owner</th><th>exe</th><th class=\"num\">made</th><th class=\"num\">bytes</th>"
          "<th class=\"num\">outstanding</th><th class=\"num\">leaks</th><th>exited</th></tr>";
-  for (const auto& p : model["processes"])
+  const json& procs = model["processes"];
+  const auto listed = worst_entries(procs, kListedRows, worse_owner);
+  for (size_t i : listed) {
+    const json& p = procs[i];
     out += fmt::format("<tr><td>{}[{}]</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
                        h(p["comm"]), p["pid"].get<uint64_t>(), h(p["owner_kind"]), h(p["exe"]),
                        p["mappings_made"].get<uint64_t>(), human_bytes(p["bytes_mapped"].get<uint64_t>()),
                        p["outstanding"]["mappings"].get<uint64_t>(), p["leaks_reported"].get<uint64_t>(),
                        p["exit_ns"].is_null() ? "no" : "yes");
-  return out + "</table></section>";
+  }
+  out += "</table>";
+  if (listed.size() < procs.size())
+    out += "<p class=\"note\">" +
+           escape(not_listed_note(procs.size() - listed.size(), "owners (fewer leaks and outstanding mappings)")) + "</p>";
+  return out + "</section>";
 }
 
 std::string gc_section(const ReportModel& model) {
@@ -427,7 +478,10 @@ std::string gc_section(const ReportModel& model) {
   out += "<table><tr><th class=\"num\">pid</th><th>runtime</th><th class=\"num\">pauses</th><th class=\"num\">total</th>"
          "<th class=\"num\">max</th><th class=\"num\">p50</th><th class=\"num\">p90</th><th class=\"num\">p99</th>"
          "<th class=\"num\">wall time</th></tr>";
-  for (const auto& p : model["gc_pauses"])
+  const json& procs = model["gc_pauses"];
+  const auto listed = worst_entries(procs, kListedRows, worse_gc_process);
+  for (size_t i : listed) {
+    const json& p = procs[i];
     out += fmt::format("<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                        "<td class=\"num\">{}</td></tr>",
@@ -435,7 +489,12 @@ std::string gc_section(const ReportModel& model) {
                        human_duration(p["total_ns"].get<uint64_t>()), human_duration(p["max_ns"].get<uint64_t>()),
                        human_duration(p["p50_ns"].get<uint64_t>()), human_duration(p["p90_ns"].get<uint64_t>()),
                        human_duration(p["p99_ns"].get<uint64_t>()), human_percent(p["wall_share"].get<double>()));
-  return out + "</table></section>";
+  }
+  out += "</table>";
+  if (listed.size() < procs.size())
+    out += "<p class=\"note\">" +
+           escape(not_listed_note(procs.size() - listed.size(), "processes (smaller wall-time share)")) + "</p>";
+  return out + "</section>";
 }
 
 std::string losses_section(const ReportModel& model) {

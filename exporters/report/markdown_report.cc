@@ -1,6 +1,9 @@
 #include "report/markdown_report.h"
 
 #include "report/device_fields.h"
+#include "report/late_records.h"
+#include "report/listing.h"
+#include "report/safe_text.h"
 #include "report/units.h"
 
 #include <fmt/format.h>
@@ -14,17 +17,22 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::string scalar(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+// Every string from the trace goes through safe_text (no terminal escape, valid UTF-8).
+std::string str(const json& v) { return safe_text(v); }
 
-// Table cells: a pipe would end the cell, a newline the row.
-std::string cell(std::string s) {
+// Table cells: a pipe would end the cell (safe_text already made a newline a '?').
+std::string cell(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
     else out += c;
   }
   return out.empty() ? "-" : out;
+}
+std::string cell(const json& v) { return cell(str(v)); }
+
+std::string since(uint64_t ns, uint64_t origin) {
+  return ns >= origin ? fmt::format("+{:.3f} s", static_cast<double>(ns - origin) / 1e9) : "before start";
 }
 
 std::string plural(uint64_t n, const char* one, const char* many) { return fmt::format("{} {}", n, n == 1 ? one : many); }
@@ -52,26 +60,29 @@ void evidence_rows(std::string& out, const json& evidence, std::vector<std::pair
       if (!value.empty()) lists.emplace_back(key, &value);
     } else if (value.is_object()) {
       std::string inline_text;
-      for (const auto& [k, v] : value.items()) inline_text += fmt::format("{}{}={}", inline_text.empty() ? "" : " ", k, scalar(v));
-      out += fmt::format("| {} | {} |\n", cell(key), cell(inline_text));
+      for (const auto& [k, v] : value.items()) inline_text += fmt::format("{}{}={}", inline_text.empty() ? "" : " ", str(k), str(v));
+      out += fmt::format("| {} | {} |\n", cell(str(key)), cell(inline_text));
     } else {
-      out += fmt::format("| {} | {} |\n", cell(key), cell(scalar(value)));
+      out += fmt::format("| {} | {} |\n", cell(str(key)), cell(value));
     }
   }
 }
 
-void render_finding(std::string& out, size_t number, const json& f) {
-  out += fmt::format("### {}. {} · `{}`\n\n", number, f["severity"].get<std::string>(), f["kind"].get<std::string>());
-  out += f["message"].get<std::string>() + "\n\n";
+void render_finding(std::string& out, size_t number, const json& f, uint64_t origin) {
+  out += fmt::format("### {}. {} · `{}`\n\n", number, str(f["severity"]), str(f["kind"]));
+  out += str(f["message"]) + "\n\n";
   out += "| evidence | value |\n|---|---|\n";
-  out += fmt::format("| time | {} .. {} ns |\n", f["start_ns"].get<uint64_t>(), f["end_ns"].get<uint64_t>());
-  if (f["pid"].get<uint64_t>()) out += fmt::format("| process | {}[{}] |\n", cell(f["comm"].get<std::string>()), f["pid"].get<uint64_t>());
+  const uint64_t start = f["start_ns"].get<uint64_t>(), end = f["end_ns"].get<uint64_t>();
+  out += fmt::format("| time | {} .. {} ({} .. {} ns) |\n", since(start, origin), since(end, origin), start, end);
+  if (f["pid"].get<uint64_t>()) out += fmt::format("| process | {}[{}] |\n", cell(f["comm"]), f["pid"].get<uint64_t>());
+  if (!f["device"].get<std::string>().empty() && !f["evidence"].contains("device"))
+    out += fmt::format("| device | {} |\n", cell(f["device"]));
   std::vector<std::pair<std::string, const json*>> lists;
   evidence_rows(out, f["evidence"], lists);
   out += "\n";
   for (const auto& [key, list] : lists) {
-    out += fmt::format("{}:\n\n```\n", key);
-    for (const auto& item : *list) out += scalar(item) + "\n";
+    out += fmt::format("{}:\n\n```\n", str(key));
+    for (const auto& item : *list) out += str(item) + "\n";
     out += "```\n\n";
   }
 }
@@ -87,8 +98,8 @@ void render_devices(std::string& out, const json& devices) {
   for (const auto& d : devices) {
     const auto [maps, unmaps] = dma_api_totals(d);
     const std::string link = pcie_link_text(d, " **downtrained**");
-    out += fmt::format("| {} | {} | {} | {} | {} / {} | {} ({}) | {} | {} |\n", cell(d["name"].get<std::string>()),
-                       cell(d["driver"].get<std::string>()), d["iommu_mode"].get<std::string>(), link, maps, unmaps,
+    out += fmt::format("| {} | {} | {} | {} | {} / {} | {} ({}) | {} | {} |\n", cell(d["name"]), cell(d["driver"]),
+                       cell(d["iommu_mode"]), link, maps, unmaps,
                        d["outstanding"]["mappings"].get<uint64_t>(), human_bytes(d["outstanding"]["bytes"].get<uint64_t>()),
                        d["leaks"]["at_unbind"].get<uint64_t>() + d["leaks"]["after_owner_exit"].get<uint64_t>(),
                        d["health"]["iommu_faults"].get<uint64_t>());
@@ -101,16 +112,21 @@ void render_owners(std::string& out, const json& model) {
   out += fmt::format("## Mapping owners ({})\n\n", procs.size());
   if (!procs.empty()) {
     out += "| process | owner | made | bytes | outstanding | leaks | exited |\n|---|---|---:|---:|---:|---:|---|\n";
-    for (const auto& p : procs)
-      out += fmt::format("| {}[{}] | {} | {} | {} | {} | {} | {} |\n", cell(p["comm"].get<std::string>()),
-                         p["pid"].get<uint64_t>(), p["owner_kind"].get<std::string>(), p["mappings_made"].get<uint64_t>(),
+    const auto listed = worst_entries(procs, kListedRows, worse_owner);
+    for (size_t i : listed) {
+      const json& p = procs[i];
+      out += fmt::format("| {}[{}] | {} | {} | {} | {} | {} | {} |\n", cell(p["comm"]), p["pid"].get<uint64_t>(),
+                         cell(p["owner_kind"]), p["mappings_made"].get<uint64_t>(),
                          human_bytes(p["bytes_mapped"].get<uint64_t>()), p["outstanding"]["mappings"].get<uint64_t>(),
                          p["leaks_reported"].get<uint64_t>(), p["exit_ns"].is_null() ? "no" : "yes");
+    }
+    if (listed.size() < procs.size())
+      out += "\n" + not_listed_note(procs.size() - listed.size(), "owners (fewer leaks and outstanding mappings)") + "\n";
   }
   for (const auto& p : model["owners_not_judged"])
     out += fmt::format("\n- not judged: {}[{}] exited less than the leak grace before the end of the trace with {} "
                        "outstanding mapping(s)\n",
-                       p["comm"].get<std::string>(), p["pid"].get<uint64_t>(), p["outstanding"].get<uint64_t>());
+                       str(p["comm"]), p["pid"].get<uint64_t>(), p["outstanding"].get<uint64_t>());
   out += "\n";
 }
 
@@ -123,25 +139,38 @@ void render_gc(std::string& out, const json& model) {
     return;
   }
   out += "| pid | runtime | pauses | total | max | p50 | p99 | wall time |\n|---:|---|---:|---:|---:|---:|---:|---:|\n";
-  for (const auto& p : procs)
-    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", p["pid"].get<int>(), p["runtime"].get<std::string>(),
+  const auto listed = worst_entries(procs, kListedRows, worse_gc_process);
+  for (size_t i : listed) {
+    const json& p = procs[i];
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", p["pid"].get<int>(), cell(p["runtime"]),
                        p["pauses"].get<uint64_t>(), human_duration(p["total_ns"].get<uint64_t>()),
                        human_duration(p["max_ns"].get<uint64_t>()), human_duration(p["p50_ns"].get<uint64_t>()),
                        human_duration(p["p99_ns"].get<uint64_t>()), human_percent(p["wall_share"].get<double>()));
+  }
+  if (listed.size() < procs.size())
+    out += "\n" + not_listed_note(procs.size() - listed.size(), "processes (smaller wall-time share)") + "\n";
   out += "\n";
 }
 
+// Dropped data, then records that came late but were still processed.
 void render_losses(std::string& out, const json& losses) {
   out += "## Losses\n\n";
-  std::string rows;
-  for (const auto& l : losses)
+  std::string rows, late;
+  size_t counters = 0;
+  for (const auto& l : losses) {
+    const bool is_late = counts_late_records(l["name"].get<std::string>());
+    counters += !is_late;
     if (l["count"].get<uint64_t>())
-      rows += fmt::format("| {} | {} | {} |\n", cell(l["name"].get<std::string>()), l["count"].get<uint64_t>(),
-                          l["source"].get<std::string>());
+      (is_late ? late : rows) +=
+          fmt::format("| {} | {} | {} |\n", cell(l["name"]), l["count"].get<uint64_t>(), cell(l["source"]));
+  }
   if (rows.empty())
-    out += fmt::format("Nothing was lost: all {} loss counters are zero.\n\n", losses.size());
+    out += fmt::format("Nothing was lost: all {} loss counters are zero.\n\n", counters);
   else
     out += "| counter | count | source |\n|---|---:|---|\n" + rows + "\n";
+  if (!late.empty())
+    out += "Late, still processed (arrived after the reorder window; nothing lost, a finding may be judged late):\n\n"
+           "| counter | count | source |\n|---|---:|---|\n" + late + "\n";
 }
 
 }  // namespace
@@ -154,7 +183,7 @@ std::vector<std::string> report_narrative(const ReportModel& model) {
   const double seconds = model["time"]["duration_s"].get<double>();
   out.push_back(fmt::format("{} records over {:.3f} s from {}{}.", model["records"]["processed"].get<uint64_t>(), seconds,
                             model["source"]["hostname"].get<std::string>().empty() ? std::string("an unnamed host")
-                                                                                   : model["source"]["hostname"].get<std::string>(),
+                                                                                   : str(model["source"]["hostname"]),
                             model["time"]["complete"].get<bool>() ? "" : " (still running)"));
   if (total == 0) {
     out.push_back("No findings: no leaked or unmatched DMA mapping, no mapping growth, no IOMMU fault.");
@@ -165,15 +194,14 @@ std::vector<std::string> report_narrative(const ReportModel& model) {
     std::map<std::string, std::pair<std::set<std::string>, std::set<std::string>>> subjects;
     std::vector<std::string> kinds;
     for (const auto& f : model["findings"]) {
-      const std::string kind = f["kind"].get<std::string>();
+      const std::string kind = str(f["kind"]);
       if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) kinds.push_back(kind);
-      if (!f["device"].get<std::string>().empty()) subjects[kind].first.insert(f["device"].get<std::string>());
-      if (f["pid"].get<uint64_t>())
-        subjects[kind].second.insert(fmt::format("{}[{}]", f["comm"].get<std::string>(), f["pid"].get<uint64_t>()));
+      if (!f["device"].get<std::string>().empty()) subjects[kind].first.insert(str(f["device"]));
+      if (f["pid"].get<uint64_t>()) subjects[kind].second.insert(fmt::format("{}[{}]", str(f["comm"]), f["pid"].get<uint64_t>()));
     }
     for (const auto& kind : kinds) {
       const auto& [devices, procs] = subjects[kind];
-      std::string s = kind_sentence(kind, summary["by_kind"][kind].get<uint64_t>()) + " (" + kind + ")";
+      std::string s = kind_sentence(kind, summary["by_kind"].value(kind, uint64_t{0})) + " (" + kind + ")";
       if (!devices.empty()) s += " on " + join({devices.begin(), devices.end()});
       if (!procs.empty()) s += ", involving " + join({procs.begin(), procs.end()});
       out.push_back(s + ".");
@@ -188,41 +216,50 @@ std::vector<std::string> report_narrative(const ReportModel& model) {
       const json& p = procs[i];
       if (p["pauses"].get<uint64_t>() == 0) continue;
       out.push_back(fmt::format("pid {} ({}) stood still for GC {} of the time: {} pauses, p99 {}, longest {}.",
-                                p["pid"].get<int>(), p["runtime"].get<std::string>(),
+                                p["pid"].get<int>(), str(p["runtime"]),
                                 human_percent(p["wall_share"].get<double>()), p["pauses"].get<uint64_t>(),
                                 human_duration(p["p99_ns"].get<uint64_t>()), human_duration(p["max_ns"].get<uint64_t>())));
     }
   }
   uint64_t lost = 0;
-  std::vector<std::string> lost_names;
+  std::vector<std::string> lost_names, late_names;
   for (const auto& l : model["losses"])
     if (const uint64_t c = l["count"].get<uint64_t>()) {
+      const std::string name = str(l["name"]);
+      if (counts_late_records(name)) {
+        late_names.push_back(fmt::format("{} {}", name, c));
+        continue;
+      }
       lost += c;
-      lost_names.push_back(fmt::format("{} {}", l["name"].get<std::string>(), c));
+      lost_names.push_back(fmt::format("{} {}", name, c));
     }
   out.push_back(lost == 0 ? "Nothing was lost (every loss counter is zero)."
                           : fmt::format("Some data was lost: {}; counts above may be low.", join(lost_names)));
+  if (!late_names.empty())
+    out.push_back(fmt::format("Some records arrived after the reorder window and were still processed ({}): nothing "
+                              "is missing, a finding may have been judged late.",
+                              join(late_names)));
   if (model["source"]["truncated"].get<bool>())
-    out.push_back("The capture was cut short: " + model["source"]["truncation_note"].get<std::string>());
+    out.push_back("The capture was cut short: " + str(model["source"]["truncation_note"]));
   return out;
 }
 
 std::string render_markdown_report(const ReportModel& model) {
   std::string out;
   const json& src = model["source"];
-  out += fmt::format("# gputrace report: {}\n\n", src["hostname"].get<std::string>().empty() ? src["path"].get<std::string>()
-                                                                                             : src["hostname"].get<std::string>());
-  out += fmt::format("Source `{}` · kernel {} · gputrace {} · boot {} · {} .. {} ns\n\n", src["path"].get<std::string>(),
-                     src["kernel"].get<std::string>(), src["gputrace_version"].get<std::string>(),
-                     src["boot_id"].get<std::string>(), model["time"]["first_ns"].get<uint64_t>(),
-                     model["time"]["last_ns"].get<uint64_t>());
+  out += fmt::format("# gputrace report: {}\n\n", str(src["hostname"].get<std::string>().empty() ? src["path"] : src["hostname"]));
+  out += fmt::format("Source `{}` · kernel {} · gputrace {} · boot {} · {} .. {} ns (times below are since the first)\n\n",
+                     str(src["path"]), str(src["kernel"]), str(src["gputrace_version"]), str(src["boot_id"]),
+                     model["time"]["first_ns"].get<uint64_t>(), model["time"]["last_ns"].get<uint64_t>());
   out += "## What happened\n\n";
   for (const auto& s : report_narrative(model)) out += "- " + s + "\n";
   out += "\n";
-  out += fmt::format("## Findings, worst first ({})\n\n", model["findings"].size());
-  if (model["findings"].empty()) out += "None.\n\n";
-  size_t n = 0;
-  for (const auto& f : model["findings"]) render_finding(out, ++n, f);
+  const json& findings = model["findings"];
+  out += fmt::format("## Findings, worst first ({})\n\n", findings.size());
+  if (findings.empty()) out += "None.\n\n";
+  const uint64_t origin = model["time"]["first_ns"].get<uint64_t>();
+  for (size_t i = 0; i < findings.size() && i < kListedFindings; ++i) render_finding(out, i + 1, findings[i], origin);
+  if (findings.size() > kListedFindings) out += not_listed_note(findings.size() - kListedFindings, "findings") + "\n\n";
   render_devices(out, model["devices"]);
   const json& io = model["iommu"];
   out += fmt::format("IOMMU page tables: {} maps, {} unmaps ({} matched nothing), {} ranges ({}) outstanding.\n\n",
@@ -231,8 +268,8 @@ std::string render_markdown_report(const ReportModel& model) {
   render_owners(out, model);
   render_gc(out, model);
   render_losses(out, model["losses"]);
-  out += fmt::format("_{} records processed, {} late; schema {}._\n", model["records"]["processed"].get<uint64_t>(),
-                     model["records"]["late"].get<uint64_t>(), model["schema"].get<std::string>());
+  out += fmt::format("_{} records processed, {} of them late; schema {}._\n", model["records"]["processed"].get<uint64_t>(),
+                     model["records"]["late"].get<uint64_t>(), str(model["schema"]));
   return out;
 }
 

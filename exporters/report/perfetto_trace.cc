@@ -9,7 +9,10 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::string quote(const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
+// Names are bytes from the kernel, not UTF-8: bytes that are not become U+FFFD (a strict
+// dump would throw).
+std::string compact(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string quote(const std::string& s) { return compact(json(s)); }
 
 // Microseconds with nanosecond digits, written exactly (a double would round past ~2^53 ns).
 std::string micros(uint64_t ns) { return fmt::format("{}.{:03}", ns / 1000, ns % 1000); }
@@ -144,11 +147,16 @@ std::string render_perfetto_trace(const Timeline& timeline, const ReportModel& m
   for (size_t i = 0; i < timeline.slices.size(); ++i) {
     const TimelineSlice& s = timeline.slices[i];
     const TimelineTrack& tr = tracks[s.track];
+    // By name, as the args have always been listed.
+    std::vector<std::pair<std::string_view, int64_t>> named;
+    for (size_t a = 0; a < SliceArgs::kMax; ++a)
+      if (s.args.keys[a] != SliceArg::None) named.emplace_back(slice_arg_name(s.args.keys[a]), s.args.values[a]);
+    std::sort(named.begin(), named.end());
     json args = json::object();
-    for (const auto& [k, v] : s.args) args[k] = v;
+    for (const auto& [k, v] : named) args[std::string(k)] = v;
     w.event(fmt::format("\"ph\":\"X\",\"name\":{},\"cat\":\"{}\",\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{},\"args\":{}",
                         quote(timeline.names[s.name]), category(tr), trace_pid(tr), first_tid[s.track] + slice_lane[i],
-                        micros(s.start_ns), micros(s.dur_ns), args.dump()));
+                        micros(s.start_ns), micros(s.dur_ns), compact(args)));
   }
   for (const TimelineCounter& c : timeline.counters) {
     const TimelineTrack& tr = tracks[c.track];
@@ -164,7 +172,7 @@ std::string render_perfetto_trace(const Timeline& timeline, const ReportModel& m
     const std::string common = fmt::format("\"name\":{},\"cat\":\"finding\",\"pid\":{},\"tid\":{},\"ts\":{}",
                                            quote(m.kind), trace_pid(tr), first_tid[m.track] + mark_lane[i],
                                            micros(m.start_ns));
-    const std::string args_text = args.dump(-1, ' ', false, json::error_handler_t::replace);
+    const std::string args_text = compact(args);
     if (m.end_ns > m.start_ns)
       w.event(fmt::format("\"ph\":\"X\",{},\"dur\":{},\"args\":{}", common, micros(m.end_ns - m.start_ns), args_text));
     else
@@ -182,7 +190,7 @@ std::string render_perfetto_trace(const Timeline& timeline, const ReportModel& m
     w.event(fmt::format("\"ph\":\"i\",\"s\":\"g\",\"name\":{},\"cat\":\"host\",\"pid\":{},\"tid\":0,\"ts\":{},"
                         "\"args\":{{\"dropped\":{}}}",
                         quote(fmt::format("timeline incomplete: {} older events not kept (per-track limit)", n)),
-                        kTraceHostPid, micros(timeline.last_ns), dropped.dump()));
+                        kTraceHostPid, micros(timeline.last_ns), compact(dropped)));
   }
 
   const json& src = model["source"];
@@ -197,7 +205,7 @@ std::string render_perfetto_trace(const Timeline& timeline, const ReportModel& m
                 {"dropped_events", timeline.dropped_total()},
                 {"dropped_by_track", dropped}};
   w.out += "\n],\"displayTimeUnit\":\"ns\",\"otherData\":";
-  w.out += other.dump(-1, ' ', false, json::error_handler_t::replace);
+  w.out += compact(other);
   w.out += "}\n";
   return w.out;
 }

@@ -39,6 +39,8 @@ ReportHeader report_header_live(const CaptureHostInfo& host);
 using ReportModel = nlohmann::ordered_json;
 
 ReportModel build_report_model(const Engine& engine, const ReportHeader& header);
+// The model as JSON text (indented, newline-terminated); bytes that are not UTF-8 become U+FFFD.
+std::string dump_report_json(const ReportModel& model);
 void write_report(const ReportModel& model, ReportFormat format, std::ostream& out);
 
 std::string render_text_report(const ReportModel& model);

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <exception>
 
 namespace gputrace {
 
@@ -23,7 +24,7 @@ ReportModel full_report_model(const Engine& engine, const ReportHeader& header, 
 std::string render_report_file(ReportFormat format, const ReportModel& model, const Timeline& timeline) {
   switch (format) {
     case ReportFormat::Text: return render_text_report(model);
-    case ReportFormat::Json: return model.dump(2) + "\n";
+    case ReportFormat::Json: return dump_report_json(model);
     case ReportFormat::Markdown: return render_markdown_report(model);
     case ReportFormat::Html: return render_html_report(model, timeline);
     case ReportFormat::Perfetto: return render_perfetto_trace(timeline, model);
@@ -72,10 +73,21 @@ Result<std::vector<std::string>> write_report_files(const std::string& dir, cons
                                                                     {"report.html", ReportFormat::Html},
                                                                     {"trace.json", ReportFormat::Perfetto},
                                                                     {"report.json", ReportFormat::Json}};
-  std::vector<std::string> written;
+  // Every file is rendered before any is written: a model a renderer cannot handle leaves
+  // the previous set in place instead of a mix of old and new files. Callers are a live view
+  // and a daemon that must keep running, so nothing here may throw at them.
+  std::vector<std::string> texts;
   for (const auto& [name, format] : kFiles) {
-    const std::string path = dir + "/" + name;
-    if (auto r = replace_file(path, render_report_file(format, model, timeline)); !r) return tl::unexpected(r.error());
+    try {
+      texts.push_back(render_report_file(format, model, timeline));
+    } catch (const std::exception& e) {
+      return fail("cannot render {} for {}: {}", name, dir, e.what());
+    }
+  }
+  std::vector<std::string> written;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const std::string path = dir + "/" + kFiles[i].first;
+    if (auto r = replace_file(path, texts[i]); !r) return tl::unexpected(r.error());
     written.push_back(path);
   }
   return written;

@@ -106,6 +106,9 @@ json processes_json(const Engine& engine) {
   json out = json::array();
   for (const Owner& o : engine.mappings().owners().all()) {
     const ProcessInfo* p = engine.processes().find(o.process);
+    // An owner made before the process table described its process has start_ns 0 and
+    // matches no key: the pid's latest process is the one that made it.
+    if (!p && o.process.start_ns == 0 && o.process.pid != 0) p = engine.processes().latest(o.process.pid);
     out.push_back({{"pid", o.process.pid},
                    {"start_ns", o.process.start_ns},
                    {"comm", o.comm},
@@ -221,16 +224,22 @@ ReportModel build_report_model(const Engine& engine, const ReportHeader& header)
   return model;
 }
 
+// Names and messages are bytes from the kernel, not UTF-8 (a name cut at 15 bytes can end in
+// half a character): strict dumping would throw on them, so invalid bytes become U+FFFD.
+std::string dump_report_json(const ReportModel& model) {
+  return model.dump(2, ' ', false, ReportModel::error_handler_t::replace) + "\n";
+}
+
 void write_report(const ReportModel& model, ReportFormat format, std::ostream& out) {
   if (format == ReportFormat::Json)
-    out << model.dump(2) << "\n";
+    out << dump_report_json(model);
   else
     out << render_text_report(model);
 }
 
 std::string render_report(const Engine& engine, const ReportHeader& header, ReportFormat format) {
   const ReportModel model = build_report_model(engine, header);
-  if (format == ReportFormat::Json) return model.dump(2) + "\n";
+  if (format == ReportFormat::Json) return dump_report_json(model);
   return render_text_report(model);
 }
 

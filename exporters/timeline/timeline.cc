@@ -43,7 +43,42 @@ std::string gc_pause_name(const gt_gc_pause_event& e) {
   }
 }
 
+// Keeps the newest cap items of a ring whose oldest is at head; returns how many it dropped.
+template <class T>
+uint64_t keep_newest(std::vector<T>& ring, size_t& head, size_t cap) {
+  if (ring.size() <= cap) return 0;
+  std::rotate(ring.begin(), ring.begin() + static_cast<std::ptrdiff_t>(head % ring.size()), ring.end());
+  const size_t excess = ring.size() - cap;
+  ring.erase(ring.begin(), ring.begin() + static_cast<std::ptrdiff_t>(excess));
+  ring.shrink_to_fit();
+  head = 0;
+  return excess;
+}
+
 }  // namespace
+
+const char* slice_arg_name(SliceArg arg) {
+  switch (arg) {
+    case SliceArg::None: return "";
+    case SliceArg::Generation: return "generation";
+    case SliceArg::Collected: return "collected";
+    case SliceArg::Tid: return "tid";
+    case SliceArg::Grid: return "grid";
+    case SliceArg::Block: return "block";
+    case SliceArg::Bytes: return "bytes";
+    case SliceArg::Pid: return "pid";
+  }
+  return "";
+}
+
+void SliceArgs::set(SliceArg key, int64_t value) {
+  for (size_t i = 0; i < kMax; ++i)
+    if (keys[i] == key || keys[i] == SliceArg::None) {
+      keys[i] = key;
+      values[i] = value;
+      return;
+    }
+}
 
 uint64_t Timeline::dropped_total() const {
   uint64_t n = 0;
@@ -73,7 +108,24 @@ uint32_t TimelineRecorder::track(TrackGroupKind group, uint64_t group_id, TrackK
   timeline_.tracks.push_back(TimelineTrack{.group_kind = group, .group_id = group_id, .group_name = group_name,
                                            .kind = kind, .order = order, .name = name, .unit = unit});
   track_index_.emplace(key, index);
+  trim_to_cap();
   return index;
+}
+
+size_t TimelineRecorder::per_track_cap() const {
+  const size_t tracks = std::max<size_t>(1, timeline_.tracks.size());
+  return std::max<size_t>(1, std::min(limits_.max_per_track, limits_.max_items / tracks));
+}
+
+// At most max_tracks times per run: the cost of a rotation per track is paid rarely.
+void TimelineRecorder::trim_to_cap() {
+  const size_t cap = per_track_cap();
+  for (size_t t = 0; t < stores_.size(); ++t) {
+    TrackStore& st = stores_[t];
+    // A track holds one kind of item: head belongs to its one non-empty ring.
+    timeline_.tracks[t].dropped += keep_newest(st.slices, st.head, cap) + keep_newest(st.counters, st.head, cap) +
+                                   keep_newest(st.marks, st.head, cap);
+  }
 }
 
 TimelineRecorder::TrackStore* TimelineRecorder::store(uint32_t track) {
@@ -92,7 +144,10 @@ void TimelineRecorder::keep(uint32_t track, std::vector<T> TrackStore::*ring, T 
   TrackStore* st = store(track);
   if (!st) return;
   std::vector<T>& items = st->*ring;
-  if (items.size() < limits_.max_per_track) {
+  const size_t cap = per_track_cap();
+  if (items.size() < cap) {
+    // Grow no further than the cap: doubling past it would hold up to twice the budget.
+    if (items.size() == items.capacity()) items.reserve(std::min(cap, std::max<size_t>(16, items.size() * 2)));
     items.push_back(std::move(item));
     return;
   }
@@ -151,10 +206,10 @@ void TimelineRecorder::on_gc_pause(const Record& r) {
   const uint32_t t = track(TrackGroupKind::Process, e.hdr.pid, TrackKind::Slices, 0, "GC pauses");
   TimelineSlice s{.start_ns = start, .dur_ns = e.duration_ns, .track = t, .name = intern(gc_pause_name(e))};
   if (e.runtime == GT_GC_RT_CPYTHON) {
-    s.args["generation"] = e.generation;
-    if (e.collected >= 0) s.args["collected"] = e.collected;
+    s.args.set(SliceArg::Generation, e.generation);
+    if (e.collected >= 0) s.args.set(SliceArg::Collected, e.collected);
   }
-  if (e.begin_tid) s.args["tid"] = e.begin_tid;
+  if (e.begin_tid) s.args.set(SliceArg::Tid, e.begin_tid);
   keep(t, &TrackStore::slices, std::move(s));
 }
 
@@ -173,26 +228,26 @@ void TimelineRecorder::on_gpu_activity(const Record& r) {
   uint64_t end = 0;
   uint32_t device = 0, stream = 0;
   std::string name;
-  std::map<std::string, int64_t> args;
+  SliceArgs args;
   if (r.kind() == static_cast<gt_event_kind>(GT_EV_GPU_KERNEL)) {
     const auto e = r.as<gt_gpu_kernel_event>();
     end = e.end_ns, device = e.device_id, stream = e.stream_id;
     auto it = gpu_names_.find({e.hdr.pid, e.name_id});
     name = it != gpu_names_.end() ? it->second : fmt::format("kernel #{}", e.name_id);
-    args["grid"] = int64_t{e.grid[0]} * e.grid[1] * e.grid[2];
-    args["block"] = int64_t{e.block[0]} * e.block[1] * e.block[2];
+    args.set(SliceArg::Grid, int64_t{e.grid[0]} * e.grid[1] * e.grid[2]);
+    args.set(SliceArg::Block, int64_t{e.block[0]} * e.block[1] * e.block[2]);
   } else if (r.kind() == static_cast<gt_event_kind>(GT_EV_GPU_MEMCPY)) {
     const auto e = r.as<gt_gpu_memcpy_event>();
     end = e.end_ns, device = e.device_id, stream = e.stream_id;
     name = fmt::format("memcpy {}", copy_kind_name(e.copy_kind));
-    args["bytes"] = static_cast<int64_t>(e.bytes);
+    args.set(SliceArg::Bytes, static_cast<int64_t>(e.bytes));
   } else {
     const auto e = r.as<gt_gpu_memset_event>();
     end = e.end_ns, device = e.device_id, stream = e.stream_id;
     name = "memset";
-    args["bytes"] = static_cast<int64_t>(e.bytes);
+    args.set(SliceArg::Bytes, static_cast<int64_t>(e.bytes));
   }
-  args["pid"] = r.header.pid;
+  args.set(SliceArg::Pid, r.header.pid);
   timeline_.last_ns = std::max(timeline_.last_ns, end);
   const uint32_t t = track(TrackGroupKind::Gpu, device, TrackKind::Slices, stream + 1, fmt::format("stream {}", stream));
   // Names are interned: a server runs the same few hundred kernels millions of times.
@@ -201,7 +256,7 @@ void TimelineRecorder::on_gpu_activity(const Record& r) {
                                : intern("kernel (name table full)");
   keep(t, &TrackStore::slices,
        TimelineSlice{.start_ns = r.ts(), .dur_ns = end > r.ts() ? end - r.ts() : 0, .track = t, .name = name_id,
-                     .args = std::move(args)});
+                     .args = args});
 }
 
 // Outstanding mappings are a step function of time. It is sampled at most twice per

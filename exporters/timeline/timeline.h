@@ -12,14 +12,16 @@
 // name it), per GPU (one track per CUDA stream: kernels, copies, memsets), per device
 // (outstanding DMA mappings and bytes as counters, findings naming it) and the host
 // (findings that name neither). Millions of DMA events become counter samples, not slices.
-// Memory is bounded: each track keeps its newest max_per_track items (older ones are
-// overwritten and counted), so a long run still renders, shows what happened last, and
-// says what it left out.
+// Memory is bounded: each track keeps its newest items (older ones are overwritten and
+// counted), at most max_per_track and at most an equal share of max_items over all tracks,
+// so a long run still renders, shows what happened last, and says what it left out. `top`
+// records all the time (its `w` key writes the files), which is why slices are compact.
 #pragma once
 
 #include "analyze/finding.h"
 #include "decode/record.h"
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -45,6 +47,17 @@ struct TimelineTrack {
   uint64_t dropped = 0;     // older items overwritten (max_per_track)
 };
 
+// A slice's arguments are a few known names: an enum, not strings, keeps a slice at 56 bytes.
+enum class SliceArg : uint8_t { None, Generation, Collected, Tid, Grid, Block, Bytes, Pid };
+const char* slice_arg_name(SliceArg arg);  // "generation", "collected", ... as trace.json shows them
+
+struct SliceArgs {
+  static constexpr size_t kMax = 3;  // the most any producer sets (GC: generation, collected, tid)
+  std::array<SliceArg, kMax> keys{};
+  std::array<int64_t, kMax> values{};
+  void set(SliceArg key, int64_t value);  // replaces an earlier value of key; past kMax: ignored
+};
+
 struct TimelineSlice {
   uint64_t start_ns = 0;
   uint64_t dur_ns = 0;
@@ -52,7 +65,7 @@ struct TimelineSlice {
   uint32_t name = 0;  // index into Timeline::names
   // Details for the slice's args, by its track's producer: GC generation/collected, copy
   // bytes, ... ; "-1" style unknowns are left out.
-  std::map<std::string, int64_t> args;
+  SliceArgs args;
 };
 
 struct TimelineCounter {
@@ -86,6 +99,7 @@ struct Timeline {
 
 struct TimelineLimits {
   size_t max_per_track = 20'000;          // slices, samples or marks kept per track (the newest)
+  size_t max_items = 500'000;             // over all tracks: each keeps at most max_items / tracks
   size_t max_tracks = 512;                // beyond it, events of new tracks are dropped
   uint64_t counter_period_ns = 5'000'000; // device counters sampled at most this often
   size_t max_gpu_names = 4096;            // kernel names kept (names past it show the id)
@@ -119,6 +133,10 @@ class TimelineRecorder {
     size_t head = 0;
   };
   TrackStore* store(uint32_t track);
+  // Items a track may keep now: its share of max_items shrinks as tracks are added.
+  size_t per_track_cap() const;
+  // Drops the oldest items of tracks over per_track_cap() (after a track was added).
+  void trim_to_cap();
   template <class T>
   void keep(uint32_t track, std::vector<T> TrackStore::*ring, T item);
   uint32_t intern(const std::string& name);

@@ -6,6 +6,7 @@
 //   GPUTRACE_UPDATE_GOLDEN=1 ./unit_tests --gtest_filter='ReportFiles*'
 #include "golden.h"
 #include "report/html_report.h"
+#include "report/listing.h"
 #include "report/markdown_report.h"
 #include "report/perfetto_trace.h"
 #include "report/report_files.h"
@@ -19,6 +20,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 namespace gputrace {
 namespace {
@@ -200,6 +202,22 @@ TEST(ReportFiles, HtmlIsSelfContainedWithEverySection) {
   EXPECT_NE(html.find("uvm_map_buffer+0x11"), std::string::npos);     // a leak's stack
 }
 
+// The edu device's findings overlap in time (a leak range over the double unmap and the
+// fault burst): the range gets a row of its own on the timeline instead of covering the
+// others; those two are apart on screen (at 152 and 200 ms of 3 s) and share one.
+TEST(ReportFiles, HtmlTimelineStacksOverlappingFindings) {
+  const std::string html = render_html_report(scenario_run().model, scenario_run().timeline.timeline());
+  const size_t track = html.find("data-track=\"0000:00:04.0 gputrace_edu / findings\"");
+  ASSERT_NE(track, std::string::npos);
+  const std::string group = html.substr(track, html.find("</g>", track) - track);
+  std::set<std::string> marker_rows;
+  for (size_t at = group.find("d=\"M"); at != std::string::npos; at = group.find("d=\"M", at + 1)) {
+    const size_t comma = group.find(',', at), end = group.find('l', comma);
+    marker_rows.insert(group.substr(comma + 1, end - comma - 1));
+  }
+  EXPECT_EQ(marker_rows.size(), 2u) << group;
+}
+
 TEST(ReportFiles, HtmlEscapesWhatProcessesAndDevicesName) {
   TraceBuilder t;
   t.proc_info(1, 77, 5, "<img src=x>", "/tmp/a&b");
@@ -208,6 +226,128 @@ TEST(ReportFiles, HtmlEscapesWhatProcessesAndDevicesName) {
   const std::string html = render_html_report(run.model, run.timeline.timeline());
   EXPECT_EQ(html.find("<img"), std::string::npos);
   EXPECT_NE(html.find("&lt;img src=x&gt;"), std::string::npos);
+}
+
+// A name cut at 15 bytes can end in half a UTF-8 character: every file must still be
+// written, as valid JSON where it is JSON (the bad bytes become U+FFFD).
+TEST(ReportFiles, NameThatIsNotUtf8StillWritesEveryFile) {
+  TraceBuilder t;
+  t.proc_info(1, 77, 5, "py\xe6\x97");
+  t.gc_pause(77, 5 * kMs, 100'000);
+  t.map(10 * kMs, 0xffff1, 0x1000, 4096, MapOpts{.pid = 77, .comm = "py\xe6\x97"});
+  t.exit(20 * kMs, 77, 5, "py\xe6\x97");
+  t.loss(3 * test::kSec, "ring_full_bulk", 0);
+  TracedRun run(t);
+  ASSERT_GE(run.model["findings"].size(), 1u);  // the leak names the process
+  const auto dir = std::filesystem::temp_directory_path() / ("gputrace-report-utf8-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto written = write_report_files(dir.string(), run.model, run.timeline.timeline());
+  ASSERT_TRUE(written) << written.error().describe();
+  EXPECT_EQ(written->size(), 4u);
+  auto read = [&](const char* name) {
+    std::ifstream in(dir / name);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const json report = json::parse(read("report.json"));
+  EXPECT_EQ(report["findings"][0]["comm"], "py\xef\xbf\xbd");
+  check_chrome_trace(json::parse(read("trace.json")));
+  std::ostringstream out;
+  EXPECT_NO_THROW(write_report(run.model, ReportFormat::Json, out));
+  EXPECT_NO_THROW(render_report(run.engine, test::scenario_header(), ReportFormat::Json));
+  std::filesystem::remove_all(dir);
+}
+
+// A process can name itself "\x1b[2J": the text report goes to a terminal and summary.md to
+// one (cat, less -R), so no control character from the trace may reach either.
+TEST(ReportFiles, TextAndMarkdownCarryNoTerminalEscapeFromTheTrace) {
+  const char* evil = "\x1b[2J\x9b" "1m\nx";
+  TraceBuilder t;
+  t.device(1, 0xffff1, "0000:05:00.0", "drv\x1b]0;t\x07");
+  t.proc_info(2, 77, 5, evil);
+  t.map(10 * kMs, 0xffff1, 0x1000, 4096, MapOpts{.pid = 77, .comm = evil});
+  t.exit(20 * kMs, 77, 5, evil);
+  t.loss(3 * test::kSec, "ring_full_bulk", 0);
+  TracedRun run(t);
+  ASSERT_GE(run.model["findings"].size(), 1u);
+  ASSERT_NE(run.model["findings"][0]["message"].get<std::string>().find('\x1b'), std::string::npos);
+  for (const std::string& text : {render_report_file(ReportFormat::Text, run.model, run.timeline.timeline()),
+                                  render_markdown_report(run.model)}) {
+    for (char c : text) {
+      const auto u = static_cast<unsigned char>(c);
+      EXPECT_TRUE(u == '\n' || (u >= 0x20 && u != 0x7f)) << "control byte " << int(u) << " in\n" << text;
+    }
+    EXPECT_EQ(text.find("\xc2\x9b"), std::string::npos);  // C1 CSI, as UTF-8
+    EXPECT_NE(text.find("?[2J"), std::string::npos);
+  }
+}
+
+// The text report names whom each finding is about, not only what happened.
+TEST(ReportFiles, TextReportNamesTheProcessAndDeviceOfEachFinding) {
+  const std::string text = render_report_file(ReportFormat::Text, scenario_run().model, scenario_run().timeline.timeline());
+  EXPECT_NE(text.find("      process: python3[4242]  device: 0000:41:00.0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("      device: 0000:00:04.0\n      time: +0.200 s .. +0.202 s (200000000 .. 202000000 ns)"),
+            std::string::npos)
+      << text;
+}
+
+// Late records were processed: the views must not call them lost.
+TEST(ReportFiles, LateRecordsAreNotCalledLost) {
+  ReportModel model = scenario_run().model;
+  for (auto& l : model["losses"]) {
+    if (l["name"] == "late_records") l["count"] = 33;
+    if (l["name"] == "missed:dma_map_page_attrs") l["count"] = 0;
+  }
+  const auto lines = report_narrative(model);
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "Nothing was lost (every loss counter is zero)."), lines.end());
+  bool late_line = false;
+  for (const auto& l : lines) late_line |= l.find("arrived after the reorder window and were still processed (late_records 33)") != std::string::npos;
+  EXPECT_TRUE(late_line);
+  const std::string html = render_html_report(model, scenario_run().timeline.timeline());
+  EXPECT_NE(html.find("<div class=\"value\">0</div><div class=\"label\">events lost</div>"), std::string::npos);
+  EXPECT_NE(html.find("<div class=\"value\">33</div><div class=\"label\">late, still processed</div>"), std::string::npos);
+  const std::string text = render_text_report(model);
+  EXPECT_NE(text.find("LOSSES: none ("), std::string::npos) << text;
+  EXPECT_NE(text.find("late, still processed"), std::string::npos) << text;
+}
+
+// A daemon that ran for weeks: summary.md and report.html list the worst findings and say
+// how many more there are; report.json keeps all of them.
+TEST(ReportFiles, LongFindingListsAreCutWithANote) {
+  TraceBuilder t;
+  t.device(1, 0xffff1, "0000:05:00.0", "drv");
+  for (uint64_t i = 0; i < kListedFindings + 7; ++i) {
+    const uint64_t ts = 10 * kMs + i * kMs, addr = 0x10000 + i * 0x1000;
+    t.map(ts, 0xffff1, addr, 4096).unmap(ts + 1, 0xffff1, addr, 4096).unmap(ts + 2, 0xffff1, addr, 4096);
+  }
+  TracedRun run(t);
+  ASSERT_EQ(run.model["findings"].size(), kListedFindings + 7);
+  const std::string md = render_markdown_report(run.model);
+  size_t headings = 0;
+  for (size_t at = md.find("\n### "); at != std::string::npos; at = md.find("\n### ", at + 1)) ++headings;
+  EXPECT_EQ(headings, kListedFindings);
+  EXPECT_NE(md.find("7 more findings not shown here: report.json lists every one."), std::string::npos);
+  const std::string html = render_html_report(run.model, run.timeline.timeline());
+  EXPECT_NE(html.find(fmt::format("id=\"finding-{}\"", kListedFindings)), std::string::npos);
+  EXPECT_EQ(html.find(fmt::format("id=\"finding-{}\"", kListedFindings + 1)), std::string::npos);
+  EXPECT_NE(html.find("7 more findings not shown here"), std::string::npos);
+}
+
+// top records the timeline all the time: all tracks together stay within max_items, each
+// track keeping its newest share, and what was dropped is counted.
+TEST(ReportFiles, TimelineKeepsATotalBudgetAcrossTracks) {
+  TraceBuilder t;
+  for (uint32_t pid : {101u, 102u, 103u}) t.proc_info(1, pid, 1, "python3");
+  for (uint64_t i = 0; i < 100; ++i)
+    for (uint32_t pid : {101u, 102u, 103u}) t.gc_pause(pid, 10 * kMs + i * kMs, 100'000);
+  TracedRun run(t, TimelineLimits{.max_per_track = 100, .max_items = 120});
+  const Timeline& tl = run.timeline.timeline();
+  ASSERT_EQ(tl.tracks.size(), 3u);
+  EXPECT_EQ(tl.slices.size(), 120u);
+  std::map<uint32_t, uint64_t> newest;
+  for (const auto& s : tl.slices) newest[s.track] = std::max(newest[s.track], s.start_ns);
+  for (const auto& [track, ns] : newest) EXPECT_EQ(ns, 10 * kMs + 99 * kMs) << track;  // each kept its newest
+  EXPECT_EQ(tl.dropped_total(), 300u - 120u);
+  static_assert(sizeof(TimelineSlice) <= 56, "slices are kept by the hundred thousand");
 }
 
 TEST(ReportFiles, TimelineKeepsABoundedNumberPerTrackAndSaysSo) {

@@ -11,6 +11,7 @@ namespace {
 using test::expect_golden;
 using test::scenario;
 using test::scenario_header;
+using test::kGpu;
 using test::TraceBuilder;
 
 std::string render(ReportFormat format) {
@@ -43,6 +44,22 @@ TEST(Report, ScenarioFindingsAreTheExpectedOnes) {
   bool saw_decode_errors = false;
   for (const auto& l : model["losses"]) saw_decode_errors |= l["name"] == "decode_errors";
   EXPECT_TRUE(saw_decode_errors);
+}
+
+// The mapping owner of a process the table had not described yet (no /proc snapshot entry,
+// no exec seen) is keyed with start_ns 0; its exit must still show.
+TEST(Report, OwnerOfAnUndescribedProcessThatExitedIsMarkedExited) {
+  TraceBuilder t;
+  t.device(1, kGpu, "0000:41:00.0", "nvidia");
+  t.map(10 * test::kMs, kGpu, 0x1000, 4096, {.pid = 392, .comm = "edu_user"});
+  t.unmap(11 * test::kMs, kGpu, 0x1000, 4096, {.pid = 392, .comm = "edu_user"});
+  t.exit(20 * test::kMs, 392, 7 * test::kMs, "edu_user");
+  Engine engine;
+  t.feed(engine);
+  const auto model = build_report_model(engine, scenario_header());
+  ASSERT_EQ(model["processes"].size(), 1u);
+  EXPECT_EQ(model["processes"][0]["start_ns"], 0);
+  EXPECT_EQ(model["processes"][0]["exit_ns"], 20 * test::kMs);
 }
 
 }  // namespace

@@ -45,6 +45,8 @@ std::vector<uint32_t> pids(const TopModel& m) {
 }
 
 Key ch(int c) { return Key::chr(c); }
+
+std::string screen_text_for(TopModel& m) { return layout_frame(m, LayoutOptions{.width = 160, .height = 45}).text(); }
 Key key(KeyKind k) { return Key{k}; }
 
 TEST(TopModel, RatesAreTheDifferenceOfTwoSnapshots) {
@@ -76,6 +78,30 @@ TEST(TopModel, WithoutAPreviousSnapshotRatesAreAveragesSinceTheFirstRecord) {
   EXPECT_DOUBLE_EQ(rows[0].dma_maps_per_s, 200);
   EXPECT_FALSE(rows[0].memcpy_seen);
   EXPECT_EQ(cell_text(rows[0], Column::Memcpy), "-");
+}
+
+// Late records were processed: the header shows them apart, not as (red) losses.
+TEST(TopModel, LateRecordsAreNotLosses) {
+  HostSnapshot now = snapshot(0, 2 * kSec, {});
+  now.losses["late_records"] = 33;
+  const HostRates h = host_rates(now, nullptr);
+  EXPECT_EQ(h.losses_total, 0u);
+  EXPECT_EQ(h.late_records, 33u);
+  TopModel m;
+  m.update(now);
+  const std::string s = screen_text_for(m);
+  EXPECT_NE(s.find("losses none (3 counters)  late 33 (processed)"), std::string::npos) << s;
+}
+
+// The end state of a --speed replay is taken at the time of the last step: the rates stay
+// over the interval before it, not over nothing.
+TEST(TopModel, ASnapshotAtTheSameTimeKeepsTheRateInterval) {
+  TopModel m;
+  m.update(snapshot(0, 10 * kSec, {process(1, "server", 100 * kMs, 1000)}));
+  m.update(snapshot(0, 12 * kSec, {process(1, "server", 300 * kMs, 1400)}));
+  m.update(snapshot(0, 12 * kSec, {process(1, "server", 300 * kMs, 1400)}));
+  EXPECT_DOUBLE_EQ(m.rates().interval_s, 2);
+  EXPECT_DOUBLE_EQ(m.rows()[0].dma_maps_per_s, 200);
 }
 
 TEST(TopModel, LossesCountWhatIsNew) {
@@ -245,7 +271,8 @@ TEST(TopLayout, ShowsHostDevicesProcessesAndNewestFindings) {
   EXPECT_NE(s.find("gputrace top  infer-07  kernel 6.12.48  replay of scenario.gtrace (end)"), std::string::npos) << s;
   EXPECT_NE(s.find("findings 5 (3 critical, 2 warning, 0 info)"), std::string::npos) << s;
   // The GPU: PCIe link current vs max (downtrained: 16 of 32 GT/s), IOMMU mode, outstanding.
-  EXPECT_NE(s.find("0000:41:00.0  nvidia       GPU  link 16GT/s x16 of 32GT/s x16 DOWNTRAINED  iommu strict"),
+  EXPECT_NE(s.find("0000:41:00.0  nvidia       GPU  leaks 2  faults 0  link DOWNTRAINED 16GT/s x16 of 32GT/s x16  "
+                   "iommu strict"),
             std::string::npos)
       << s;
   EXPECT_NE(s.find("    PID COMMAND"), std::string::npos);
@@ -272,9 +299,67 @@ TEST(TopLayout, EveryColumnHasRoomForItsTitleAndTheSortMark) {
   for (const auto& s : column_specs()) EXPECT_GE(s.width, static_cast<int>(std::string(s.title).size()) + 1) << s.title;
 }
 
-TEST(TopLayout, TooSmallSaysSo) {
+TEST(TopLayout, TooSmallSaysSoWithTheSizesVisible) {
   TopModel m = scenario_model();
-  EXPECT_EQ(screen_text(m, 30, 8), "terminal too small (30x8): gputrace top needs 50x12\n");
+  EXPECT_EQ(screen_text(m, 30, 8), "gputrace top needs 50x12; this\nterminal is 30x8\n");
+  EXPECT_EQ(screen_text(m, 49, 30), "gputrace top needs 50x12; this terminal is 49x30\n");
+}
+
+// 80x24, the size a person gets by default: what matters on each line must come first.
+TEST(TopLayout, At80ColumnsThePausedFilterAndQuitStayOnTheStatusLine) {
+  TopModel m = scenario_model();
+  m.set_source("replay of /very/long/path/to/the/captures/of/yesterday/guest-6.12-strict.gtrace (end)");
+  m.handle(ch('/'));
+  for (char c : std::string("python")) m.handle(ch(c));
+  m.handle(key(KeyKind::Enter));
+  m.handle(ch('p'));
+  m.set_status("report files written to /var/tmp/gputrace-reports/incident-42");
+  const Frame f = layout_frame(m, LayoutOptions{.width = 80, .height = 24});
+  const std::string status = f.lines.back().text();
+  EXPECT_EQ(status.rfind("PAUSED  filter 'python' (Esc clears)", 0), 0u) << status;
+  EXPECT_NE(status.find("q quit  ? help"), std::string::npos) << status;
+  EXPECT_LE(status.size(), 80u);
+  m.set_status("");
+  const std::string roomy = layout_frame(m, LayoutOptions{.width = 80, .height = 24}).lines.back().text();
+  EXPECT_NE(roomy.find("q quit  ? help  / filter  p pause"), std::string::npos) << roomy;
+  const std::string wide = layout_frame(m, LayoutOptions{.width = 160, .height = 24}).lines.back().text();
+  EXPECT_NE(wide.find("r reverse  p pause  Enter detail   sort FIND desc"), std::string::npos) << wide;
+}
+
+TEST(TopLayout, At80ColumnsTheDeviceLineShowsLeaksFaultsAndADowntrainedLink) {
+  TopModel m = scenario_model();
+  const std::string s = screen_text(m, 80, 24);
+  EXPECT_NE(s.find("0000:00:04.0  gputrace_edu GPU  leaks 1  faults 3  link DOWNTRAINED"), std::string::npos) << s;
+  EXPECT_NE(s.find("0000:41:00.0  nvidia       GPU  leaks 2  faults 0  link DOWNTRAINED"), std::string::npos) << s;
+}
+
+TEST(TopLayout, At80ColumnsHelpKeepsEveryKey) {
+  TopModel m = scenario_model();
+  m.handle(ch('?'));
+  const std::string s = screen_text(m, 80, 24);
+  for (const char* key : {"q  quit", "p, space  pause", "/  filter", "r  reverse", "Enter  its detail", "w  write report files"})
+    EXPECT_NE(s.find(key), std::string::npos) << key << "\n" << s;
+}
+
+// s and S step through the columns on screen: sorting by a hidden one would look unsorted.
+TEST(TopLayout, SortKeysStepThroughVisibleColumnsOnly) {
+  TopModel m = scenario_model();
+  (void)screen_text(m, 80, 24);
+  const auto shown = visible_columns(80);
+  for (int i = 0; i < 20; ++i) {
+    m.handle(ch(i < 10 ? 's' : 'S'));
+    EXPECT_NE(std::find(shown.begin(), shown.end(), m.sort_column()), shown.end()) << spec(m.sort_column()).title;
+  }
+}
+
+// A truncated capture is said in every frame, --batch included (it has no status line).
+TEST(TopLayout, BatchFramesCarryTheNotice) {
+  TopModel m = scenario_model();
+  m.set_notice("capture truncated at byte 4096: the rest is missing");
+  const std::string s = layout_frame(m, LayoutOptions{.width = 160, .height = 0, .batch = true}).text();
+  EXPECT_NE(s.find("\nnote: capture truncated at byte 4096: the rest is missing\n"), std::string::npos) << s;
+  const std::string screen = screen_text(m, 120, 40);
+  EXPECT_NE(screen.find("capture truncated at byte 4096"), std::string::npos) << screen;
 }
 
 TEST(TopLayout, HelpDetailAndFilterPrompt) {

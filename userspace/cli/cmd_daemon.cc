@@ -109,7 +109,7 @@ class Publisher {
   void add(telemetry::TelemetrySink* sink) { sinks_.push_back(sink); }
 
   void publish() {
-    SnapshotInputs in{.engine = &engine_, .pauses = &pauses_, .host = &host_};
+    SnapshotInputs in{.engine = &engine_, .pauses = &pauses_, .host = &host_, .identities = &identities_};
     in.extra_losses["spans_not_kept"] = spans_.dropped();
     for (auto* sink : sinks_)
       for (const auto& [name, n] : sink->losses()) in.extra_losses[name] += n;
@@ -143,6 +143,7 @@ class Publisher {
   bool live_;
   std::vector<telemetry::TelemetrySink*> sinks_;
   size_t published_findings_ = 0;
+  ProcessIdentities identities_;  // a process's container id stays after it exits (series labels)
 };
 
 }  // namespace

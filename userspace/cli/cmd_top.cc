@@ -25,15 +25,23 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <thread>
 
 namespace gputrace {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Findings a snapshot carries (the newest); top keeps three snapshots and shows at most 20.
+constexpr size_t kFindingsKept = 500;
 
 constexpr const char* kHelp = R"(usage: gputrace top [--batch] [--interval D] [--iterations N] [--duration D]
                     [--replay CAPTURE [--speed X]] [--report-dir DIR] [tracing options]
@@ -77,7 +85,8 @@ struct Analysis {
     });
   }
   HostSnapshot snapshot(bool live) {
-    SnapshotInputs in{.engine = &engine, .pauses = &pauses, .host = &header.host};
+    SnapshotInputs in{.engine = &engine, .pauses = &pauses, .host = &header.host, .identities = &identities,
+                      .max_findings = kFindingsKept};
     // docker ps and crictl ps show the first 12 digits of the id
     if (live) in.container_of = [](uint32_t pid) { return container_id_of(pid).substr(0, 12); };
     return take_snapshot(in);
@@ -103,6 +112,7 @@ struct Analysis {
   gc::PauseStats pauses;
   TimelineRecorder timeline;
   ReportHeader header;
+  ProcessIdentities identities;  // container ids of processes after they exit
 };
 
 // Either the ncurses screen or --batch printing; the loops below do not care which.
@@ -130,22 +140,27 @@ class Display {
     std::fputc('\n', stdout);
     std::fflush(stdout);
   }
-  // Keys while waiting up to `wait`; returns false when the user quit.
+  // Answers keys until `wait` has passed (a key does not end the wait: a --speed replay
+  // would run ahead while someone types); returns false when the user quit.
   bool wait(top::TopModel& model, std::chrono::milliseconds wait, Analysis& analysis, const TopOptions& o) {
     if (!screen_) {
       if (wait.count() > 0) std::this_thread::sleep_for(wait);
       return true;
     }
-    auto key = screen_->read_key(static_cast<int>(wait.count()));
-    if (!key) return true;
-    if (key->kind == top::KeyKind::Char && key->ch == 'w' && !model.editing_filter() && !model.help_open()) {
-      analysis.write_reports(o, model, false);
-      screen_->draw(model);
-      return true;
-    }
-    const top::KeyResult r = model.handle(*key);
-    if (r == top::KeyResult::Quit) return false;
-    if (r == top::KeyResult::Changed) screen_->draw(model);
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    do {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto key = screen_->read_key(static_cast<int>(std::max<int64_t>(0, left.count())));
+      if (!key) continue;
+      if (key->kind == top::KeyKind::Char && key->ch == 'w' && !model.editing_filter() && !model.help_open()) {
+        analysis.write_reports(o, model, false);
+        screen_->draw(model);
+        continue;
+      }
+      const top::KeyResult r = model.handle(*key);
+      if (r == top::KeyResult::Quit) return false;
+      if (r == top::KeyResult::Changed) screen_->draw(model);
+    } while (std::chrono::steady_clock::now() < deadline && !stop_requested());
     return true;
   }
   bool interactive() const { return screen_ != nullptr; }
@@ -175,8 +190,9 @@ Result<TopOptions> parse_top_options(const Options& o) {
   }
   if (auto v = o.get("iterations")) {
     char* end = nullptr;
-    const long n = std::strtol(v->c_str(), &end, 10);
-    if (*end || n <= 0) return fail("--iterations '{}' must be a positive number", *v);
+    errno = 0;
+    const long long n = std::strtoll(v->c_str(), &end, 10);
+    if (v->empty() || *end || errno == ERANGE || n <= 0) return fail("--iterations '{}' must be a positive number", *v);
     t.iterations = static_cast<uint64_t>(n);
   }
   if (auto v = o.get("width")) {
@@ -190,8 +206,13 @@ Result<TopOptions> parse_top_options(const Options& o) {
     if (!t.replay) return fail("--speed plays a capture: use it with --replay");
     char* end = nullptr;
     t.speed = std::strtod(v->c_str(), &end);
-    if (*end || !(t.speed > 0)) return fail("--speed '{}' must be a positive number (1 = real time)", *v);
+    // "inf" and "nan" parse as doubles; neither gives a step through the capture.
+    if (v->empty() || *end || !std::isfinite(t.speed) || !(t.speed > 0))
+      return fail("--speed '{}' must be a positive number (1 = real time)", *v);
   }
+  if (t.replay && t.speed <= 0 && t.iterations)
+    return fail("--iterations counts snapshots of a live run or of a replay played with --speed; without --speed "
+                "a replay shows its end state once");
   t.report_dir = o.get("report-dir");
   if (auto r = apply_analysis_options(o, t.engine); !r) return tl::unexpected(r.error());
   return t;
@@ -212,6 +233,47 @@ int hold(Display& display, top::TopModel& model, Analysis& analysis, const TopOp
   return 0;
 }
 
+// Capture time one --speed step plays: at least 1 ns (a tiny speed must still move), at
+// most what the clock can add without wrapping.
+uint64_t replay_step_ns(const TopOptions& o) {
+  const double step = static_cast<double>(o.interval.count()) * o.speed;
+  return static_cast<uint64_t>(std::clamp(step, 1.0, 9.0e18));
+}
+
+// Plays held records through at --speed; false when it ended before the last record
+// (q, --iterations, --duration or a stop signal).
+bool play_through(const std::vector<Record>& records, const TopOptions& o, Display& display, top::TopModel& model,
+                  Analysis& analysis, std::chrono::steady_clock::time_point start) {
+  uint64_t cursor = records.empty() ? 0 : records.front().ts();
+  const uint64_t step = replay_step_ns(o);
+  size_t next = 0, shown = 0;
+  while (next < records.size()) {
+    if (stop_requested()) return false;
+    if (o.duration.count() > 0 && std::chrono::steady_clock::now() - start >= o.duration) return false;
+    cursor = cursor > UINT64_MAX - step ? UINT64_MAX : cursor + step;
+    while (next < records.size() && records[next].ts() <= cursor) analysis.engine.push(records[next++]);
+    analysis.engine.advance_to(cursor);
+    model.update(analysis.snapshot(false));
+    display.show(model);
+    if (o.iterations && ++shown >= o.iterations) return false;
+    const auto wait = display.interactive() ? std::chrono::duration_cast<std::chrono::milliseconds>(o.interval) : 0ms;
+    if (!display.wait(model, wait, analysis, o)) return false;
+    if (take_report_request()) {
+      analysis.write_reports(o, model, false);
+      display.show(model);
+    }
+  }
+  return true;
+}
+
+// A capture cut short must not look complete: on stderr like `gputrace report` (the screen
+// keeps stderr and prints it when the terminal is given back), and in every frame.
+void note_truncation(const CaptureReadSummary& summary, top::TopModel& model) {
+  if (!summary.truncated) return;
+  log_warning("{}", summary.truncation_note);
+  model.set_notice(summary.truncation_note);
+}
+
 int run_replay(const TopOptions& o, Display& display, top::TopModel& model) {
   auto reader = CaptureReader::open(*o.replay);
   if (!reader) {
@@ -223,6 +285,7 @@ int run_replay(const TopOptions& o, Display& display, top::TopModel& model) {
   const auto start = std::chrono::steady_clock::now();
   model.set_source(fmt::format("replay of {}", *o.replay));
   Result<CaptureReadSummary> summary;
+  bool played_to_the_end = true;
   if (o.speed <= 0) {
     summary = (*reader)->for_each([&](const Record& r) { analysis.engine.push(r); });
   } else {
@@ -231,6 +294,7 @@ int run_replay(const TopOptions& o, Display& display, top::TopModel& model) {
     summary = (*reader)->for_each([&](const Record& r) { held.emplace_back(r.bytes.begin(), r.bytes.end()); });
     if (summary) {
       analysis.header = report_header_from_capture((*reader)->host(), *o.replay, *summary);
+      note_truncation(*summary, model);
       std::vector<Record> records;
       records.reserve(held.size());
       for (const auto& bytes : held) {
@@ -239,22 +303,7 @@ int run_replay(const TopOptions& o, Display& display, top::TopModel& model) {
         r.bytes = std::span<const std::byte>(bytes.data(), bytes.size());
         records.push_back(r);
       }
-      uint64_t cursor = records.empty() ? 0 : records.front().ts();
-      const uint64_t step = static_cast<uint64_t>(static_cast<double>(o.interval.count()) * o.speed);
-      size_t next = 0, shown = 0;
-      while (next < records.size() && !stop_requested()) {
-        cursor += step;
-        while (next < records.size() && records[next].ts() <= cursor) analysis.engine.push(records[next++]);
-        analysis.engine.advance_to(cursor);
-        model.update(analysis.snapshot(false));
-        display.show(model);
-        if (o.iterations && ++shown >= o.iterations) return 0;
-        if (!display.wait(model, display.interactive() ? std::chrono::duration_cast<std::chrono::milliseconds>(o.interval)
-                                                       : 0ms,
-                          analysis, o))
-          return 0;
-        if (take_report_request()) analysis.write_reports(o, model, false);
-      }
+      played_to_the_end = play_through(records, o, display, model, analysis, start);
     }
   }
   if (!summary) {
@@ -264,11 +313,15 @@ int run_replay(const TopOptions& o, Display& display, top::TopModel& model) {
   }
   analysis.header = report_header_from_capture((*reader)->host(), *o.replay, *summary);
   analysis.engine.finish();
-  model.set_source(fmt::format("replay of {} (end)", *o.replay));
-  model.update(analysis.snapshot(false));
-  if (summary->truncated) model.set_status(summary->truncation_note);
-  display.show(model);
-  const int rc = hold(display, model, analysis, o, start);
+  int rc = 0;
+  // Ended early (q, -n, a signal): no end state to show, but the report files still come.
+  if (played_to_the_end) {
+    if (o.speed <= 0) note_truncation(*summary, model);
+    model.set_source(fmt::format("replay of {} (end)", *o.replay));
+    model.update(analysis.snapshot(false));
+    display.show(model);
+    rc = hold(display, model, analysis, o, start);
+  }
   display.restore();
   if (o.report_dir) analysis.write_reports(o, model, true);
   return rc;
@@ -337,6 +390,12 @@ int cmd_top(const Args& args) {
     std::printf("%s%s\n%s", kHelp, kTracingOptionsHelp, kAnalysisOptionsHelp);
     return 0;
   }
+  // `gputrace top run.gtrace` would otherwise trace this host (as root) and ignore the file.
+  if (!opts.positional().empty()) {
+    const std::string& arg = opts.positional().front();
+    log_error("unexpected argument '{}': top takes options only; did you mean --replay {}?", arg, arg);
+    return 2;
+  }
   auto o = parse_top_options(opts);
   if (!o) {
     log_error("{}", o.error().describe());
@@ -361,7 +420,14 @@ int cmd_top(const Args& args) {
     return 1;
   }
   top::TopModel model;
-  return o->replay ? run_replay(*o, *display, model) : run_live(opts, *o, *display, model);
+  try {
+    return o->replay ? run_replay(*o, *display, model) : run_live(opts, *o, *display, model);
+  } catch (const std::exception& e) {
+    // A bug, not a condition: still give the terminal back before saying so.
+    display->restore();
+    log_bug("gputrace top stopped: {}", e.what());
+    return 1;
+  }
 }
 
 }  // namespace gputrace

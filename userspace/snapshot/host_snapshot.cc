@@ -66,6 +66,17 @@ PauseHistogram pause_histogram(const gc::DurationHistogram& h) {
   return out;
 }
 
+// Fills what the host no longer tells of an exited process from what an earlier snapshot
+// learned of the same process (same pid and start), and returns what is known of it now.
+ProcessIdentities::Known remember_identity(const ProcessIdentities& before, uint32_t pid, uint64_t start_ns,
+                                           ProcessRow& r) {
+  if (auto it = before.by_pid.find(pid); it != before.by_pid.end() && it->second.start_ns == start_ns) {
+    if (r.container.empty()) r.container = it->second.container;
+    if (r.runtime.empty()) r.runtime = it->second.runtime;
+  }
+  return {start_ns, r.container, r.runtime};
+}
+
 // One row per pid that did anything gputrace measures. A pid reused by a second process
 // shows the newest one's name; its counts are the pid's.
 std::vector<ProcessRow> process_rows(const SnapshotInputs& in) {
@@ -77,7 +88,15 @@ std::vector<ProcessRow> process_rows(const SnapshotInputs& in) {
     return r;
   };
   for (const Owner& o : engine.mappings().owners().all()) {
-    if (o.kind != OwnerKind::Process || o.process.pid == 0) continue;
+    if (o.process.pid == 0) continue;
+    // A driver's mappings leaked at unbind are the probing process's findings: count them
+    // where the findings are (LEAKS next to FIND), not its maps or outstanding ones.
+    if (o.kind == OwnerKind::Driver && o.leaks_reported) {
+      ProcessRow& r = row(o.process.pid);
+      if (r.comm.empty()) r.comm = o.comm;
+      r.dma_leaks += o.leaks_reported;
+    }
+    if (o.kind != OwnerKind::Process) continue;
     ProcessRow& r = row(o.process.pid);
     if (r.comm.empty()) r.comm = o.comm;
     r.dma_maps += o.mappings_made;
@@ -118,16 +137,20 @@ std::vector<ProcessRow> process_rows(const SnapshotInputs& in) {
   }
   std::vector<ProcessRow> out;
   out.reserve(rows.size());
+  std::map<uint32_t, ProcessIdentities::Known> known;
   for (auto& [pid, r] : rows) {
-    if (const ProcessInfo* p = engine.processes().live(pid)) {
-      if (!p->comm.empty()) r.comm = p->comm;
-      r.exited = p->exited;
-    } else {
-      r.exited = true;  // no live process holds the pid any more
-    }
+    // A live process's name is the table's (exec renames it). An exited one keeps the name
+    // its events gave (the table can hold a fork-time name when the exec was not seen),
+    // else the last name the table had for the pid: one seen only by its GC pauses.
+    const ProcessInfo* p = engine.processes().live(pid);
+    r.exited = p == nullptr;
+    if (!p) p = engine.processes().latest(pid);
+    if (p && !p->comm.empty() && (!r.exited || r.comm.empty())) r.comm = p->comm;
     if (in.container_of && !r.exited) r.container = in.container_of(pid);
+    if (in.identities) known.emplace(pid, remember_identity(*in.identities, pid, p ? p->key.start_ns : 0, r));
     out.push_back(std::move(r));
   }
+  if (in.identities) in.identities->by_pid = std::move(known);
   return out;
 }
 
@@ -150,8 +173,16 @@ HostSnapshot take_snapshot(const SnapshotInputs& in) {
   }
   s.devices = device_rows(engine);
   s.processes = process_rows(in);
-  s.findings = engine.findings();
-  for (const Finding& f : s.findings) ++s.findings_by_kind[f.kind];
+  // A long run concludes findings without bound; top keeps three snapshots every interval.
+  const std::vector<Finding>& all = engine.findings();
+  const size_t kept = in.max_findings ? std::min(in.max_findings, all.size()) : all.size();
+  s.findings.assign(all.end() - static_cast<std::ptrdiff_t>(kept), all.end());
+  s.findings_total = all.size();
+  for (const char* severity : {"critical", "warning", "info"}) s.findings_by_severity[severity] = 0;
+  for (const Finding& f : all) {
+    ++s.findings_by_kind[f.kind];
+    ++s.findings_by_severity[to_string(f.severity)];
+  }
   for (const LossCounter& l : engine_losses(engine)) s.losses[l.name] += l.count;
   for (const auto& [name, value] : in.extra_losses) s.losses[name] += value;
   return s;

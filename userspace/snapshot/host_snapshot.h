@@ -6,7 +6,8 @@
 // Every count is a running total since tracing began (a counter, in Prometheus terms);
 // a rate is the difference between two snapshots over their taken_ns. Gauges say so.
 //
-//   SnapshotInputs in{.engine = &engine, .pauses = &pauses, .host = &host};
+//   ProcessIdentities identities;  // kept across snapshots
+//   SnapshotInputs in{.engine = &engine, .pauses = &pauses, .host = &host, .identities = &identities};
 //   HostSnapshot now = take_snapshot(in);
 #pragma once
 
@@ -60,7 +61,9 @@ struct ProcessRow {
   uint64_t dma_map_bytes = 0;
   uint64_t dma_outstanding = 0;        // gauge
   uint64_t dma_outstanding_bytes = 0;  // gauge
-  uint64_t dma_leaks = 0;              // mappings reported leaked
+  // Mappings reported leaked: its own, and those of a driver it probed (owner "driver":
+  // insmod's or modprobe's pid), which the findings name it for.
+  uint64_t dma_leaks = 0;
 
   // GPU activity it launched (CUPTI), and what the correlation concluded
   uint64_t gpu_kernels = 0;
@@ -127,11 +130,28 @@ struct HostSnapshot {
 
   std::vector<DeviceRow> devices;      // traced devices, by name
   std::vector<ProcessRow> processes;   // processes with any activity, by pid
-  std::vector<Finding> findings;       // all, in the order they were concluded
+  // The newest SnapshotInputs::max_findings (all when 0), in the order they were concluded;
+  // the counts are over every finding.
+  std::vector<Finding> findings;
+  uint64_t findings_total = 0;
   std::map<std::string, uint64_t> findings_by_kind;
+  std::map<std::string, uint64_t> findings_by_severity;  // "critical", "warning", "info"
   // Every loss counter (ring, stack, recursion, decode, late records, GPU batches, ...),
   // zero or not: a user must be able to tell "nothing lost" from "not measured".
   std::map<std::string, uint64_t> losses;
+};
+
+// What earlier snapshots learned of a process that the host stops telling once it exits:
+// its container id (/proc/PID/cgroup goes with the process) and runtime. With it a
+// process keeps the same identity, and so the same exporter series, for its whole life.
+// take_snapshot keeps the processes of its snapshot only, so it stays as small as that.
+struct ProcessIdentities {
+  struct Known {
+    uint64_t start_ns = 0;  // the process's (ProcessTable key): a reused pid is someone else
+    std::string container;
+    std::string runtime;
+  };
+  std::map<uint32_t, Known> by_pid;
 };
 
 struct SnapshotInputs {
@@ -141,6 +161,11 @@ struct SnapshotInputs {
   std::map<std::string, uint64_t> extra_losses;  // the caller's own counters (decode errors ...)
   // Live runs resolve container ids from /proc; replays leave this empty.
   std::function<std::string(uint32_t pid)> container_of;
+  // Optional, owned by the caller across snapshots: keeps container ids after exit.
+  ProcessIdentities* identities = nullptr;
+  // Findings copied into the snapshot: the newest max_findings, 0 for all (the daemon finds
+  // new ones by their index). Counts stay exact either way.
+  size_t max_findings = 0;
 };
 
 HostSnapshot take_snapshot(const SnapshotInputs& in);

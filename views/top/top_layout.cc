@@ -61,8 +61,7 @@ Line title_line(const TopModel& m) {
                     printable(s.kernel.empty() ? "?" : s.kernel), printable(m.source())));
   l.add(fmt::format("  t {}  rates over {:.1f}s", s.taken_ns > s.first_ns ? since(s.taken_ns, s.first_ns) : "+0.000s",
                     m.rates().interval_s));
-  if (m.paused()) l.add("  PAUSED", Style::Alert);
-  return l;
+  return l;  // PAUSED is on the status line: a long source path would push it off an 80-column title
 }
 
 Line events_line(const TopModel& m) {
@@ -81,15 +80,20 @@ Line events_line(const TopModel& m) {
       names += fmt::format("{}{} {}", i ? ", " : "", r.nonzero_losses[i].first, r.nonzero_losses[i].second);
     l.add(fmt::format("{} (+{}) {}", r.losses_total, r.losses_new, names), r.losses_new ? Style::Alert : Style::Warning);
   }
+  // Late records were processed: not a loss, but worth knowing (a finding may come late).
+  if (r.late_records) l.add(fmt::format("  late {} (processed)", r.late_records), Style::Dim);
   return l;
 }
 
 Line findings_summary_line(const TopModel& m) {
   const HostSnapshot& s = m.shown();
-  uint64_t crit = 0, warn = 0, info = 0;
-  for (const auto& f : s.findings) (f.severity == Severity::Critical ? crit : f.severity == Severity::Warning ? warn : info)++;
+  auto count = [&](const char* severity) {
+    auto it = s.findings_by_severity.find(severity);
+    return it == s.findings_by_severity.end() ? uint64_t{0} : it->second;
+  };
+  const uint64_t crit = count("critical"), warn = count("warning"), info = count("info");
   Line l;
-  l.add(fmt::format("findings {}", s.findings.size()), crit ? Style::Critical : warn ? Style::Warning : Style::Normal);
+  l.add(fmt::format("findings {}", s.findings_total), crit ? Style::Critical : warn ? Style::Warning : Style::Normal);
   l.add(fmt::format(" ({} critical, {} warning, {} info)", crit, warn, info));
   std::string kinds;
   for (const auto& [kind, n] : s.findings_by_kind) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, n);
@@ -98,26 +102,28 @@ Line findings_summary_line(const TopModel& m) {
   return l;
 }
 
+// What is wrong comes first (leaks, faults, AER, a downtrained link), the rates and gauges
+// after: an 80-column terminal cuts the line after about 50 cells of this.
 Line device_line(const TopModel& m, const DeviceRow& d) {
   Line l;
   l.add(pad(printable(d.name), 13, false) + " ");
   l.add(pad(printable(d.driver.empty() ? "-" : d.driver), 12, false) + " ");
   l.add(d.gpu ? "GPU " : "    ", d.gpu ? Style::Title : Style::Normal);
+  l.add(fmt::format(" leaks {}", d.dma_leaks), d.dma_leaks ? Style::Critical : Style::Normal);
+  l.add(fmt::format("  faults {}", d.iommu_faults), d.iommu_faults ? Style::Critical : Style::Normal);
+  if (d.aer_fatal || d.aer_nonfatal || d.aer_corrected)
+    l.add(fmt::format("  aer {}/{}/{}", d.aer_corrected, d.aer_nonfatal, d.aer_fatal), Style::Warning);
+  l.add("  link ");
   if (d.max_link_speed_mts) {
-    l.add(fmt::format(" link {} x{} of {} x{}", gts(d.link_speed_mts), d.link_width, gts(d.max_link_speed_mts),
-                      d.max_link_width));
-    if (d.link_downtrained()) l.add(" DOWNTRAINED", Style::Alert);
+    if (d.link_downtrained()) l.add("DOWNTRAINED ", Style::Alert);
+    l.add(fmt::format("{} x{} of {} x{}", gts(d.link_speed_mts), d.link_width, gts(d.max_link_speed_mts), d.max_link_width));
   } else {
-    l.add(" link -");
+    l.add("-");
   }
   l.add(fmt::format("  iommu {}", d.iommu_mode));
   auto rate = m.rates().device_maps_per_s.find(d.name);
   l.add(fmt::format("  maps/s {}  outst {} ({})", human_rate(rate != m.rates().device_maps_per_s.end() ? rate->second : 0),
                     d.dma_outstanding, human_bytes(d.dma_outstanding_bytes)));
-  l.add(fmt::format("  leaks {}", d.dma_leaks), d.dma_leaks ? Style::Critical : Style::Normal);
-  l.add(fmt::format("  faults {}", d.iommu_faults), d.iommu_faults ? Style::Critical : Style::Normal);
-  if (d.aer_fatal || d.aer_nonfatal || d.aer_corrected)
-    l.add(fmt::format("  aer {}/{}/{}", d.aer_corrected, d.aer_nonfatal, d.aer_fatal), Style::Warning);
   return l;
 }
 
@@ -151,16 +157,28 @@ Line finding_line(const Finding& f, uint64_t origin) {
   return l;
 }
 
-void help_lines(std::vector<Line>& out) {
+// Two columns of keys where they fit (they are 98 cells wide), else one key a line, so a
+// narrow terminal loses the column descriptions at the bottom, not half of the keys.
+void help_lines(std::vector<Line>& out, int width) {
   auto add = [&](const std::string& text, Style style = Style::Normal) { out.push_back(Line{}.add(text, style)); };
   add("HELP  (any key closes it, q quits)", Style::Header);
-  add("  q            quit                          p, space    pause / resume the display");
-  add("  ?, h         this help                     /           filter rows (Enter applies, Esc cancels)");
-  add("  s, >  S, <   sort by the next / previous column        r   reverse the order");
-  add("  P N G D O L F  sort by pid, name, GC%, MAPS/s, OUTST, LEAKS, FIND (again: reverse)");
-  add("  Up/Down, j/k, PgUp/PgDn, g  select a process          Enter  its detail (Enter/Esc closes)");
-  add("  Esc          close the detail, or clear the filter       w   write report files (--report-dir)");
-  add("  Ctrl-L       redraw the whole screen");
+  if (width <= 0 || width >= 100) {
+    add("  q            quit                          p, space    pause / resume the display");
+    add("  ?, h         this help                     /           filter rows (Enter applies, Esc cancels)");
+    add("  s, >  S, <   sort by the next / previous column        r   reverse the order");
+    add("  P N G D O L F  sort by pid, name, GC%, MAPS/s, OUTST, LEAKS, FIND (again: reverse)");
+    add("  Up/Down, j/k, PgUp/PgDn, g  select a process          Enter  its detail (Enter/Esc closes)");
+    add("  Esc          close the detail, or clear the filter       w   write report files (--report-dir)");
+    add("  Ctrl-L       redraw the whole screen");
+  } else {
+    add("  q  quit                 p, space  pause / resume");
+    add("  ?, h  this help         /  filter (Enter applies, Esc cancels)");
+    add("  s, >  S, <  sort by the next / previous column;  r  reverse");
+    add("  P N G D O L F  sort by pid, name, GC%, MAPS/s, OUTST, LEAKS, FIND");
+    add("  Up/Down, j/k, PgUp/PgDn, g  select;  Enter  its detail");
+    add("  Esc  close the detail or clear the filter;  Ctrl-L  redraw");
+    add("  w  write report files (--report-dir)");
+  }
   add("COLUMNS", Style::Header);
   for (const auto& s : column_specs()) add(fmt::format("  {:<10} {}", s.title, s.help));
 }
@@ -205,7 +223,27 @@ void detail_lines(std::vector<Line>& out, const TopModel& m, size_t max_lines) {
   }
 }
 
-Line status_line(const TopModel& m, int& cursor_col) {
+// The key hints, from all of them down to the two a person cannot do without.
+std::vector<Line> key_hints(const TopModel& m) {
+  auto keys = [](std::initializer_list<std::pair<const char*, const char*>> list) {
+    Line l;
+    for (const auto& [key, what] : list) {
+      if (!l.segments.empty()) l.add("  ");
+      l.add(key, Style::Title).add(what);
+    }
+    return l;
+  };
+  Line full = keys({{"q", " quit"}, {"?", " help"}, {"/", " filter"}, {"s", " sort"}, {"r", " reverse"}, {"p", " pause"},
+                    {"Enter", " detail"}});
+  full.add(fmt::format("   sort {} {}", spec(m.sort_column()).title, m.descending() ? "desc" : "asc"), Style::Dim);
+  return {full,
+          keys({{"q", " quit"}, {"?", " help"}, {"/", " filter"}, {"s", " sort"}, {"p", " pause"}, {"Enter", " detail"}}),
+          keys({{"q", " quit"}, {"?", " help"}, {"/", " filter"}, {"p", " pause"}}), keys({{"q", " quit"}, {"?", " help"}})};
+}
+
+// What the view is in (PAUSED, the filter) and what it says (notice, status) come first,
+// then as many key hints as the width leaves room for; the notes give way to the last two.
+Line status_line(const TopModel& m, int width, int& cursor_col) {
   Line l;
   if (m.editing_filter()) {
     l.add("filter: ", Style::Prompt);
@@ -214,13 +252,44 @@ Line status_line(const TopModel& m, int& cursor_col) {
     l.add("   (Enter applies, Esc cancels)", Style::Dim);
     return l;
   }
-  l.add("q", Style::Title).add(" quit  ").add("?", Style::Title).add(" help  ").add("/", Style::Title).add(" filter  ");
-  l.add("s", Style::Title).add(" sort  ").add("r", Style::Title).add(" reverse  ").add("p", Style::Title).add(" pause  ");
-  l.add("Enter", Style::Title).add(" detail");
-  l.add(fmt::format("   sort {} {}", spec(m.sort_column()).title, m.descending() ? "desc" : "asc"), Style::Dim);
-  if (!m.filter().empty()) l.add(fmt::format("   filter '{}' (Esc clears)", printable(m.filter())), Style::Prompt);
-  if (!m.status().empty()) l.add("   " + printable(m.status()), Style::Dim);
+  if (m.paused()) l.add("PAUSED", Style::Alert).add("  ");
+  if (!m.filter().empty()) l.add(fmt::format("filter '{}' (Esc clears)", printable(m.filter())), Style::Prompt).add("  ");
+  if (!m.notice().empty()) l.add(printable(m.notice()), Style::Warning).add("  ");
+  if (!m.status().empty()) l.add(printable(m.status()), Style::Dim).add("  ");
+  const std::vector<Line> hints = key_hints(m);
+  const Line* chosen = &hints.back();
+  for (const Line& h : hints)
+    if (l.width() + h.width() <= static_cast<size_t>(width)) {
+      chosen = &h;
+      break;
+    }
+  if (l.width() + chosen->width() > static_cast<size_t>(width)) {
+    l = clip(std::move(l), std::max(0, width - static_cast<int>(chosen->width()) - 2));
+    l.add("  ");
+  }
+  for (const Segment& seg : chosen->segments) l.segments.push_back(seg);
   return l;
+}
+
+// Words of text in lines of at most width cells.
+std::vector<std::string> wrap(const std::string& text, int width) {
+  std::vector<std::string> lines;
+  std::string line, word;
+  auto flush_word = [&] {
+    if (word.empty()) return;
+    if (!line.empty() && static_cast<int>(line.size() + 1 + word.size()) > width) {
+      lines.push_back(line);
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    word.clear();
+  };
+  for (char c : text + " ") {
+    if (c == ' ') flush_word();
+    else word += c;
+  }
+  if (!line.empty()) lines.push_back(line);
+  return lines;
 }
 
 }  // namespace
@@ -302,9 +371,12 @@ Frame layout_frame(TopModel& m, const LayoutOptions& o) {
   // --batch lines go to logs: whole, however long; the screen cuts them at its width.
   auto fit = [&](Line l) { return unlimited ? l : clip(std::move(l), width); };
   if (!unlimited && (width < kMinWidth || o.height < kMinHeight)) {
-    frame.lines.push_back(Line{}.add(fmt::format("terminal too small ({}x{}): gputrace top needs {}x{}", width, o.height,
-                                                 kMinWidth, kMinHeight),
-                                     Style::Alert));
+    // Wrapped: the sizes are what the person needs to read, even on a tiny terminal.
+    const std::string text = fmt::format("gputrace top needs {}x{}; this terminal is {}x{}", kMinWidth, kMinHeight, width, o.height);
+    for (const std::string& line : wrap(text, std::max(1, width))) {
+      if (o.height > 0 && frame.lines.size() >= static_cast<size_t>(o.height)) break;
+      frame.lines.push_back(clip(Line{}.add(line, Style::Alert), width));
+    }
     return frame;
   }
   if (!m.has_snapshot()) {
@@ -313,6 +385,11 @@ Frame layout_frame(TopModel& m, const LayoutOptions& o) {
   }
   std::vector<Line> top;
   top.push_back(title_line(m));
+  // --batch has no status line: what it would say of the data goes under the title.
+  if (unlimited) {
+    if (!m.notice().empty()) top.push_back(Line{}.add("note: " + printable(m.notice()), Style::Warning));
+    if (!m.status().empty()) top.push_back(Line{}.add("note: " + printable(m.status()), Style::Dim));
+  }
   top.push_back(events_line(m));
   top.push_back(findings_summary_line(m));
   const auto& devices = m.shown().devices;
@@ -324,6 +401,7 @@ Frame layout_frame(TopModel& m, const LayoutOptions& o) {
     top.push_back(Line{}.add(fmt::format("  ... {} more devices (gputrace top --batch lists all)", devices.size() - device_lines), Style::Dim));
 
   const std::vector<Column> cols = visible_columns(width);
+  m.set_visible_columns(cols);
   int fixed = -1;
   for (Column c : cols) fixed += spec(c).width + 1;
   // COMMAND takes what is left over, up to 24 cells.
@@ -335,8 +413,9 @@ Frame layout_frame(TopModel& m, const LayoutOptions& o) {
   size_t rows_visible = rows_total;
   if (unlimited) {
     const auto findings = m.findings_newest_first(kBatchFindings);
-    bottom.push_back(bar(fmt::format("FINDINGS ({}, newest first{})", m.shown().findings.size(),
-                                     m.shown().findings.size() > kBatchFindings ? fmt::format(", {} shown", kBatchFindings) : ""),
+    const uint64_t total = m.shown().findings_total;
+    bottom.push_back(bar(fmt::format("FINDINGS ({}, newest first{})", total,
+                                     total > findings.size() ? fmt::format(", {} shown", findings.size()) : ""),
                          0, Style::Header));
     if (findings.empty()) bottom.push_back(Line{}.add("  none", Style::Dim));
     for (const Finding* f : findings) bottom.push_back(finding_line(*f, m.shown().first_ns));
@@ -345,7 +424,7 @@ Frame layout_frame(TopModel& m, const LayoutOptions& o) {
     const int table_header = 1;
     const int available = height - static_cast<int>(top.size()) - status - table_header;
     if (m.help_open()) {
-      help_lines(bottom);
+      help_lines(bottom, width);
       rows_visible = 0;
       const size_t room = static_cast<size_t>(std::max(0, available));
       if (bottom.size() > room) bottom.resize(room);
@@ -356,7 +435,7 @@ Frame layout_frame(TopModel& m, const LayoutOptions& o) {
         detail_lines(bottom, m, pane);
       } else {
         const auto findings = m.findings_newest_first(pane - 1);
-        bottom.push_back(bar(fmt::format("FINDINGS ({}, newest first)", m.shown().findings.size()), width, Style::Header));
+        bottom.push_back(bar(fmt::format("FINDINGS ({}, newest first)", m.shown().findings_total), width, Style::Header));
         if (findings.empty()) bottom.push_back(Line{}.add("  none", Style::Dim));
         for (const Finding* f : findings) bottom.push_back(finding_line(*f, m.shown().first_ns));
       }
@@ -387,7 +466,7 @@ Frame layout_frame(TopModel& m, const LayoutOptions& o) {
   for (auto& l : bottom) frame.lines.push_back(fit(std::move(l)));
   if (!unlimited) {
     int cursor_col = -1;
-    Line status = status_line(m, cursor_col);
+    Line status = status_line(m, width, cursor_col);
     while (frame.lines.size() < static_cast<size_t>(height) - 1) frame.lines.push_back(Line{});
     if (frame.lines.size() > static_cast<size_t>(height) - 1) frame.lines.resize(static_cast<size_t>(height) - 1);
     frame.lines.push_back(fit(std::move(status)));

@@ -3,10 +3,11 @@
 // attributes and draws the frame in one refresh; --batch prints its text. Everything a
 // person sees is decided here, so tests check it without a terminal.
 //
-// Layout, top to bottom: title (host, kernel, source, time, PAUSED), event rates and
-// losses, findings count, one line per traced device (GPU, PCIe link current vs max, IOMMU
-// mode, maps/s, outstanding, leaks, faults), the process table, the findings pane (or the
-// selected process's detail, or help), and a status line with keys or the filter prompt.
+// Layout, top to bottom: title (host, kernel, source, time), event rates and losses,
+// findings count, one line per traced device (leaks, faults, PCIe link current vs max, IOMMU
+// mode, maps/s, outstanding), the process table, the findings pane (or the selected
+// process's detail, or help), and a status line: PAUSED, the filter, notes, then as many
+// key hints as fit (or the filter prompt). --batch puts the notes under the title.
 #pragma once
 
 #include "top/top_model.h"

@@ -1,5 +1,7 @@
 #include "top/top_model.h"
 
+#include "report/late_records.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -119,8 +121,12 @@ HostRates host_rates(const HostSnapshot& now, const HostSnapshot* before) {
   }
   uint64_t before_total = 0;
   if (before)
-    for (const auto& [name, count] : before->losses) before_total += count;
+    for (const auto& [name, count] : before->losses) before_total += counts_late_records(name) ? 0 : count;
   for (const auto& [name, count] : now.losses) {
+    if (counts_late_records(name)) {
+      h.late_records += count;
+      continue;
+    }
     h.losses_total += count;
     if (count) h.nonzero_losses.emplace_back(name, count);
   }
@@ -141,7 +147,7 @@ void TopModel::update(HostSnapshot snapshot) {
     pending_ = std::move(snapshot);
     return;
   }
-  previous_ = std::move(shown_);
+  if (!shown_ || snapshot.taken_ns > shown_->taken_ns) previous_ = std::move(shown_);
   shown_ = std::move(snapshot);
   rebuild();
 }
@@ -262,11 +268,18 @@ KeyResult TopModel::handle(const Key& key) {
     return KeyResult::Changed;
   }
   const std::vector<ColumnSpec>& specs = column_specs();
+  // Steps through the columns on screen: sorting by a hidden one would look like no order.
   auto sort_step = [&](int step) {
+    auto shown = [&](Column c) {
+      return visible_columns_.empty() || std::find(visible_columns_.begin(), visible_columns_.end(), c) != visible_columns_.end();
+    };
     size_t i = 0;
     while (i < specs.size() && specs[i].id != sort_) ++i;
-    const size_t next = step > 0 ? (i + 1) % specs.size() : (i + specs.size() - 1) % specs.size();
-    sort_ = specs[next].id;
+    for (size_t tries = 0; tries < specs.size(); ++tries) {
+      i = step > 0 ? (i + 1) % specs.size() : (i + specs.size() - 1) % specs.size();
+      if (shown(specs[i].id)) break;
+    }
+    sort_ = specs[i].id;
     descending_ = !(is_text_column(sort_) || sort_ == Column::Pid);
     rebuild();
     return KeyResult::Changed;

@@ -69,9 +69,11 @@ struct HostRates {
   double interval_s = 0;                         // what the rates are over
   double records_per_s = 0;
   std::map<std::string, double> per_source;      // "dma", "gc", ... per second
+  // Records and facts dropped; late records (processed after the reorder window) apart.
   uint64_t losses_total = 0;
   uint64_t losses_new = 0;                       // since the previous snapshot
   std::vector<std::pair<std::string, uint64_t>> nonzero_losses;  // name, count
+  uint64_t late_records = 0;                     // late_records + late_gpu_records
   std::map<std::string, double> device_maps_per_s;  // by device name
 };
 
@@ -93,7 +95,9 @@ class TopModel {
  public:
   TopModel();
 
-  // A new snapshot. While paused it is kept but not shown (the view stays still).
+  // A new snapshot. While paused it is kept but not shown (the view stays still). One taken
+  // at the same event time as the shown one (a replay's end state after its last step)
+  // replaces it but keeps the previous one, so rates stay over a real interval.
   void update(HostSnapshot snapshot);
   KeyResult handle(const Key& key);
 
@@ -121,12 +125,17 @@ class TopModel {
   size_t scroll() const { return scroll_; }
   // The table shows `visible` rows: keeps the selection among them (layout calls it).
   void fit_scroll(size_t visible);
+  // The columns the terminal shows (layout calls it): s and S step through these only.
+  void set_visible_columns(std::vector<Column> columns) { visible_columns_ = std::move(columns); }
 
   // Where the data comes from, for the title line: "live" or "replay of FILE".
   void set_source(std::string source) { source_ = std::move(source); }
   const std::string& source() const { return source_; }
   void set_status(std::string status) { status_ = std::move(status); }  // e.g. "report files written to ..."
   const std::string& status() const { return status_; }
+  // What stays true of the data, shown in every frame (--batch too): a truncated capture.
+  void set_notice(std::string notice) { notice_ = std::move(notice); }
+  const std::string& notice() const { return notice_; }
 
  private:
   void rebuild();
@@ -146,8 +155,10 @@ class TopModel {
   std::optional<uint32_t> selected_pid_;
   size_t scroll_ = 0;
   size_t page_ = 10;
+  std::vector<Column> visible_columns_;  // empty: all
   std::string source_ = "live";
   std::string status_;
+  std::string notice_;
 };
 
 }  // namespace gputrace::top
