@@ -9,6 +9,7 @@
 
 #include "analyze/device_health.h"
 #include "analyze/finding.h"
+#include "analyze/histogram_bounds.h"
 #include "correlate/correlation_config.h"
 #include "correlate/gpu_activity.h"
 #include "correlate/gpu_devices.h"
@@ -63,6 +64,12 @@ class TransferAnalyzer {
   void finish() { close_before(UINT64_MAX); }
 
   const TransferStats& stats() const { return stats_; }
+  // Achieved bandwidth of the judged copies (host<->device, at least min_judged_bytes) bound to
+  // a device, by direction; nullptr before the first one.
+  const CopyBandwidthHistogram* bandwidth(uint32_t device, bool to_device) const {
+    const auto it = bandwidth_.find({device, to_device});
+    return it == bandwidth_.end() ? nullptr : &it->second;
+  }
   std::vector<TransferBaseline> baselines() const;
 
  private:
@@ -114,6 +121,7 @@ class TransferAnalyzer {
   TransferStats stats_;
   std::map<BaselineKey, Samples> baselines_;
   std::map<GroupKey, StallGroup> open_;
+  std::map<std::pair<uint32_t, bool>, CopyBandwidthHistogram> bandwidth_;  // device, to_device
 };
 
 }  // namespace gputrace
