@@ -45,7 +45,7 @@ Prometheus metrics (HTTP /metrics, and a textfile for node_exporter) and OTLP/JS
 logs (one per finding) and traces (GC pauses, GPU transfers, stalls and other findings as
 spans). docs/metrics.md and docs/otlp.md describe every series and field.
 
-Durations (D) are a number and a unit: 500ms, 10s, 2m, 1h (no unit: seconds).
+Durations (D) are a number and a unit: 100us, 500ms, 10s, 2m, 1h (no unit: seconds).
 
 options:
   --listen ADDR:PORT     serve /metrics here (default 127.0.0.1:9478, loopback only;
@@ -70,7 +70,9 @@ options:
                          then keep serving until --duration or a signal (no root needed)
   --report-dir DIR       write report files (summary.md, report.html, trace.json,
                          report.json) into DIR on SIGUSR1 and at exit (docs/views.md)
+)";
 
+constexpr const char* kEnvironmentHelp = R"(
 environment (OTLP; --otlp-endpoint wins over every *_ENDPOINT variable):
   OTEL_EXPORTER_OTLP_ENDPOINT                base URL, as --otlp-endpoint
   OTEL_EXPORTER_OTLP_{METRICS,LOGS,TRACES}_ENDPOINT
@@ -202,7 +204,7 @@ int cmd_daemon(const Args& args) {
     return 2;
   }
   if (o.has("help")) {
-    std::printf("%s%s%s", kHelp, kTracingOptionsHelp, kAnalysisOptionsHelp);
+    std::printf("%s%s%s%s", kHelp, kTracingOptionsHelp, kAnalysisOptionsHelp, kEnvironmentHelp);
     return 0;
   }
   if (!o.positional().empty()) {
