@@ -49,28 +49,33 @@ struct Attempt {
 // One destination: a bounded queue and the thread that drains it.
 class Channel {
  public:
-  using Deliver = std::function<Attempt(const OtlpRequest&, Clock::time_point deadline)>;
+  // cutoff: when to give up on the attempt whatever its own timeout (the shutdown's deadline)
+  using Deliver = std::function<Attempt(const OtlpRequest&, const Cutoff& cutoff)>;
   Channel(std::string name, size_t max_requests, size_t max_bytes, RetryPolicy retry, Deliver deliver)
       : name_(std::move(name)), max_requests_(max_requests), max_bytes_(max_bytes), retry_(retry), deliver_(std::move(deliver)) {
     thread_ = std::thread([this] { run(); });
   }
   ~Channel() { stop(std::chrono::milliseconds(0)); }
 
+  // A metrics request carries the whole cumulative state, so a newer one supersedes any that
+  // waits: at most one waits, the newest, and it is the first to go when room is needed.
+  // Spans and log records are each sent once; they are dropped only when the queue is full.
   void push(OtlpRequest r) {
     std::lock_guard lock(mu_);
     if (stopping_) {
       drop(r);
       return;
     }
-    while (!queue_.empty() && (queue_.size() >= max_requests_ || bytes_ + r.body.size() > max_bytes_)) {
-      // an older metrics request is superseded by any newer one: drop that first
-      auto old = std::find_if(queue_.begin(), queue_.end(), [](const OtlpRequest& q) { return q.signal == Signal::Metrics; });
-      if (old == queue_.end() || r.signal != Signal::Metrics) break;
+    auto waiting_metrics = [&] {
+      return std::find_if(queue_.begin(), queue_.end(), [](const OtlpRequest& q) { return q.signal == Signal::Metrics; });
+    };
+    auto full = [&] { return queue_.size() >= max_requests_ || bytes_ + r.body.size() > max_bytes_; };
+    if (auto old = waiting_metrics(); old != queue_.end() && (r.signal == Signal::Metrics || full())) {
       bytes_ -= old->body.size();
       drop(*old);
       queue_.erase(old);
     }
-    if (queue_.size() >= max_requests_ || bytes_ + r.body.size() > max_bytes_) {
+    if (full()) {
       drop(r);
       return;
     }
@@ -85,6 +90,7 @@ class Channel {
       if (!thread_.joinable()) return;
       stopping_ = true;
       stop_deadline_ = Clock::now() + grace;
+      cutoff_ = stop_deadline_;  // a POST in flight gives up then, not at its own timeout
       cv_.notify_all();
     }
     thread_.join();
@@ -101,7 +107,6 @@ class Channel {
     bool warned = false;
     for (;;) {
       OtlpRequest r;
-      Clock::time_point deadline;
       {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
@@ -114,11 +119,10 @@ class Channel {
         r = std::move(queue_.front());
         queue_.pop_front();
         bytes_ -= r.body.size();
-        deadline = stopping_ ? stop_deadline_ : Clock::time_point::max();
       }
       auto backoff = retry_.initial_backoff;
       for (int attempt = 1;; ++attempt) {
-        const Attempt a = deliver_(r, deadline);
+        const Attempt a = deliver_(r, cutoff_);
         if (a.outcome == Outcome::Delivered) {
           ++delivered_[index(r.signal)];
           dropped_[index(r.signal)] += a.rejected_items;
@@ -131,9 +135,11 @@ class Channel {
           drop(r);
           break;
         }
-        // full jitter would spread a fleet's retries; half of it keeps the order of magnitude
+        // full jitter would spread a fleet's retries; half of it keeps the order of magnitude.
+        // A receiver's Retry-After is honoured up to max_backoff: an hour would stall the queue.
         std::uniform_int_distribution<int64_t> jitter(backoff.count() / 2, backoff.count());
-        auto wait = a.retry_after ? std::max(*a.retry_after, backoff / 2) : std::chrono::milliseconds(jitter(rng_));
+        const auto wait = a.retry_after ? std::clamp(*a.retry_after, backoff / 2, retry_.max_backoff)
+                                        : std::chrono::milliseconds(jitter(rng_));
         std::unique_lock lock(mu_);
         auto until = Clock::now() + wait;
         while (Clock::now() < until) {
@@ -144,7 +150,6 @@ class Channel {
           drop(r);
           break;
         }
-        if (stopping_) deadline = stop_deadline_;
         backoff = std::min(backoff * 2, retry_.max_backoff);
       }
     }
@@ -160,6 +165,7 @@ class Channel {
   size_t bytes_ = 0;
   bool stopping_ = false;
   Clock::time_point stop_deadline_{};
+  Cutoff cutoff_{Clock::time_point::max()};
   std::mt19937_64 rng_{std::random_device{}()};
   std::array<std::atomic<uint64_t>, 3> dropped_{}, delivered_{};
   std::thread thread_;
@@ -179,14 +185,9 @@ uint64_t rejected_in(const std::string& body, Signal s) {
   return 0;
 }
 
-Attempt post(const OtlpEndpoints& eps, const OtlpRequest& r, Clock::time_point deadline) {
+Attempt post(const OtlpEndpoints& eps, const OtlpRequest& r, const Cutoff& cutoff) {
   const HttpUrl& url = *eps.of(r.signal);
-  auto timeout = eps.timeout;
-  if (deadline != Clock::time_point::max()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    timeout = std::max(std::chrono::milliseconds(1), std::min(timeout, left));
-  }
-  auto resp = http_post(url, "application/json", r.body, eps.headers, timeout);
+  auto resp = http_post(url, "application/json", r.body, eps.headers, eps.timeout, &cutoff);
   if (!resp) return {Outcome::Retry, 0, std::nullopt, resp.error().describe()};
   const int st = resp->status;
   if (st >= 200 && st < 300) return {Outcome::Delivered, rejected_in(resp->body, r.signal), std::nullopt, ""};
@@ -218,7 +219,7 @@ Attempt append_line(int fd, const std::string& path, const OtlpRequest& r) {
 }  // namespace
 
 OtlpExporter::OtlpExporter(OtlpOptions options)
-    : options_(std::move(options)), encoder_(options_.identity, options_.top_processes) {}
+    : options_(std::move(options)), encoder_(options_.identity) {}
 
 Result<std::unique_ptr<OtlpExporter>> OtlpExporter::create(OtlpOptions options) {
   std::unique_ptr<OtlpExporter> e(new OtlpExporter(std::move(options)));
@@ -227,15 +228,15 @@ Result<std::unique_ptr<OtlpExporter>> OtlpExporter::create(OtlpOptions options) 
     auto fd = std::make_shared<Fd>(::open(o.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd->valid()) return fail_errno(errno, "cannot open the OTLP file {} for appending", o.file);
     e->file_ = std::make_unique<Channel>("file " + o.file, o.queue_requests, o.queue_bytes, RetryPolicy{.max_attempts = 1},
-                                         [fd, path = o.file](const OtlpRequest& r, Clock::time_point) {
+                                         [fd, path = o.file](const OtlpRequest& r, const Cutoff&) {
                                            return append_line(fd->get(), path, r);
                                          });
   }
   if (o.endpoints && o.endpoints->any()) {
     e->http_ = std::make_unique<Channel>("endpoint", o.queue_requests, o.queue_bytes, o.retry,
-                                         [eps = *o.endpoints](const OtlpRequest& r, Clock::time_point deadline) {
+                                         [eps = *o.endpoints](const OtlpRequest& r, const Cutoff& cutoff) {
                                            if (!eps.of(r.signal)) return Attempt{};  // signal not configured
-                                           return post(eps, r, deadline);
+                                           return post(eps, r, cutoff);
                                          });
   }
   return e;

@@ -3,11 +3,12 @@
 //
 // publish() encodes on the pipeline thread and queues; each destination has its own worker
 // thread and bounded queue (64 requests, 32 MiB), so a dead collector never delays the file
-// and neither ever delays the pipeline. When a queue is full an older metrics request is
-// dropped first (the next one carries the same cumulative counters), otherwise the new
-// request. POSTs that fail with a connection error, a timeout, 429, 502, 503 or 504 are
-// retried with exponential backoff (1 s doubling to 30 s, Retry-After honoured, 6 attempts);
-// other statuses are final. Whatever is given up — queue full, retries exhausted, rejected,
+// and neither ever delays the pipeline. A metrics request carries the whole cumulative state,
+// so at most one waits per destination, the newest (an older one waiting is dropped); when a
+// queue is full the waiting metrics request goes first, otherwise the new request. POSTs that fail with a connection error, a timeout, 429, 502, 503 or 504 are
+// retried with exponential backoff (1 s doubling to 30 s, Retry-After honoured up to 30 s,
+// 6 attempts); other statuses are final. shutdown() cuts a POST in flight short at its
+// deadline. Whatever is given up — queue full, retries exhausted, rejected,
 // or reported rejected in a partialSuccess answer — is counted per destination and signal in
 // losses(): otlp_{http,file}_dropped_{metric_points,spans,log_records}.
 //
@@ -36,7 +37,6 @@ struct OtlpOptions {
   std::string file;                        // empty: no file
   std::optional<OtlpEndpoints> endpoints;  // none: no POSTs
   OtlpIdentity identity;
-  size_t top_processes = 20;
   size_t queue_requests = 64;
   size_t queue_bytes = 32u << 20;
   RetryPolicy retry;

@@ -50,7 +50,21 @@ int remaining_ms(Clock::time_point deadline) {
   return left > 0 ? static_cast<int>(left) : 0;
 }
 
-Result<Fd> connect_to(const HttpUrl& url, Clock::time_point deadline) {
+// Waits for events on fd until deadline or *cutoff, whichever comes first; true when ready.
+// With a cutoff, polls in slices so that another thread moving it is noticed.
+bool wait_for(int fd, short events, Clock::time_point deadline, const Cutoff* cutoff) {
+  for (;;) {
+    const Clock::time_point until = cutoff ? std::min(deadline, cutoff->load()) : deadline;
+    const int left = remaining_ms(until);
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int n = ::poll(&p, 1, cutoff ? std::min(left, 100) : left);
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) return false;
+  }
+}
+
+Result<Fd> connect_to(const HttpUrl& url, Clock::time_point deadline, const Cutoff* cutoff) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -71,8 +85,7 @@ Result<Fd> connect_to(const HttpUrl& url, Clock::time_point deadline) {
         last = errno;
         continue;
       }
-      pollfd p{fd.get(), POLLOUT, 0};
-      if (::poll(&p, 1, remaining_ms(deadline)) <= 0) {
+      if (!wait_for(fd.get(), POLLOUT, deadline, cutoff)) {
         last = ETIMEDOUT;
         continue;
       }
@@ -89,7 +102,7 @@ Result<Fd> connect_to(const HttpUrl& url, Clock::time_point deadline) {
   return fail_errno(last, "cannot connect to the OTLP endpoint {}", url.text());
 }
 
-Result<void> send_all(int fd, std::string_view data, Clock::time_point deadline, const HttpUrl& url) {
+Result<void> send_all(int fd, std::string_view data, Clock::time_point deadline, const Cutoff* cutoff, const HttpUrl& url) {
   size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
@@ -98,8 +111,7 @@ Result<void> send_all(int fd, std::string_view data, Clock::time_point deadline,
       continue;
     }
     if (n < 0 && errno != EAGAIN && errno != EINTR) return fail_errno(errno, "sending to {}", url.text());
-    pollfd p{fd, POLLOUT, 0};
-    if (::poll(&p, 1, remaining_ms(deadline)) <= 0) return fail("timed out sending to {}", url.text());
+    if (!wait_for(fd, POLLOUT, deadline, cutoff)) return fail("timed out sending to {}", url.text());
   }
   return {};
 }
@@ -181,6 +193,26 @@ std::vector<std::pair<std::string, std::string>> parse_key_value_list(std::strin
   return out;
 }
 
+Result<void> check_headers(const Headers& headers) {
+  // RFC 9110 field names are tokens; values may hold tabs and visible characters, never CR, LF
+  // or other controls, which would end the header and start another (header injection)
+  auto is_token_char = [](unsigned char c) {
+    return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+  };
+  for (const auto& [name, value] : headers) {
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [&](char c) { return is_token_char(static_cast<unsigned char>(c)); }))
+      return fail("OTEL_EXPORTER_OTLP_HEADERS: '{}' is not a valid HTTP header name", name);
+    for (char c : value) {
+      const auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && u != '\t') || u == 0x7f)
+        return fail("OTEL_EXPORTER_OTLP_HEADERS: the value of header '{}' holds a control character (0x{:02x}); "
+                    "CR and LF would let it add headers of its own",
+                    name, u);
+    }
+  }
+  return {};
+}
+
 Result<OtlpEndpoints> resolve_endpoints(const std::optional<std::string>& flag,
                                         const std::function<const char*(const char*)>& env) {
   auto var = [&](const char* name) -> std::optional<std::string> {
@@ -215,7 +247,10 @@ Result<OtlpEndpoints> resolve_endpoints(const std::optional<std::string>& flag,
     if (!u) return tl::unexpected(u.error());
     (s == Signal::Metrics ? e.metrics : s == Signal::Traces ? e.traces : e.logs) = *u;
   }
-  if (auto h = var("OTEL_EXPORTER_OTLP_HEADERS")) e.headers = parse_key_value_list(*h);
+  if (auto h = var("OTEL_EXPORTER_OTLP_HEADERS")) {
+    e.headers = parse_key_value_list(*h);
+    if (auto r = check_headers(e.headers); !r) return tl::unexpected(r.error());
+  }
   if (auto t = var("OTEL_EXPORTER_OTLP_TIMEOUT")) {
     char* end = nullptr;
     const long ms = std::strtol(t->c_str(), &end, 10);
@@ -226,13 +261,23 @@ Result<OtlpEndpoints> resolve_endpoints(const std::optional<std::string>& flag,
   }
   if (auto p = var("OTEL_EXPORTER_OTLP_PROTOCOL"); p && *p != "http/json")
     e.notes.push_back(fmt::format("OTEL_EXPORTER_OTLP_PROTOCOL={}: gputrace sends http/json only", *p));
+  // settings an SDK would honour and gputrace does not: say so rather than ignore them quietly
+  for (const char* signal : {"", "METRICS_", "TRACES_", "LOGS_"}) {
+    for (const char* setting : {"HEADERS", "TIMEOUT", "PROTOCOL", "COMPRESSION", "CERTIFICATE", "INSECURE"}) {
+      const std::string name = fmt::format("OTEL_EXPORTER_OTLP_{}{}", signal, setting);
+      const bool honoured = !*signal && (std::string_view(setting) == "HEADERS" || std::string_view(setting) == "TIMEOUT" ||
+                                         std::string_view(setting) == "PROTOCOL");
+      if (!honoured && var(name.c_str()))
+        e.notes.push_back(fmt::format("{} is not read by gputrace (docs/otlp.md lists the variables it honours)", name));
+    }
+  }
   return e;
 }
 
 Result<HttpResponse> http_post(const HttpUrl& url, std::string_view content_type, std::string_view body,
-                               const Headers& headers, std::chrono::milliseconds timeout) {
+                               const Headers& headers, std::chrono::milliseconds timeout, const Cutoff* cutoff) {
   const auto deadline = Clock::now() + timeout;
-  auto fd = connect_to(url, deadline);
+  auto fd = connect_to(url, deadline, cutoff);
   if (!fd) return tl::unexpected(fd.error());
   const bool v6 = url.host.find(':') != std::string::npos;
   std::string head = fmt::format("POST {} HTTP/1.1\r\nHost: {}{}{}:{}\r\nUser-Agent: gputrace\r\nContent-Type: {}\r\n"
@@ -240,8 +285,8 @@ Result<HttpResponse> http_post(const HttpUrl& url, std::string_view content_type
                                  url.path, v6 ? "[" : "", url.host, v6 ? "]" : "", url.port, content_type, body.size());
   for (const auto& [k, v] : headers) head += fmt::format("{}: {}\r\n", k, v);
   head += "\r\n";
-  if (auto r = send_all(fd->get(), head, deadline, url); !r) return tl::unexpected(r.error());
-  if (auto r = send_all(fd->get(), body, deadline, url); !r) return tl::unexpected(r.error());
+  if (auto r = send_all(fd->get(), head, deadline, cutoff, url); !r) return tl::unexpected(r.error());
+  if (auto r = send_all(fd->get(), body, deadline, cutoff, url); !r) return tl::unexpected(r.error());
 
   std::string in;
   size_t header_end = std::string::npos;
@@ -290,8 +335,7 @@ Result<HttpResponse> http_post(const HttpUrl& url, std::string_view content_type
     }
     if (eof) return fail("{} closed the connection before a whole answer", url.text());
     if (n > 0) continue;
-    pollfd p{fd->get(), POLLIN, 0};
-    if (::poll(&p, 1, remaining_ms(deadline)) <= 0) return fail("timed out waiting for the answer of {}", url.text());
+    if (!wait_for(fd->get(), POLLIN, deadline, cutoff)) return fail("timed out waiting for the answer of {}", url.text());
   }
 }
 

@@ -13,6 +13,7 @@
 #include "otlp/otlp_json.h"
 #include "util/result.h"
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -48,6 +49,10 @@ struct OtlpEndpoints {
 Result<OtlpEndpoints> resolve_endpoints(const std::optional<std::string>& flag,
                                         const std::function<const char*(const char*)>& env);
 
+// Refuses header names that are not HTTP tokens and values with control characters (a
+// percent-encoded CR or LF would inject headers), with a message naming the header.
+Result<void> check_headers(const Headers& headers);
+
 // OTEL_RESOURCE_ATTRIBUTES / OTEL_EXPORTER_OTLP_HEADERS syntax: "k=v,k2=v2", values
 // percent-decoded. Malformed entries are skipped.
 std::vector<std::pair<std::string, std::string>> parse_key_value_list(std::string_view text);
@@ -58,9 +63,14 @@ struct HttpResponse {
   std::optional<std::chrono::seconds> retry_after;
 };
 
+// Lets another thread cut a POST in flight short (the exporter's shutdown): the POST gives up
+// once the clock passes it, noticing within 100 ms.
+using Cutoff = std::atomic<std::chrono::steady_clock::time_point>;
+
 // One POST on a fresh connection (Connection: close). An error is a failure to connect, send
-// or read a whole response within `timeout`; any HTTP status is a response.
+// or read a whole response within `timeout` (and before *cutoff); any HTTP status is a response.
 Result<HttpResponse> http_post(const HttpUrl& url, std::string_view content_type, std::string_view body,
-                               const Headers& headers, std::chrono::milliseconds timeout);
+                               const Headers& headers, std::chrono::milliseconds timeout,
+                               const Cutoff* cutoff = nullptr);
 
 }  // namespace gputrace::otlp

@@ -1,6 +1,5 @@
 #include "otlp/otlp_json.h"
 
-#include "snapshot/span_collector.h"
 #include "telemetry/metric_model.h"
 #include "telemetry/utf8.h"
 
@@ -18,7 +17,6 @@ using telemetry::MetricFamily;
 using telemetry::MetricKind;
 using telemetry::MetricModel;
 using telemetry::MetricPoint;
-using telemetry::MetricScope;
 using telemetry::TelemetryBatch;
 
 // opentelemetry.proto enums, written as integers as OTLP/JSON requires
@@ -40,10 +38,6 @@ uint64_t splitmix64(uint64_t& state) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
-}
-
-std::string finding_key(const std::string& name, uint64_t start, uint64_t end, uint32_t pid, const std::string& device) {
-  return fmt::format("{}|{}|{}|{}|{}", name, start, end, pid, device);
 }
 
 // Attributes of a span or log record: facts under "gputrace.", evidence under "gputrace.evidence.".
@@ -68,47 +62,37 @@ json number_point(const MetricPoint& p, const json& attributes, uint64_t start_n
   return dp;
 }
 
-json metric_json(const MetricFamily& f, const std::vector<const MetricPoint*>& points, uint64_t start_ns, uint64_t time_ns) {
+json metric_json(const MetricModel& model, const MetricFamily& f, uint64_t start_ns, uint64_t time_ns) {
   json m{{"name", f.name}, {"description", f.help}, {"unit", f.unit}};
   json dps = json::array();
-  for (const MetricPoint* p : points) {
+  for (const MetricPoint& p : f.points) {
     json attrs = json::array();
-    for (const auto& [k, v] : p->labels)
+    for (const auto& [k, v] : model.labels_of(p))
       if (!v.empty()) attrs.push_back(kv(k, str(v)));
     switch (f.kind) {
       case MetricKind::Counter:
       case MetricKind::Gauge:
-        dps.push_back(number_point(*p, attrs, start_ns, time_ns, f.kind == MetricKind::Counter));
+        dps.push_back(number_point(p, attrs, start_ns, time_ns, f.kind == MetricKind::Counter));
         break;
       case MetricKind::Histogram: {
         json dp = json::object();
         if (!attrs.empty()) dp["attributes"] = attrs;
         dp["startTimeUnixNano"] = u64(start_ns);
         dp["timeUnixNano"] = u64(time_ns);
-        dp["count"] = u64(p->count);
-        dp["sum"] = p->sum;
+        if (p.count) dp["count"] = u64(p.count);  // 0 is the default, left out
+        dp["sum"] = p.sum;                          // optional: present even at 0
         // OTLP counts per bucket; the model (like Prometheus) counts cumulatively
         json buckets = json::array();
         uint64_t below = 0;
-        for (size_t i = 0; i < p->bounds.size(); ++i) {
-          const uint64_t c = i < p->cumulative.size() ? p->cumulative[i] : p->count;
+        for (size_t i = 0; i < p.bounds.size(); ++i) {
+          const uint64_t c = i < p.cumulative.size() ? p.cumulative[i] : p.count;
           buckets.push_back(u64(c - std::min(c, below)));
           below = std::max(below, c);
         }
-        buckets.push_back(u64(p->count - std::min(p->count, below)));
+        buckets.push_back(u64(p.count - std::min(p.count, below)));
         dp["bucketCounts"] = buckets;
-        dp["explicitBounds"] = p->bounds;
-        if (p->max) dp["max"] = *p->max;
-        dps.push_back(std::move(dp));
-        break;
-      }
-      case MetricKind::Summary: {
-        json dp = json::object();
-        if (!attrs.empty()) dp["attributes"] = attrs;
-        dp["startTimeUnixNano"] = u64(start_ns);
-        dp["timeUnixNano"] = u64(time_ns);
-        dp["count"] = u64(p->count);
-        dp["sum"] = p->sum;
+        dp["explicitBounds"] = p.bounds;
+        if (p.max) dp["max"] = *p.max;
         dps.push_back(std::move(dp));
         break;
       }
@@ -123,9 +107,6 @@ json metric_json(const MetricFamily& f, const std::vector<const MetricPoint*>& p
       break;
     case MetricKind::Histogram:
       m["histogram"] = json{{"dataPoints", dps}, {"aggregationTemporality", kAggregationTemporalityCumulative}};
-      break;
-    case MetricKind::Summary:
-      m["summary"] = json{{"dataPoints", dps}};
       break;
   }
   return m;
@@ -193,8 +174,7 @@ json any_value(const json& v) {
 
 std::string dump(const json& request) { return request.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-OtlpEncoder::OtlpEncoder(OtlpIdentity identity, size_t top_processes)
-    : identity_(std::move(identity)), selection_(top_processes), id_state_(identity_.id_seed) {}
+OtlpEncoder::OtlpEncoder(OtlpIdentity identity) : identity_(std::move(identity)), id_state_(identity_.id_seed) {}
 
 OtlpEncoder::Ids OtlpEncoder::next_ids() {
   // all-zero ids are invalid in OTLP; splitmix64 of successive states is never zero twice in a row
@@ -208,6 +188,7 @@ json OtlpEncoder::host_resource(const HostSnapshot& s) const {
   json attrs = json::array();
   attrs.push_back(kv("service.name", str(identity_.service_name)));
   if (!identity_.service_version.empty()) attrs.push_back(kv("service.version", str(identity_.service_version)));
+  if (!identity_.service_instance_id.empty()) attrs.push_back(kv("service.instance.id", str(identity_.service_instance_id)));
   if (!s.hostname.empty()) attrs.push_back(kv("host.name", str(s.hostname)));
   attrs.push_back(kv("os.type", str("linux")));
   if (!s.kernel.empty()) attrs.push_back(kv("os.version", str(s.kernel)));
@@ -230,48 +211,25 @@ json OtlpEncoder::process_resource(const HostSnapshot& s, uint32_t pid) const {
   return r;
 }
 
-json OtlpEncoder::encode_metrics(const TelemetryBatch& batch) {
-  const HostSnapshot& s = *batch.snapshot;
-  selection_.update(s);
-  const MetricModel model = telemetry::build_metric_model(s, selection_);
-  const uint64_t time_ns = s.taken_ns ? batch.clock.to_unix_ns(s.taken_ns) : batch.now_unix_ns;
-  const uint64_t start_ns = std::min(batch.start_unix_ns, time_ns);
-  const json scope{{"name", "gputrace"}, {"version", identity_.service_version}};
+json OtlpEncoder::scope() const {
+  json sc{{"name", "gputrace"}};
+  if (!identity_.service_version.empty()) sc["version"] = identity_.service_version;
+  return sc;
+}
 
-  // resource index: -1 the host, else the process group
-  std::map<int, json> metrics_by_resource;
-  for (const MetricFamily& f : model.families) {
-    std::map<int, std::vector<const MetricPoint*>> by_resource;
-    for (const MetricPoint& p : f.points) by_resource[f.scope == MetricScope::Process ? p.process : -1].push_back(&p);
-    for (const auto& [resource, points] : by_resource) {
-      auto& list = metrics_by_resource[resource];
-      if (list.is_null()) list = json::array();
-      list.push_back(metric_json(f, points, start_ns, time_ns));
-    }
-  }
-  json resource_metrics = json::array();
-  for (auto& [resource, metrics] : metrics_by_resource) {
-    json r;
-    if (resource < 0) {
-      r = host_resource(s);
-    } else {
-      const auto& g = model.processes[static_cast<size_t>(resource)];
-      if (g.folded()) {
-        r = host_resource(s);
-        r["attributes"].push_back(kv("gputrace.process.group", str("other")));
-        r["attributes"].push_back(kv("gputrace.process.members", integer(g.members)));
-      } else {
-        r = process_resource(s, static_cast<uint32_t>(std::stoul(g.pid)));
-      }
-    }
-    resource_metrics.push_back(json{{"resource", r}, {"scopeMetrics", json::array({json{{"scope", scope}, {"metrics", metrics}}})}});
-  }
+json OtlpEncoder::encode_metrics(const TelemetryBatch& batch) {
+  const MetricModel& model = *batch.metrics;
+  const uint64_t time_ns = batch.metrics_unix_ns();
+  const uint64_t start_ns = std::min(batch.start_unix_ns, time_ns);
+  json metrics = json::array();
+  for (const MetricFamily& f : model.families) metrics.push_back(metric_json(model, f, start_ns, time_ns));
+  const json resource_metrics = json::array(
+      {json{{"resource", host_resource(*batch.snapshot)}, {"scopeMetrics", json::array({json{{"scope", scope()}, {"metrics", metrics}}})}}});
   return json{{"resourceMetrics", resource_metrics}};
 }
 
 std::vector<json> OtlpEncoder::encode_traces(const TelemetryBatch& batch) {
   const HostSnapshot& s = *batch.snapshot;
-  const json scope{{"name", "gputrace"}, {"version", identity_.service_version}};
   finding_span_ids_.clear();
   std::vector<json> requests;
   for (size_t first = 0; first < batch.new_spans.size(); first += max_items_per_request) {
@@ -280,8 +238,7 @@ std::vector<json> OtlpEncoder::encode_traces(const TelemetryBatch& batch) {
     for (size_t i = first; i < last; ++i) {
       const TimelineSpan& t = batch.new_spans[i];
       const Ids ids = next_ids();
-      if (t.name.starts_with("finding.") || t.name == "pcie.stall")
-        finding_span_ids_.emplace_back(finding_key(t.name, t.start_ns, t.end_ns, t.pid, t.device), ids);
+      if (t.finding) finding_span_ids_[*t.finding] = ids;
       json span{{"traceId", ids.trace_id},
                 {"spanId", ids.span_id},
                 {"name", telemetry::valid_utf8(t.name)},
@@ -306,7 +263,7 @@ std::vector<json> OtlpEncoder::encode_traces(const TelemetryBatch& batch) {
     json resource_spans = json::array();
     for (auto& [pid, spans] : spans_by_pid)
       resource_spans.push_back(json{{"resource", process_resource(s, pid)},
-                                    {"scopeSpans", json::array({json{{"scope", scope}, {"spans", spans}}})}});
+                                    {"scopeSpans", json::array({json{{"scope", scope()}, {"spans", spans}}})}});
     requests.push_back(json{{"resourceSpans", resource_spans}});
   }
   return requests;
@@ -314,7 +271,6 @@ std::vector<json> OtlpEncoder::encode_traces(const TelemetryBatch& batch) {
 
 std::vector<json> OtlpEncoder::encode_logs(const TelemetryBatch& batch) {
   const HostSnapshot& s = *batch.snapshot;
-  const json scope{{"name", "gputrace"}, {"version", identity_.service_version}};
   std::vector<json> requests;
   for (size_t first = 0; first < batch.new_findings.size(); first += max_items_per_request) {
     const size_t last = std::min(batch.new_findings.size(), first + max_items_per_request);
@@ -336,14 +292,10 @@ std::vector<json> OtlpEncoder::encode_logs(const TelemetryBatch& batch) {
       if (f.end_ns) attrs.push_back(kv("gputrace.finding.end_time_unix_nano", integer(static_cast<int64_t>(batch.clock.to_unix_ns(f.end_ns)))));
       add_attributes(attrs, "gputrace.evidence.", f.evidence);
       rec["attributes"] = attrs;
-      if (finding_has_span(f)) {
-        const std::string key = finding_key(span_of_finding(f).name, f.start_ns, f.end_ns, f.pid, f.device);
-        for (const auto& [k, ids] : finding_span_ids_) {
-          if (k != key) continue;
-          rec["traceId"] = ids.trace_id;
-          rec["spanId"] = ids.span_id;
-          break;
-        }
+      // its span, unless it has none or the span was beyond the budget (counted)
+      if (auto it = finding_span_ids_.find(i); it != finding_span_ids_.end()) {
+        rec["traceId"] = it->second.trace_id;
+        rec["spanId"] = it->second.span_id;
       }
       auto& list = records_by_pid[f.pid];
       if (list.is_null()) list = json::array();
@@ -352,7 +304,7 @@ std::vector<json> OtlpEncoder::encode_logs(const TelemetryBatch& batch) {
     json resource_logs = json::array();
     for (auto& [pid, records] : records_by_pid)
       resource_logs.push_back(json{{"resource", process_resource(s, pid)},
-                                   {"scopeLogs", json::array({json{{"scope", scope}, {"logRecords", records}}})}});
+                                   {"scopeLogs", json::array({json{{"scope", scope()}, {"logRecords", records}}})}});
     requests.push_back(json{{"resourceLogs", resource_logs}});
   }
   return requests;
@@ -365,7 +317,7 @@ std::vector<OtlpRequest> OtlpEncoder::encode(const TelemetryBatch& batch) {
   for (const auto& rm : metrics["resourceMetrics"])
     for (const auto& sm : rm["scopeMetrics"])
       for (const auto& m : sm["metrics"])
-        for (const char* k : {"sum", "gauge", "histogram", "summary"})
+        for (const char* k : {"sum", "gauge", "histogram"})
           if (m.contains(k)) points += m[k]["dataPoints"].size();
   out.push_back({Signal::Metrics, dump(metrics), points});
   for (const json& r : encode_traces(batch)) {

@@ -9,27 +9,32 @@
 // clock with the batch's ClockMapping.
 //
 // What goes where:
-//   metrics: the MetricModel (the same families as Prometheus, OpenTelemetry names and UCUM
-//            units); host and device series under the host resource, each named process
-//            under its own resource (process.pid, process.executable.name, container.id),
-//            the folded rest under one resource marked gputrace.process.group="other".
-//            Counters are cumulative monotonic sums, pauses a histogram (bucketCounts per
-//            bucket, not cumulative), IOMMU latencies a summary (count and sum).
-//   traces:  one span per TimelineSpan, each its own trace (a pause or a copy has no parent);
-//            its facts as gputrace.* attributes, a finding's evidence as gputrace.evidence.*.
+//   metrics: the batch's MetricModel (the same families as Prometheus, OpenTelemetry names and
+//            UCUM units), all under one resource: the host, with service.instance.id. A
+//            process's points carry pid and comm as attributes, like the Prometheus labels:
+//            Prometheus's OTLP receiver and the collector's Prometheus exporters make a series
+//            of the job and instance (from service.*) and the point's attributes, not of the
+//            other resource attributes, so per-process resources would collapse into one
+//            series. Counters are cumulative monotonic sums, pauses and latencies histograms
+//            (bucketCounts per bucket, not cumulative). Points are stamped with the batch's
+//            metrics_unix_ns(): now in a live run, the capture's time in a replay.
+//   traces:  one span per TimelineSpan, each its own trace (a pause or a copy has no parent),
+//            under a resource per process (process.pid, process.executable.name,
+//            container.id); its facts as gputrace.* attributes, a finding's evidence as
+//            gputrace.evidence.*.
 //   logs:    one record per finding: severity, message as body, kind, device and evidence as
 //            attributes, and the traceId/spanId of the finding's span when it has one.
 //
-//   OtlpEncoder enc({.service_version = "0.1.0", .id_seed = seed}, 20);
+//   OtlpEncoder enc({.service_version = "0.1.0", .service_instance_id = "infer-07", .id_seed = seed});
 //   for (OtlpRequest& r : enc.encode(batch)) queue(r);
 #pragma once
 
-#include "telemetry/process_selection.h"
 #include "telemetry/telemetry_sink.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +48,9 @@ const char* signal_path(Signal s);   // "/v1/metrics", "/v1/traces", "/v1/logs"
 struct OtlpIdentity {
   std::string service_name = "gputrace";
   std::string service_version;
+  // Tells this daemon's data from another host's under the same service.name: Prometheus's
+  // OTLP receiver makes it the `instance` label. The daemon uses the host name.
+  std::string service_instance_id;
   // From OTEL_RESOURCE_ATTRIBUTES: added to every resource.
   std::vector<std::pair<std::string, std::string>> resource_attributes;
   // Span and trace ids are drawn from a generator seeded here: fixed in the tests (golden
@@ -58,7 +66,7 @@ struct OtlpRequest {
 
 class OtlpEncoder {
  public:
-  OtlpEncoder(OtlpIdentity identity, size_t top_processes);
+  explicit OtlpEncoder(OtlpIdentity identity);
 
   // Metrics (always), then traces and logs when the batch has new spans or findings. Spans
   // and log records are split over several requests of at most max_items_per_request each.
@@ -77,12 +85,12 @@ class OtlpEncoder {
   Ids next_ids();
   nlohmann::ordered_json host_resource(const HostSnapshot& s) const;
   nlohmann::ordered_json process_resource(const HostSnapshot& s, uint32_t pid) const;
+  nlohmann::ordered_json scope() const;
 
   OtlpIdentity identity_;
-  telemetry::ProcessSelection selection_;
   uint64_t id_state_;
-  // spans of this batch's findings, so their log records can point at them
-  std::vector<std::pair<std::string, Ids>> finding_span_ids_;
+  // ids of the spans of this batch's findings, by index in new_findings, for their log records
+  std::map<size_t, Ids> finding_span_ids_;
 };
 
 // AnyValue of a JSON value: string, bool, int (as a decimal string), double, array, object.

@@ -21,7 +21,6 @@ const char* type_name(MetricKind k) {
     case MetricKind::Counter: return "counter";
     case MetricKind::Gauge: return "gauge";
     case MetricKind::Histogram: return "histogram";
-    case MetricKind::Summary: return "summary";
   }
   return "untyped";
 }
@@ -116,12 +115,7 @@ std::string render_prometheus_text(const MetricModel& model) {
     const std::string name = f->prometheus_name();
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape_help(f->help), name, type_name(f->kind));
     for (const MetricPoint& p : f->points) {
-      Labels labels;
-      if (p.process >= 0) {
-        const auto& g = model.processes[static_cast<size_t>(p.process)];
-        labels = {{"pid", g.pid}, {"comm", g.comm}, {"container", g.container}, {"runtime", g.runtime}};
-      }
-      labels.insert(labels.end(), p.labels.begin(), p.labels.end());
+      const Labels labels = model.labels_of(p);
       switch (f->kind) {
         case MetricKind::Counter:
         case MetricKind::Gauge:
@@ -140,10 +134,6 @@ std::string render_prometheus_text(const MetricModel& model) {
           sample(out, name + "_count", labels, std::to_string(p.count));
           break;
         }
-        case MetricKind::Summary:
-          sample(out, name + "_sum", labels, format_value(p.sum));
-          sample(out, name + "_count", labels, std::to_string(p.count));
-          break;
       }
     }
   }

@@ -3,8 +3,9 @@
 //
 // Every family gets one HELP and one TYPE line, then its samples; families are sorted by name
 // and samples keep the model's order (devices by name, processes by pid, "other" last), so two
-// renders of the same snapshot are byte-identical. Process series carry the labels pid, comm,
-// container and runtime (empty ones left out); device series carry device.
+// renders of the same snapshot are byte-identical. Process series carry the labels pid and comm
+// (gputrace_process_info adds container and runtime, to join on pid); device series carry
+// device. Labels with an empty value are left out.
 //
 //   std::string text = render_prometheus_text(build_metric_model(snapshot, selection));
 #pragma once

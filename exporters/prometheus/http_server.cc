@@ -53,6 +53,22 @@ Result<std::pair<std::string, std::string>> split_host_port(const std::string& l
   return std::pair(host, port);
 }
 
+// An IPv6 socket on every address that takes IPv4 too; fails where the host has no IPv6.
+Result<Fd> listen_dual_stack(uint16_t port) {
+  Fd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return fail_errno(errno, "no IPv6 socket");
+  int one = 1, zero = 0;
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) != 0) return fail_errno(errno, "IPV6_V6ONLY");
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_any;
+  a.sin6_port = htons(port);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(fd.get(), 64) != 0)
+    return fail_errno(errno, "bind [::]:{}", port);
+  return fd;
+}
+
 std::string address_of(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = {};
   if (ss.ss_family == AF_INET6) {
@@ -105,7 +121,13 @@ Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::start(const std::s
 
   std::unique_ptr<MetricsHttpServer> s(new MetricsHttpServer());
   int last_errno = 0;
-  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+  if (hp->first.empty()) {
+    // ":PORT": getaddrinfo lists 0.0.0.0 first, which would leave IPv6 out; one IPv6 socket
+    // with IPV6_V6ONLY off takes both (the host's net.ipv6.bindv6only default notwithstanding)
+    if (auto fd = listen_dual_stack(static_cast<uint16_t>(std::stoul(hp->second)))) s->listener_ = std::move(*fd);
+    else last_errno = fd.error().errnum;
+  }
+  for (addrinfo* ai = res; ai && !s->listener_.valid(); ai = ai->ai_next) {
     Fd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
     if (!fd.valid()) {
       last_errno = errno;
@@ -118,7 +140,6 @@ Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::start(const std::s
       continue;
     }
     s->listener_ = std::move(fd);
-    break;
   }
   if (!s->listener_.valid())
     return fail_errno(last_errno, "cannot serve metrics on {} (is another exporter using the port? choose one with --listen)",
@@ -202,8 +223,13 @@ void MetricsHttpServer::run() {
             std::lock_guard lock(mu_);
             body = metrics_;
           }
-          ++scrapes_;
-          respond(c, 200, std::move(body), "text/plain; version=0.0.4; charset=utf-8");
+          if (body) {
+            ++scrapes_;
+            respond(c, 200, std::move(body), "text/plain; version=0.0.4; charset=utf-8");
+          } else {  // the scrape fails (up=0) rather than succeed with nothing in it
+            respond(c, 503, text("gputrace has not taken its first snapshot yet\n"), "text/plain; charset=utf-8",
+                    "Retry-After: 1\r\n");
+          }
         }
         c.head_only = method == "HEAD";
       } else if (c.responding && (ev & (POLLOUT | POLLHUP | POLLERR))) {

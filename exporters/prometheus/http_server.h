@@ -1,5 +1,6 @@
 // MetricsHttpServer: a minimal HTTP/1.1 server for Prometheus scrapes. GET (and HEAD) of
 // /metrics returns the latest rendered text; any other path is 404, any other method 405.
+// Until the first set_metrics() it answers 503: an empty 200 would read as up=1 with no series.
 //
 // It runs on its own thread with non-blocking sockets and poll(2), so a slow or stuck scraper
 // never holds up the daemon: the pipeline only swaps in a new text under a mutex
@@ -25,7 +26,8 @@ namespace gputrace::prometheus {
 
 class MetricsHttpServer {
  public:
-  // listen: "HOST:PORT", "[IPv6]:PORT", or ":PORT" for every interface; port 0 picks a free one.
+  // listen: "HOST:PORT", "[IPv6]:PORT", or ":PORT" for every interface, IPv4 and IPv6 (one
+  // dual-stack socket; IPv4 only where the host has no IPv6); port 0 picks a free one.
   static Result<std::unique_ptr<MetricsHttpServer>> start(const std::string& listen);
   ~MetricsHttpServer();
   MetricsHttpServer(const MetricsHttpServer&) = delete;
@@ -45,7 +47,7 @@ class MetricsHttpServer {
   std::string address_;
   std::thread thread_;
   mutable std::mutex mu_;
-  std::shared_ptr<const std::string> metrics_ = std::make_shared<const std::string>();
+  std::shared_ptr<const std::string> metrics_;  // null until the first set_metrics()
   std::atomic<uint64_t> scrapes_{0}, rejected_{0};
 };
 

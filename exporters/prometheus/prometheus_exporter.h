@@ -1,25 +1,20 @@
 // PrometheusExporter: the TelemetrySink that serves /metrics and keeps node_exporter's
-// textfile current. publish() renders the text on the pipeline thread (a few hundred
-// microseconds for a busy host) and hands it over; the HTTP server's thread answers scrapes
-// and a writer thread replaces the textfile, so neither a scraper nor a slow disk can stall
-// the pipeline. A textfile write that fails is logged once and counted
+// textfile current. publish() renders the batch's MetricModel as text on the pipeline thread
+// (a few hundred microseconds for a busy host) and hands it over; the HTTP server's thread
+// answers scrapes and a writer thread replaces the textfile, so neither a scraper nor a slow
+// disk can stall the pipeline. A textfile write that fails is logged once and counted
 // ("prometheus_textfile_errors"); the next interval tries again.
 //
 //   auto prom = PrometheusExporter::create({.listen = "127.0.0.1:9478",
-//                                           .textfile = "/var/lib/node_exporter/gputrace.prom",
-//                                           .top_processes = 20});
+//                                           .textfile = "/var/lib/node_exporter/gputrace.prom"});
 //   (*prom)->publish(batch);
 #pragma once
 
 #include "prometheus/http_server.h"
-#include "telemetry/process_selection.h"
 #include "telemetry/telemetry_sink.h"
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 
@@ -28,7 +23,6 @@ namespace gputrace::prometheus {
 struct PrometheusOptions {
   std::string listen;       // empty: no HTTP server
   std::string textfile;     // empty: no textfile
-  size_t top_processes = 20;
 };
 
 class PrometheusExporter : public telemetry::TelemetrySink {
@@ -38,6 +32,8 @@ class PrometheusExporter : public telemetry::TelemetrySink {
 
   void publish(const telemetry::TelemetryBatch& batch) override;
   std::map<std::string, uint64_t> losses() const override;
+  // Writes the last text to the textfile before it returns, unless that takes longer than
+  // `deadline` (a hung disk): then the write is left to finish on its own.
   void shutdown(std::chrono::milliseconds deadline) override;
 
   // "127.0.0.1:9478" once serving; empty without a server
@@ -45,21 +41,14 @@ class PrometheusExporter : public telemetry::TelemetrySink {
   const std::string& last_text() const { return last_text_; }  // pipeline thread only
 
  private:
-  explicit PrometheusExporter(const PrometheusOptions& options) : options_(options), selection_(options.top_processes) {}
-  void write_textfiles();
+  struct Writer;  // the textfile writer's state, shared with its thread
+  explicit PrometheusExporter(const PrometheusOptions& options) : options_(options) {}
 
   PrometheusOptions options_;
-  telemetry::ProcessSelection selection_;
   std::unique_ptr<MetricsHttpServer> server_;
   std::string last_text_;
-
-  // textfile writer: the newest text waits here; older ones are superseded, not queued
-  std::thread writer_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<std::string> pending_;
-  bool stopping_ = false;
-  std::atomic<uint64_t> textfile_errors_{0};
+  std::shared_ptr<Writer> writer_;
+  std::thread writer_thread_;
 };
 
 }  // namespace gputrace::prometheus

@@ -3,6 +3,7 @@
 #include "util/fd.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,10 +37,13 @@ Result<void> write_textfile_atomically(const std::string& path, std::string_view
   if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
     return fail("refusing to replace {}: it is not a regular file (a symbolic link or a directory)", path);
 
-  const std::string tmp = dir + "/." + base + ".tmp." + std::to_string(::getpid());
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (!fd.valid()) return fail_errno(errno, "cannot create {} (is the directory {} there and writable?)", tmp, dir);
-  ::fchmod(fd.get(), 0644);  // the umask must not hide the file from node_exporter
+  // A name nobody can predict, created exclusively (mkostemp: O_CREAT|O_EXCL, mode 0600): in a
+  // directory others can write, a planted file or hard link must make this fail, never be
+  // truncated or have its mode changed by a daemon running as root.
+  std::string tmp = dir + "/." + base + ".XXXXXX";
+  Fd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+  if (!fd.valid()) return fail_errno(errno, "cannot create a temporary file in {} (is the directory there and writable?)", dir);
+  ::fchmod(fd.get(), 0644);  // node_exporter usually runs as its own user
   auto cleanup = [&] { ::unlink(tmp.c_str()); };
   if (auto r = write_all(fd.get(), text, tmp); !r) {
     cleanup();

@@ -1,9 +1,9 @@
 // Atomic textfile for node_exporter's textfile collector
 // (--collector.textfile.directory): node_exporter may read the file at any moment, so it must
-// never see half of one. The text goes to a hidden temporary file in the same directory (so
-// rename(2) cannot cross file systems, and node_exporter, which reads only *.prom, ignores
-// it), is fsync'd, then renamed over the target; the directory is fsync'd so the rename
-// survives a crash.
+// never see half of one. The text goes to a hidden temporary file with an unpredictable name,
+// created exclusively, in the same directory (so rename(2) cannot cross file systems, and
+// node_exporter, which reads only *.prom, ignores it), is fsync'd, then renamed over the
+// target; the directory is fsync'd so the rename survives a crash.
 //
 //   if (auto r = write_textfile_atomically("/var/lib/node_exporter/gputrace.prom", text); !r) ...
 #pragma once

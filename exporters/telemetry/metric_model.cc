@@ -55,6 +55,30 @@ MetricPoint real_point(double v, Labels labels = {}, int process = -1) {
   return p;
 }
 
+// A FixedHistogram as a histogram point, its bounds (and sum) divided into the base unit
+// (dividing 1000 ns by 1e9 gives 1e-06; multiplying by 1e-9 would not, quite).
+template <const auto& kBounds>
+MetricPoint histogram_point(const FixedHistogram<kBounds>& h, double per_unit, Labels labels) {
+  MetricPoint p;
+  p.labels = std::move(labels);
+  for (size_t i = 0; i < kBounds.size(); ++i) {
+    p.bounds.push_back(kBounds[i] / per_unit);
+    p.cumulative.push_back(h.at_most(i));
+  }
+  p.count = h.count();
+  p.sum = h.sum() / per_unit;
+  return p;
+}
+
+// sysfs says 255 for a width it cannot read (captures made before the parser knew this still
+// carry it); a PCIe link has 1 to 32 lanes
+bool known_width(uint32_t lanes) { return lanes > 0 && lanes <= 32; }
+
+bool downtrained(const DeviceRow& d) {
+  const bool narrower = known_width(d.link_width) && known_width(d.max_link_width) && d.link_width < d.max_link_width;
+  return d.link_speed_mts < d.max_link_speed_mts || narrower;
+}
+
 // The fold of every process that is not named: sums of its members' rows.
 void add_into(ProcessRow& into, const ProcessRow& p) {
   into.gc_pauses += p.gc_pauses;
@@ -151,8 +175,12 @@ void device_families(Builder& b, const HostSnapshot& s) {
                            "Bytes of the device's DMA copied through swiotlb bounce buffers.");
   auto& aer = b.family("gputrace.device.pcie.aer.errors", MetricKind::Counter, MetricScope::Device, "{error}", "",
                        "PCIe AER errors reported for the device, by severity (corrected, nonfatal, fatal).");
-  auto& latency = b.family("gputrace.device.iommu.latency", MetricKind::Summary, MetricScope::Device, "s", "seconds",
-                           "Time the IOMMU driver took to map or unmap for the device (count and sum).");
+  auto& latency = b.family("gputrace.device.iommu.latency", MetricKind::Histogram, MetricScope::Device, "s", "seconds",
+                           "Time the IOMMU driver took to map or unmap for the device.");
+  auto& bandwidth = b.family("gputrace.device.gpu.memcpy.bandwidth", MetricKind::Histogram, MetricScope::Device, "By/s",
+                             "bytes_per_second",
+                             "Achieved bandwidth of host<->device copies of at least 4 MiB (pcie_stall's minimum), "
+                             "by direction.");
   auto& speed = b.family("gputrace.device.pcie.link.speed", MetricKind::Gauge, MetricScope::Device, "{transfer}/s",
                          "transfers_per_second", "PCIe link speed the device trained to, per lane.");
   auto& max_speed = b.family("gputrace.device.pcie.link.max_speed", MetricKind::Gauge, MetricScope::Device,
@@ -161,7 +189,7 @@ void device_families(Builder& b, const HostSnapshot& s) {
                          "PCIe lanes the device's link trained to.");
   auto& max_width = b.family("gputrace.device.pcie.link.max_width", MetricKind::Gauge, MetricScope::Device, "{lane}",
                              "lanes", "PCIe lanes the device supports.");
-  auto& downtrained = b.family("gputrace.device.pcie.link.downtrained", MetricKind::Gauge, MetricScope::Device, "1", "",
+  auto& downtrained_gauge = b.family("gputrace.device.pcie.link.downtrained", MetricKind::Gauge, MetricScope::Device, "1", "",
                                "1 when the link runs slower or narrower than the device supports, else 0.");
   for (const DeviceRow& d : s.devices) {
     info.points.push_back(count_point(1, {{"device", d.name},
@@ -185,24 +213,24 @@ void device_families(Builder& b, const HostSnapshot& s) {
     aer.points.push_back(count_point(d.aer_corrected, {{"device", d.name}, {"severity", "corrected"}}));
     aer.points.push_back(count_point(d.aer_nonfatal, {{"device", d.name}, {"severity", "nonfatal"}}));
     aer.points.push_back(count_point(d.aer_fatal, {{"device", d.name}, {"severity", "fatal"}}));
-    for (auto [op, n, ns] : {std::tuple{"map", d.iommu_map_latency_count, d.iommu_map_latency_ns},
-                             std::tuple{"unmap", d.iommu_unmap_latency_count, d.iommu_unmap_latency_ns}}) {
-      MetricPoint p;
-      p.labels = {{"device", d.name}, {"op", op}};
-      p.count = n;
-      p.sum = seconds(ns);
-      latency.points.push_back(std::move(p));
-    }
-    // link facts are gauges of what sysfs said; 0 means unknown, and unknown is left out
+    latency.points.push_back(histogram_point(d.iommu_map_latency_histogram, 1e9, {{"device", d.name}, {"op", "map"}}));
+    latency.points.push_back(histogram_point(d.iommu_unmap_latency_histogram, 1e9, {{"device", d.name}, {"op", "unmap"}}));
+    // only devices that copied: a NIC or a disk has no such series
+    for (auto [direction, h] : {std::pair{"htod", &d.copy_bandwidth_to_device}, std::pair{"dtoh", &d.copy_bandwidth_from_device}})
+      if (h->count()) bandwidth.points.push_back(histogram_point(*h, 1.0, {{"device", d.name}, {"direction", direction}}));
+    // link facts are gauges of what sysfs said; unknown is left out
     if (d.link_speed_mts) speed.points.push_back(count_point(uint64_t{d.link_speed_mts} * 1'000'000, dev(d)));
     if (d.max_link_speed_mts) max_speed.points.push_back(count_point(uint64_t{d.max_link_speed_mts} * 1'000'000, dev(d)));
-    if (d.link_width) width.points.push_back(count_point(d.link_width, dev(d)));
-    if (d.max_link_width) max_width.points.push_back(count_point(d.max_link_width, dev(d)));
-    if (d.link_speed_mts && d.max_link_speed_mts) downtrained.points.push_back(count_point(d.link_downtrained() ? 1 : 0, dev(d)));
+    if (known_width(d.link_width)) width.points.push_back(count_point(d.link_width, dev(d)));
+    if (known_width(d.max_link_width)) max_width.points.push_back(count_point(d.max_link_width, dev(d)));
+    if (d.link_speed_mts && d.max_link_speed_mts) downtrained_gauge.points.push_back(count_point(downtrained(d) ? 1 : 0, dev(d)));
   }
 }
 
 void process_families(Builder& b, const std::vector<ProcessRow>& rows, const MetricModel& m) {
+  auto& info = b.family("gputrace.process.info", MetricKind::Gauge, MetricScope::Process, "1", "",
+                        "Always 1; labels say what a process's series do not carry, because it can come or go "
+                        "while the process lives: its container id and managed runtime. Join on pid.");
   auto& gc_hist = b.family("gputrace.process.gc.pause.duration", MetricKind::Histogram, MetricScope::Process, "s",
                            "seconds", "Garbage-collector pauses of the process (CPython, HotSpot, Go).");
   auto& gc_max = b.family("gputrace.process.gc.pause.max", MetricKind::Gauge, MetricScope::Process, "s", "seconds",
@@ -246,6 +274,7 @@ void process_families(Builder& b, const std::vector<ProcessRow>& rows, const Met
     const ProcessRow& p = rows[i];
     const int g = static_cast<int>(i);
     const bool folded = m.processes[i].folded();
+    info.points.push_back(count_point(1, {{"container", m.processes[i].container}, {"runtime", m.processes[i].runtime}}, g));
     // a process gets the families of what it does; once it has them they stay (counters grow)
     if (p.gc_pauses || !p.runtime.empty()) {
       MetricPoint h;
@@ -283,6 +312,13 @@ void process_families(Builder& b, const std::vector<ProcessRow>& rows, const Met
 }
 
 }  // namespace
+
+Labels MetricModel::labels_of(const MetricPoint& p) const {
+  Labels labels;
+  if (p.process >= 0) labels = processes[static_cast<size_t>(p.process)].identity();
+  labels.insert(labels.end(), p.labels.begin(), p.labels.end());
+  return labels;
+}
 
 std::string MetricFamily::prometheus_name() const {
   std::string out = name;

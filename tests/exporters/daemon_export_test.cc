@@ -207,7 +207,10 @@ TEST_F(DaemonExport, PrometheusScrapesItAndOtlpPayloadsMatchTheSchema) {
   EXPECT_EQ(only_value(query(prom_port, "gputrace_device_dma_outstanding_bytes{device=\"0000:41:00.0\"}")), "196608");
   EXPECT_EQ(only_value(query(prom_port, "gputrace_process_dma_leaks_total{pid=\"4242\",comm=\"python3\"}")), "3");
   EXPECT_EQ(only_value(query(prom_port, "gputrace_findings_total{kind=\"dma_leak_owner_exit\",severity=\"warning\"}")), "3");
-  EXPECT_EQ(only_value(query(prom_port, "gputrace_process_gc_pause_duration_seconds_count{pid=\"5000\",runtime=\"hotspot\"}")), "3");
+  // the runtime is on gputrace_process_info, joined on pid as docs/metrics.md shows
+  EXPECT_EQ(only_value(query(prom_port, "gputrace_process_gc_pause_duration_seconds_count * on(pid) group_left(runtime) "
+                                        "gputrace_process_info{runtime=\"hotspot\"}")),
+            "3");
   EXPECT_EQ(only_value(query(prom_port, "gputrace_process_gc_pause_duration_seconds_bucket{pid=\"5000\",le=\"0.0001\"}")), "1");
   EXPECT_EQ(only_value(query(prom_port, "gputrace_process_gc_pause_duration_seconds_bucket{pid=\"5000\",le=\"0.0005\"}")), "2");
   EXPECT_NEAR(std::stod(only_value(query(prom_port, "gputrace_process_gc_pause_duration_seconds_sum{pid=\"5000\"}"))), 0.00338, 1e-12);
@@ -219,6 +222,9 @@ TEST_F(DaemonExport, PrometheusScrapesItAndOtlpPayloadsMatchTheSchema) {
   EXPECT_EQ(only_value(query(prom_port, "gputrace_process_gpu_memcpys_total{pid=\"4242\"}")), "2");
   EXPECT_EQ(only_value(query(prom_port, "gputrace_process_gpu_memcpy_transferred_bytes_total{pid=\"4242\"}")), "5242880");
   EXPECT_EQ(only_value(query(prom_port, "gputrace_process_pcie_stalls_total{pid=\"4242\"}")), "1");
+  // the 4 MiB copy is judged (2 ms: about 2.1 GB/s); the 1 MiB one is below the minimum
+  EXPECT_EQ(only_value(query(prom_port, "gputrace_device_gpu_memcpy_bandwidth_bytes_per_second_count{device=\"0000:41:00.0\",direction=\"htod\"}")), "1");
+  EXPECT_EQ(only_value(query(prom_port, "gputrace_device_gpu_memcpy_bandwidth_bytes_per_second_bucket{device=\"0000:41:00.0\",direction=\"htod\",le=\"3000000000\"}")), "1");
 
   daemon.signal(SIGTERM);
   const auto status = daemon.wait_exit(std::chrono::seconds(20));
@@ -226,7 +232,8 @@ TEST_F(DaemonExport, PrometheusScrapesItAndOtlpPayloadsMatchTheSchema) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << daemon.stderr_text();
   prometheus.signal(SIGTERM);
 
-  // the POST path: method, path, content type, a body that parses, a retry after the 503
+  // the POST path: method, path, content type, a retry after the 503, and bodies that are the
+  // file's lines (which the schema checker passes below)
   const auto posts = receiver.requests();
   ASSERT_GE(posts.size(), 4u);
   EXPECT_EQ(posts[0].path, "/v1/metrics");
@@ -236,11 +243,30 @@ TEST_F(DaemonExport, PrometheusScrapesItAndOtlpPayloadsMatchTheSchema) {
   for (const auto& p : posts) {
     EXPECT_EQ(p.method, "POST");
     EXPECT_EQ(p.headers.at("content-type"), "application/json");
-    EXPECT_FALSE(json::parse(p.body, nullptr, false).is_discarded()) << p.body.substr(0, 200);
     ++paths[p.path];
   }
   EXPECT_EQ(paths["/v1/traces"], 1);
   EXPECT_EQ(paths["/v1/logs"], 1);
+  std::vector<std::string> file_lines;
+  {
+    std::istringstream in(read(otlp_file));
+    for (std::string l; std::getline(in, l);) file_lines.push_back(l);
+  }
+  // in order; a metrics request may be missing from the POSTs (superseded by a newer one while
+  // the receiver was slow), nothing else
+  size_t next = 0;
+  auto skip_metrics_until = [&](const std::string* body) {
+    while (next < file_lines.size() && (!body || file_lines[next] != *body)) {
+      EXPECT_TRUE(file_lines[next].starts_with("{\"resourceMetrics\"")) << "not POSTed: " << file_lines[next].substr(0, 200);
+      ++next;
+    }
+  };
+  for (size_t i = 1; i < posts.size(); ++i) {
+    skip_metrics_until(&posts[i].body);
+    ASSERT_LT(next, file_lines.size()) << "POST " << i << " is no line of the OTLP file: " << posts[i].body.substr(0, 200);
+    ++next;
+  }
+  skip_metrics_until(nullptr);
 
   // the file: every line against the official schema, and the content the capture implies
   const auto [rc, out] = test::run_shell("node " + checker + " " + otlp_file);
@@ -292,6 +318,41 @@ TEST_F(DaemonExport, WritesReportFilesOnSigusr1AndAtExit) {
   EXPECT_TRUE(std::filesystem::exists(reports + "/report.html")) << "no report files at exit";
 }
 
+// A busy host fills --max-spans with copies and pauses every interval; the stall, the span an
+// on-call engineer opens the trace for, has a budget of its own, and its log record points at it.
+TEST_F(DaemonExport, FindingSpansHaveABudgetOfTheirOwn) {
+  const std::string otlp_file = dir_ + "/otlp.jsonl";
+  test::ChildProcess daemon({GPUTRACE_BINARY, "daemon", "--replay", capture_, "--listen", "none", "--otlp-file", otlp_file,
+                             "--max-spans", "1", "--duration", "1s"});
+  ASSERT_TRUE(daemon.started());
+  ASSERT_EQ(daemon.wait_exit(std::chrono::seconds(30)), 0) << daemon.stderr_text();
+  std::map<std::string, int> spans;
+  std::string stall_span_id, stall_log_span_id, spans_not_kept;
+  std::istringstream lines(read(otlp_file));
+  for (std::string l; std::getline(lines, l);) {
+    const json j = json::parse(l);
+    for (const auto& rs : j.value("resourceSpans", json::array()))
+      for (const auto& sp : rs["scopeSpans"][0]["spans"]) {
+        ++spans[sp["name"]];
+        if (sp["name"] == "pcie.stall") stall_span_id = sp["spanId"];
+      }
+    for (const auto& rl : j.value("resourceLogs", json::array()))
+      for (const auto& rec : rl["scopeLogs"][0]["logRecords"])
+        if (rec["attributes"].dump().find("\"pcie_stall\"") != std::string::npos) stall_log_span_id = rec.value("spanId", "");
+    for (const auto& rm : j.value("resourceMetrics", json::array()))
+      for (const auto& m : rm["scopeMetrics"][0]["metrics"])
+        if (m["name"] == "gputrace.losses")
+          for (const auto& dp : m["sum"]["dataPoints"])
+            if (dp["attributes"].dump().find("\"spans_not_kept\"") != std::string::npos) spans_not_kept = dp["asInt"];
+  }
+  EXPECT_EQ(spans["gc.pause"] + spans["gpu.memcpy"], 1) << "--max-spans 1";
+  EXPECT_EQ(spans_not_kept, "3");  // two pauses and two copies above --min-span, one kept
+  EXPECT_EQ(spans["pcie.stall"], 1);
+  EXPECT_EQ(spans["finding.dma_leak_owner_exit"], 3);
+  EXPECT_FALSE(stall_span_id.empty());
+  EXPECT_EQ(stall_log_span_id, stall_span_id);
+}
+
 TEST_F(DaemonExport, RefusesBadOptionsWithAMessage) {
   const auto [rc, out] = test::run_shell(std::string(GPUTRACE_BINARY) + " daemon --replay " + capture_ +
                                          " --otlp-endpoint https://collector:4318 --listen none");
@@ -303,6 +364,11 @@ TEST_F(DaemonExport, RefusesBadOptionsWithAMessage) {
   const auto [rc3, out3] = test::run_shell(std::string(GPUTRACE_BINARY) + " daemon --replay " + capture_ + " --listen none");
   EXPECT_EQ(rc3, 2);
   EXPECT_NE(out3.find("nothing to export"), std::string::npos) << out3;
+  // node_exporter reads only *.prom: a textfile it would never read is an error, not a warning
+  const auto [rc4, out4] = test::run_shell(std::string(GPUTRACE_BINARY) + " daemon --replay " + capture_ +
+                                           " --listen none --textfile " + dir_ + "/gputrace.txt");
+  EXPECT_EQ(rc4, 2);
+  EXPECT_NE(out4.find(".prom"), std::string::npos) << out4;
 }
 
 }  // namespace

@@ -9,6 +9,9 @@
 //     base64), other bytes as base64; at most one member of each oneof;
 //   - the payload then converts with fromObject, passes verify(), and survives a binary
 //     encode/decode round trip;
+//   - fields at their default value (0, "", false, "0", enum 0) left out, as the proto3 JSON
+//     mapping writes them; fields with presence (oneof members, proto3 optional) may be set
+//     to a zero value;
 //   - OTLP rules beyond the types: non-zero ids and timestamps after 2000, histogram bucket
 //     counts that add up to count with one more bucket than bounds.
 //
@@ -87,6 +90,17 @@ function checkScalar(field, v, where, problems) {
   }
 }
 
+// Whether a value is its field's proto3 default (messages have presence: never a default here).
+function isDefault(field, v) {
+  if (field.resolvedType instanceof protobuf.Type) return false;
+  if (field.resolvedType instanceof protobuf.Enum) return v === 0;
+  const t = field.type;
+  if (t === 'string' || t === 'bytes') return v === '';
+  if (t === 'bool') return v === false;
+  if (INT64.has(t) || UINT64.has(t)) return v === '0' || v === 0;
+  return v === 0;
+}
+
 function checkMessage(type, obj, where, problems) {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
     problems.push(`${where}: object expected for ${type.fullName}, got ${JSON.stringify(obj)}`);
@@ -105,6 +119,8 @@ function checkMessage(type, obj, where, problems) {
       if (other) problems.push(`${at}: oneof ${field.partOf.name} already set by ${other}`);
       oneofSeen.set(field.partOf.name, key);
     }
+    if (!field.repeated && !field.partOf && isDefault(field, value))
+      problems.push(`${at}: ${JSON.stringify(value)} is the field's default value; leave the field out`);
     const values = field.repeated ? value : [value];
     if (field.repeated && !Array.isArray(value)) {
       problems.push(`${at}: repeated field must be an array`);
@@ -220,11 +236,17 @@ function selfTest(file) {
     'two members of a oneof': (o) => { span(o).attributes = [{ key: 'k', value: { stringValue: 'a', boolValue: true } }]; },
     'monotonic time, not Unix time': (o) => { span(o).startTimeUnixNano = '123456789'; },
     'all-zero trace id': (o) => { span(o).traceId = '0'.repeat(32); },
+    'a field at its default value': (o) => { span(o).droppedAttributesCount = 0; },
   };
   const metricCases = {
     'cumulative bucket counts': (o) => {
       for (const rm of o.resourceMetrics) for (const m of rm.scopeMetrics[0].metrics)
         if (m.histogram) { const dp = m.histogram.dataPoints[0]; let run = 0n; dp.bucketCounts = dp.bucketCounts.map((c) => String(run += BigInt(c))); return; }
+      throw new Error('no histogram to break');
+    },
+    'a zero count written out': (o) => {
+      for (const rm of o.resourceMetrics) for (const m of rm.scopeMetrics[0].metrics)
+        if (m.histogram) { const dp = m.histogram.dataPoints[0]; dp.count = '0'; dp.bucketCounts = dp.bucketCounts.map(() => '0'); return; }
       throw new Error('no histogram to break');
     },
     'asInt as a number': (o) => {

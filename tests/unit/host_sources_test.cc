@@ -80,6 +80,10 @@ TEST(PciFacts, ParsesSysfsWording) {
   EXPECT_EQ(parse_link_speed_mts("16.0 GT/s PCIe"), 16000u);
   EXPECT_EQ(parse_link_speed_mts("2.5 GT/s PCIe"), 2500u);
   EXPECT_EQ(parse_link_speed_mts("Unknown"), 0u);
+  EXPECT_EQ(parse_link_width("16"), 16u);
+  EXPECT_EQ(parse_link_width("255"), 0u);  // sysfs's "unknown"
+  EXPECT_EQ(parse_link_width("0"), 0u);
+  EXPECT_EQ(parse_link_width(""), 0u);
   EXPECT_EQ(parse_iommu_type("DMA"), GT_IOMMU_STRICT);
   EXPECT_EQ(parse_iommu_type("DMA-FQ"), GT_IOMMU_LAZY);
   EXPECT_EQ(parse_iommu_type("identity"), GT_IOMMU_IDENTITY);

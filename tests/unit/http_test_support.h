@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cctype>
 #include <deque>
 #include <map>
@@ -26,14 +27,34 @@ inline uint16_t port_of(const std::string& address) {
   return static_cast<uint16_t>(std::stoul(address.substr(address.rfind(':') + 1)));
 }
 
-// Sends `request` as is to 127.0.0.1:port and returns everything the server answered.
-inline std::string raw_http(uint16_t port, const std::string& request) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return "";
+// Whether this host can bind IPv6's loopback (a container may have IPv6 disabled).
+inline bool have_ipv6_loopback() {
+  Fd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  return fd.valid() && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+}
+
+// Sends `request` as is to 127.0.0.1:port (or [::1]:port) and returns everything the server answered.
+inline std::string raw_http(uint16_t port, const std::string& request, bool ipv6 = false) {
+  Fd fd(::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (ipv6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    a->sin6_addr = in6addr_loopback;
+    len = sizeof(*a);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    len = sizeof(*a);
+  }
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return "";
   size_t sent = 0;
   while (sent < request.size()) {
     ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
@@ -56,6 +77,10 @@ inline std::string http_get(uint16_t port, const std::string& path, const std::s
   return raw_http(port, method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
 }
 
+inline std::string http_get6(uint16_t port, const std::string& path) {
+  return raw_http(port, "GET " + path + " HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n", true);
+}
+
 inline std::string body_of(const std::string& response) {
   const size_t end = response.find("\r\n\r\n");
   return end == std::string::npos ? "" : response.substr(end + 4);
@@ -67,7 +92,9 @@ struct ReceivedRequest {
   std::string body;
 };
 
-// Answers each request with the next scripted status (200 once the script is used up).
+// Answers each request with the next scripted status (200 once the script is used up). hold()
+// makes it keep each request it reads unanswered until release() (or 20 s), like a collector
+// that stopped answering.
 class ScriptedReceiver {
  public:
   explicit ScriptedReceiver(std::deque<int> statuses = {}) : statuses_(std::move(statuses)) {
@@ -93,6 +120,13 @@ class ScriptedReceiver {
     std::lock_guard lock(mu_);
     return requests_;
   }
+  // Sent with every answer that is not a 200, e.g. "3600".
+  void set_retry_after(std::string seconds) {
+    std::lock_guard lock(mu_);
+    retry_after_ = std::move(seconds);
+  }
+  void hold() { held_ = true; }
+  void release() { held_ = false; }
 
  private:
   void run() {
@@ -128,9 +162,15 @@ class ScriptedReceiver {
           statuses_.pop_front();
         }
       }
+      for (int waited = 0; held_ && !stop_ && waited < 2000; ++waited) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::string extra;
+      {
+        std::lock_guard lock(mu_);
+        if (status != 200 && !retry_after_.empty()) extra = "Retry-After: " + retry_after_ + "\r\n";
+      }
       const std::string body = status == 200 ? "{}" : "{\"code\":14,\"message\":\"try later\"}";
       const std::string resp = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\nContent-Length: " +
-                               std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+                               std::to_string(body.size()) + "\r\n" + extra + "Connection: close\r\n\r\n" + body;
       (void)!::send(c.get(), resp.data(), resp.size(), MSG_NOSIGNAL);
     }
   }
@@ -161,6 +201,8 @@ class ScriptedReceiver {
   Fd listener_;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> held_{false};
+  std::string retry_after_;
   std::thread thread_;
   std::mutex mu_;
   std::deque<int> statuses_;

@@ -1,4 +1,4 @@
-// SpanCollector: which records and findings become spans, and the per-interval budget.
+// SpanCollector: which records become spans, and the per-interval budget.
 #include "record_builder.h"
 
 extern "C" {
@@ -72,24 +72,6 @@ TEST(SpanCollector, SpansBeyondTheBudgetAreCountedNotKept) {
   feed(spans, pauses_and_copies());  // a new interval has a new budget
   EXPECT_EQ(spans.take().size(), 2u);
   EXPECT_EQ(spans.dropped(), 5u);
-}
-
-TEST(SpanCollector, FindingsWithATimeRangeBecomeSpans) {
-  Finding stall{.kind = "pcie_stall", .severity = Severity::Warning, .start_ns = 5, .end_ns = 9, .pid = 7, .device = "0000:41:00.0"};
-  Finding fault{.kind = "iommu_fault", .severity = Severity::Critical, .start_ns = 3, .end_ns = 3};
-  Finding timeless{.kind = "dma_growth", .severity = Severity::Info};
-  stall.evidence = {{"bytes", 4096}};
-  SpanCollector spans;
-  const std::vector<Finding> findings{stall, fault, timeless};
-  spans.on_findings(findings);
-  const auto got = spans.take();
-  ASSERT_EQ(got.size(), 2u);
-  EXPECT_EQ(got[0].name, "pcie.stall");
-  EXPECT_EQ(got[0].evidence["bytes"], 4096);
-  EXPECT_EQ(got[0].device, "0000:41:00.0");
-  EXPECT_FALSE(got[0].error);
-  EXPECT_EQ(got[1].name, "finding.iommu_fault");
-  EXPECT_TRUE(got[1].error);
 }
 
 TEST(ContainerId, FromTheCgroupPathsOfCommonRuntimes) {

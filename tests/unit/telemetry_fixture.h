@@ -5,7 +5,8 @@
 #pragma once
 
 #include "snapshot/host_snapshot.h"
-#include "snapshot/span_collector.h"
+#include "telemetry/finding_spans.h"
+#include "telemetry/metric_model.h"
 #include "telemetry/telemetry_sink.h"
 
 #include <vector>
@@ -35,7 +36,10 @@ inline HostSnapshot telemetry_snapshot() {
   nvme.dma_outstanding = 10;
   nvme.dma_outstanding_bytes = 81920;
   nvme.iommu_map_latency_count = 6000;
-  nvme.iommu_map_latency_ns = 6000ull * 1500;
+  nvme.iommu_map_latency_ns = 5000ull * 1500 + 990ull * 4000 + 10ull * 300'000;
+  for (int i = 0; i < 5000; ++i) nvme.iommu_map_latency_histogram.add(1500);
+  for (int i = 0; i < 990; ++i) nvme.iommu_map_latency_histogram.add(4000);
+  for (int i = 0; i < 10; ++i) nvme.iommu_map_latency_histogram.add(300'000);
   DeviceRow gpu{.name = "0000:41:00.0", .driver = "nvidia", .vendor = 0x10de, .device = 0x2330, .pci_class = 0x030200,
                 .gpu = true, .iommu_mode = "strict", .iommu_group = 12, .link_speed_mts = 16000, .link_width = 8,
                 .max_link_speed_mts = 32000, .max_link_width = 16};
@@ -48,6 +52,12 @@ inline HostSnapshot telemetry_snapshot() {
   gpu.dma_leaks = 2;
   gpu.iommu_faults = 3;
   gpu.aer_corrected = 4;
+  gpu.iommu_unmap_latency_count = 2998;
+  gpu.iommu_unmap_latency_ns = 2998ull * 20'000;
+  for (int i = 0; i < 2998; ++i) gpu.iommu_unmap_latency_histogram.add(20'000);  // strict mode: IOTLB flushes
+  // a link trained to half its speed: 16 GT/s x8 carries about 13 GB/s; one stalled copy
+  for (int i = 0; i < 7; ++i) gpu.copy_bandwidth_to_device.add(6.5e9);
+  gpu.copy_bandwidth_to_device.add(1.2e9);
   s.devices = {nvme, gpu};
 
   ProcessRow server{.pid = 4242, .comm = "python3", .container = std::string(64, 'a'), .runtime = "cpython"};
@@ -113,13 +123,22 @@ inline std::vector<TimelineSpan> telemetry_spans(const HostSnapshot& s) {
                      {"async", false}, {"gpu_device_id", 0}, {"stream_id", 7}, {"correlation_id", 99},
                      {"bytes_per_second", 524288000.0}};
   std::vector<TimelineSpan> spans{pause, copy};
-  for (const Finding& f : s.findings)
-    if (finding_has_span(f)) spans.push_back(span_of_finding(f));
+  for (TimelineSpan& f : telemetry::finding_spans(s.findings, 100).spans) spans.push_back(std::move(f));
   return spans;
 }
 
-inline telemetry::TelemetryBatch telemetry_batch(const HostSnapshot& s, const std::vector<TimelineSpan>& spans) {
+// The model both exporters render, with the `top` busiest processes named.
+inline telemetry::MetricModel telemetry_model(const HostSnapshot& s, size_t top = 2) {
+  telemetry::ProcessSelection selection(top);
+  selection.update(s);
+  return telemetry::build_metric_model(s, selection);
+}
+
+// A live daemon's batch, made one second after the snapshot's newest record.
+inline telemetry::TelemetryBatch telemetry_batch(const HostSnapshot& s, const telemetry::MetricModel& m,
+                                                 const std::vector<TimelineSpan>& spans) {
   return {.snapshot = &s,
+          .metrics = &m,
           .new_spans = spans,
           .new_findings = s.findings,
           .clock = {kMonoBase, kUnixBase},

@@ -77,6 +77,7 @@ void DeviceHealth::on_latency(const gt_iommu_latency_event& e) {
   ++s.count;
   s.total_ns += e.latency_ns;
   s.max_ns = std::max<uint64_t>(s.max_ns, e.latency_ns);
+  s.histogram.add(static_cast<double>(e.latency_ns));
 }
 
 uint64_t DeviceHealth::next_due_ns() const {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "analyze/finding.h"
+#include "analyze/histogram_bounds.h"
 #include "engine/device_table.h"
 
 extern "C" {
@@ -24,6 +25,7 @@ struct LatencyStats {
   uint64_t count = 0;
   uint64_t total_ns = 0;
   uint64_t max_ns = 0;
+  IommuLatencyHistogram histogram;  // exported as a histogram (docs/metrics.md)
 };
 
 struct DeviceHealthCounts {

@@ -17,6 +17,8 @@
 #include "session/live_source.h"
 #include "snapshot/host_snapshot.h"
 #include "snapshot/span_collector.h"
+#include "telemetry/finding_spans.h"
+#include "telemetry/metric_model.h"
 #include "timeline/timeline.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -27,13 +29,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <thread>
 
 namespace gputrace {
 namespace {
 
-constexpr const char* kHelp = R"(usage: gputrace daemon [--listen ADDR:PORT] [--textfile PATH] [--otlp-file PATH]
+constexpr const char* kHelp = R"(usage: gputrace daemon [--listen ADDR:PORT|none] [--textfile PATH] [--otlp-file PATH]
                        [--otlp-endpoint URL] [--interval D] [--duration D]
                        [--top-processes N] [--replay CAPTURE] [options]
 
@@ -42,27 +45,45 @@ Prometheus metrics (HTTP /metrics, and a textfile for node_exporter) and OTLP/JS
 logs (one per finding) and traces (GC pauses, GPU transfers, stalls and other findings as
 spans). docs/metrics.md and docs/otlp.md describe every series and field.
 
+Durations (D) are a number and a unit: 100us, 500ms, 10s, 2m, 1h (no unit: seconds).
+
 options:
   --listen ADDR:PORT     serve /metrics here (default 127.0.0.1:9478, loopback only;
-                         0.0.0.0:9478 or :9478 for every interface, "none" for no server)
-  --textfile PATH        also write the metrics to PATH atomically (node_exporter's
-                         --collector.textfile.directory; the name must end in .prom)
+                         0.0.0.0:9478 for every IPv4 interface, :9478 for every interface,
+                         IPv4 and IPv6; "none" for no server, e.g. a daemon that only sends
+                         OTLP, which otherwise fails when the port is taken)
+  --textfile PATH        also write the metrics to PATH atomically: a file inside
+                         node_exporter's --collector.textfile.directory, whose name must
+                         end in .prom (node_exporter reads no other)
   --otlp-file PATH       append OTLP/JSON requests to PATH, one per line
-  --otlp-endpoint URL    POST OTLP/JSON to URL/v1/{metrics,logs,traces} (http:// only);
-                         without it OTEL_EXPORTER_OTLP_ENDPOINT and the signal-specific
-                         OTEL_EXPORTER_OTLP_{METRICS,LOGS,TRACES}_ENDPOINT are honoured
+  --otlp-endpoint URL    POST OTLP/JSON to URL/v1/{metrics,logs,traces} (http:// only)
   --interval D           export interval (default 10s)
   --duration D           stop after D (default: until SIGINT or SIGTERM)
   --top-processes N      processes with their own series (default 20; the rest are
                          folded into pid="other")
-  --max-spans N          spans kept per interval (default 4096; the rest are counted in
-                         the loss counter spans_not_kept)
+  --max-spans N          pause and copy spans kept per interval (default 4096; the rest
+                         are counted in the loss counter spans_not_kept); findings' spans
+                         have their own budget of 1024 (finding_spans_not_kept)
   --min-span D           GC pauses and GPU copies shorter than D make no span (default
                          100us; the histograms and counters still count them)
   --replay CAPTURE       export a capture written by `gputrace record` instead of tracing,
                          then keep serving until --duration or a signal (no root needed)
   --report-dir DIR       write report files (summary.md, report.html, trace.json,
                          report.json) into DIR on SIGUSR1 and at exit (docs/views.md)
+)";
+
+constexpr const char* kEnvironmentHelp = R"(
+environment (OTLP; --otlp-endpoint wins over every *_ENDPOINT variable):
+  OTEL_EXPORTER_OTLP_ENDPOINT                base URL, as --otlp-endpoint
+  OTEL_EXPORTER_OTLP_{METRICS,LOGS,TRACES}_ENDPOINT
+                                             one signal's full URL; wins over the base
+  OTEL_EXPORTER_OTLP_HEADERS                 k=v,k2=v2 added to every POST
+  OTEL_EXPORTER_OTLP_TIMEOUT                 per-request timeout in ms (default 10000)
+  OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
+                                             resource attributes (service.instance.id
+                                             defaults to the host name)
+  Other OTEL_* settings (signal-specific headers and timeouts, compression, TLS) are not
+  read; the daemon warns when one is set.
 )";
 
 constexpr auto kShutdownGrace = std::chrono::seconds(5);
@@ -82,14 +103,19 @@ std::optional<size_t> parse_count(const std::optional<std::string>& text, size_t
 }
 
 // Identity of the exported resources; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES as the
-// OpenTelemetry SDKs read them.
+// OpenTelemetry SDKs read them. service.instance.id is the host name (of the capture, in a
+// replay) unless OTEL_RESOURCE_ATTRIBUTES sets it: Prometheus's OTLP receiver makes it the
+// `instance` label, and the host name is what a person looks for there.
 otlp::OtlpIdentity identity_from_env(const CaptureHostInfo& host) {
   otlp::OtlpIdentity id;
   id.service_version = GPUTRACE_VERSION;
+  id.service_instance_id = host.hostname;
   if (const char* attrs = std::getenv("OTEL_RESOURCE_ATTRIBUTES")) {
     for (auto& [k, v] : otlp::parse_key_value_list(attrs)) {
       if (k == "service.name")
         id.service_name = v;
+      else if (k == "service.instance.id")
+        id.service_instance_id = v;
       else
         id.resource_attributes.emplace_back(k, v);
     }
@@ -99,38 +125,56 @@ otlp::OtlpIdentity identity_from_env(const CaptureHostInfo& host) {
   return id;
 }
 
-// Takes snapshots and pushes them, with what is new since the last one, to every sink.
+// Finding spans kept per interval, apart from --max-spans: findings are aggregated (stalls of
+// one process and device within a second are one), so a healthy host makes a handful.
+constexpr size_t kMaxFindingSpans = 1024;
+
+// Takes snapshots, builds the metric model once, and pushes both, with the spans and findings
+// that are new since the last interval, to every sink.
 class Publisher {
  public:
   Publisher(const Engine& engine, const gc::PauseStats& pauses, SpanCollector& spans, const CaptureHostInfo& host,
-            telemetry::ClockMapping clock, uint64_t start_unix_ns, bool live)
-      : engine_(engine), pauses_(pauses), spans_(spans), host_(host), clock_(clock), start_unix_ns_(start_unix_ns), live_(live) {}
+            telemetry::ClockMapping clock, uint64_t start_unix_ns, bool live, size_t top_processes)
+      : engine_(engine), pauses_(pauses), spans_(spans), host_(host), clock_(clock), start_unix_ns_(start_unix_ns),
+        live_(live), selection_(top_processes) {}
 
   void add(telemetry::TelemetrySink* sink) { sinks_.push_back(sink); }
 
   void publish() {
     SnapshotInputs in{.engine = &engine_, .pauses = &pauses_, .host = &host_, .identities = &identities_};
     in.extra_losses["spans_not_kept"] = spans_.dropped();
+    in.extra_losses["finding_spans_not_kept"] = finding_spans_not_kept_;
     for (auto* sink : sinks_)
       for (const auto& [name, n] : sink->losses()) in.extra_losses[name] += n;
     if (live_) in.container_of = [](uint32_t pid) { return container_id_of(pid); };
     const HostSnapshot snapshot = take_snapshot(in);
-    const std::span<const Finding> all(snapshot.findings);
+    selection_.update(snapshot);
+    const telemetry::MetricModel metrics = telemetry::build_metric_model(snapshot, selection_);
+    // the engine's list, not the snapshot's, which may keep only the newest findings
+    const std::span<const Finding> all(engine_.findings());
     const auto new_findings = all.subspan(std::min(published_findings_, all.size()));
-    spans_.on_findings(new_findings);
-    const std::vector<TimelineSpan> new_spans = spans_.take();
+    std::vector<TimelineSpan> new_spans = spans_.take();
+    telemetry::FindingSpans finding_spans = telemetry::finding_spans(new_findings, kMaxFindingSpans);
+    finding_spans_not_kept_ += finding_spans.not_kept;
+    std::move(finding_spans.spans.begin(), finding_spans.spans.end(), std::back_inserter(new_spans));
     telemetry::TelemetryBatch batch{.snapshot = &snapshot,
+                                    .metrics = &metrics,
                                     .new_spans = new_spans,
                                     .new_findings = new_findings,
                                     .clock = clock_,
                                     .start_unix_ns = start_unix_ns_,
-                                    .now_unix_ns = realtime_ns()};
+                                    .now_unix_ns = realtime_ns(),
+                                    .replay = !live_};
     for (auto* sink : sinks_) sink->publish(batch);
     published_findings_ = all.size();
   }
 
+  // Every sink drains at once: the grace is for the whole shutdown, not for each sink.
   void shutdown() {
-    for (auto* sink : sinks_) sink->shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(kShutdownGrace));
+    std::vector<std::thread> stopping;
+    for (auto* sink : sinks_)
+      stopping.emplace_back([sink] { sink->shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(kShutdownGrace)); });
+    for (auto& t : stopping) t.join();
   }
 
  private:
@@ -141,9 +185,11 @@ class Publisher {
   telemetry::ClockMapping clock_;
   uint64_t start_unix_ns_;
   bool live_;
+  telemetry::ProcessSelection selection_;
   std::vector<telemetry::TelemetrySink*> sinks_;
   size_t published_findings_ = 0;
   ProcessIdentities identities_;  // a process's container id stays after it exits (series labels)
+  uint64_t finding_spans_not_kept_ = 0;
 };
 
 }  // namespace
@@ -159,7 +205,7 @@ int cmd_daemon(const Args& args) {
     return 2;
   }
   if (o.has("help")) {
-    std::printf("%s%s%s", kHelp, kTracingOptionsHelp, kAnalysisOptionsHelp);
+    std::printf("%s%s%s%s", kHelp, kTracingOptionsHelp, kAnalysisOptionsHelp, kEnvironmentHelp);
     return 0;
   }
   if (!o.positional().empty()) {
@@ -219,11 +265,12 @@ int cmd_daemon(const Args& args) {
   std::unique_ptr<prometheus::PrometheusExporter> prom;
   const std::string listen = o.get("listen").value_or("127.0.0.1:9478");
   const std::string textfile = o.get("textfile").value_or("");
-  if (!textfile.empty() && !textfile.ends_with(".prom"))
-    log_warning("--textfile {}: node_exporter reads only files whose name ends in .prom", textfile);
+  if (!textfile.empty() && !textfile.ends_with(".prom")) {
+    log_error("--textfile {}: node_exporter reads only files whose name ends in .prom; name it so", textfile);
+    return 2;
+  }
   if (listen != "none" || !textfile.empty()) {
-    auto p = prometheus::PrometheusExporter::create(
-        {.listen = listen == "none" ? "" : listen, .textfile = textfile, .top_processes = *top});
+    auto p = prometheus::PrometheusExporter::create({.listen = listen == "none" ? "" : listen, .textfile = textfile});
     if (!p) {
       log_error("{}", p.error().describe());
       return 1;
@@ -239,7 +286,7 @@ int cmd_daemon(const Args& args) {
   std::unique_ptr<otlp::OtlpExporter> otlp_sink;
   const std::string otlp_file = o.get("otlp-file").value_or("");
   if (!otlp_file.empty() || endpoints->any()) {
-    otlp::OtlpOptions oo{.file = otlp_file, .identity = identity_from_env(host), .top_processes = *top};
+    otlp::OtlpOptions oo{.file = otlp_file, .identity = identity_from_env(host)};
     if (endpoints->any()) oo.endpoints = *endpoints;
     auto e = otlp::OtlpExporter::create(std::move(oo));
     if (!e) {
@@ -274,7 +321,7 @@ int cmd_daemon(const Args& args) {
     }
     for (const auto& path : *written) std::fprintf(stderr, "gputrace: wrote %s\n", path.c_str());
   };
-  Publisher publisher(engine, pauses, spans, host, clock, start_unix_ns, !replay);
+  Publisher publisher(engine, pauses, spans, host, clock, start_unix_ns, !replay, *top);
   if (prom) publisher.add(prom.get());
   if (otlp_sink) publisher.add(otlp_sink.get());
 

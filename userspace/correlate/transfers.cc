@@ -59,6 +59,7 @@ void TransferAnalyzer::on_memcpy(const GpuActivity& copy, const GpuBinding& bind
   const BaselineKey key{device, host_to_device(copy), size_class, pageable(copy)};
   const Judgement j = judge(copy, binding, key);
   if (j.other_copies) ++stats_.shared_link;
+  if (binding.device) bandwidth_[{*binding.device, host_to_device(copy)}].add(j.bytes_per_s);
   Samples& s = baselines_[key];
   s.ring[s.count++ % s.ring.size()] = j.carried_bytes_per_s;
   if (!j.stalled) return;

@@ -12,6 +12,7 @@
 
 #include "analyze/device_health.h"
 #include "analyze/finding.h"
+#include "analyze/histogram_bounds.h"
 #include "correlate/correlation_config.h"
 #include "correlate/gpu_activity.h"
 #include "correlate/gpu_devices.h"
@@ -72,6 +73,12 @@ class TransferAnalyzer {
 
   const TransferStats& stats() const { return stats_; }
   uint64_t link_load_dropped() const { return link_load_.dropped(); }
+  // Achieved bandwidth of the judged copies (host<->device, at least min_judged_bytes) bound to
+  // a device, by direction; nullptr before the first one.
+  const CopyBandwidthHistogram* bandwidth(uint32_t device, bool to_device) const {
+    const auto it = bandwidth_.find({device, to_device});
+    return it == bandwidth_.end() ? nullptr : &it->second;
+  }
   std::vector<TransferBaseline> baselines() const;
 
  private:
@@ -128,6 +135,7 @@ class TransferAnalyzer {
   LinkLoad link_load_;
   std::map<BaselineKey, Samples> baselines_;
   std::map<GroupKey, StallGroup> open_;
+  std::map<std::pair<uint32_t, bool>, CopyBandwidthHistogram> bandwidth_;  // device, to_device
 };
 
 }  // namespace gputrace

@@ -104,8 +104,10 @@ void DeviceTable::on_device(const gt_device_event& e) {
 
 void DeviceTable::on_facts(const gt_device_facts_event& e) {
   DeviceInfo& d = devices_[intern_name(fixed_string(e.name, sizeof(e.name)))];
-  d.facts = DeviceFacts{true,          e.iommu_group,    e.iommu_mode,         e.link_width,
-                        e.max_link_width, e.link_speed_mts, e.max_link_speed_mts};
+  // Captures recorded before sysfs's "255 lanes" was read as unknown still carry it.
+  auto lanes = [](uint8_t width) -> uint8_t { return width > 32 ? 0 : width; };
+  d.facts = DeviceFacts{true,          e.iommu_group,    e.iommu_mode,         lanes(e.link_width),
+                        lanes(e.max_link_width), e.link_speed_mts, e.max_link_speed_mts};
   // sysfs knows the driver and ids even for a device whose GT_EV_DEVICE has not arrived.
   if (!d.described) {
     d.driver = fixed_string(e.driver, sizeof(e.driver));

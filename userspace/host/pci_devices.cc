@@ -58,6 +58,13 @@ uint32_t parse_link_speed_mts(std::string_view text) {
   return static_cast<uint32_t>(gts * 1000 + 0.5);
 }
 
+uint8_t parse_link_width(std::string_view text) {
+  unsigned lanes = 0;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), lanes);
+  if (r.ec != std::errc() || lanes == 0 || lanes > 32) return 0;
+  return static_cast<uint8_t>(lanes);
+}
+
 std::vector<PciDeviceFacts> read_pci_devices(const std::string& sysfs_root) {
   std::vector<PciDeviceFacts> out;
   std::error_code ec;
@@ -77,8 +84,8 @@ std::vector<PciDeviceFacts> read_pci_devices(const std::string& sysfs_root) {
     }
     f.link_speed_mts = parse_link_speed_mts(read_line(d / "current_link_speed"));
     f.max_link_speed_mts = parse_link_speed_mts(read_line(d / "max_link_speed"));
-    f.link_width = static_cast<uint8_t>(std::atoi(read_line(d / "current_link_width").c_str()));
-    f.max_link_width = static_cast<uint8_t>(std::atoi(read_line(d / "max_link_width").c_str()));
+    f.link_width = parse_link_width(read_line(d / "current_link_width"));
+    f.max_link_width = parse_link_width(read_line(d / "max_link_width"));
     out.push_back(std::move(f));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -38,6 +38,9 @@ gt_iommu_mode parse_iommu_type(std::string_view sysfs_type);
 const char* to_string(gt_iommu_mode mode);
 // "16.0 GT/s PCIe" -> 16000; 0 when unknown
 uint32_t parse_link_speed_mts(std::string_view text);
+// "16" -> 16; 0 when unknown: sysfs prints 255 for a link whose width it cannot read (a link
+// that is down, a virtual function), and a width is 1 to 32 lanes
+uint8_t parse_link_width(std::string_view text);
 
 OwnedRecord facts_record(const PciDeviceFacts& d, uint64_t ts);
 

@@ -54,6 +54,10 @@ std::vector<DeviceRow> device_rows(const Engine& engine) {
     r.iommu_map_latency_ns = h.iommu_map_latency.total_ns;
     r.iommu_unmap_latency_count = h.iommu_unmap_latency.count;
     r.iommu_unmap_latency_ns = h.iommu_unmap_latency.total_ns;
+    r.iommu_map_latency_histogram = h.iommu_map_latency.histogram;
+    r.iommu_unmap_latency_histogram = h.iommu_unmap_latency.histogram;
+    if (const auto* b = engine.correlation().transfers().bandwidth(i, true)) r.copy_bandwidth_to_device = *b;
+    if (const auto* b = engine.correlation().transfers().bandwidth(i, false)) r.copy_bandwidth_from_device = *b;
     rows.push_back(std::move(r));
   }
   std::sort(rows.begin(), rows.end(), [](const DeviceRow& a, const DeviceRow& b) { return a.name < b.name; });

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "analyze/finding.h"
+#include "analyze/histogram_bounds.h"
 
 #include <array>
 #include <cstdint>
@@ -116,6 +117,11 @@ struct DeviceRow {
   uint64_t iommu_map_latency_ns = 0;
   uint64_t iommu_unmap_latency_count = 0;
   uint64_t iommu_unmap_latency_ns = 0;
+  IommuLatencyHistogram iommu_map_latency_histogram;
+  IommuLatencyHistogram iommu_unmap_latency_histogram;
+  // achieved bandwidth of host<->device copies large enough to judge (pcie_stall's minimum)
+  CopyBandwidthHistogram copy_bandwidth_to_device;
+  CopyBandwidthHistogram copy_bandwidth_from_device;
 };
 
 struct HostSnapshot {

@@ -119,11 +119,6 @@ void SpanCollector::on_record(const Record& r) {
   }
 }
 
-void SpanCollector::on_findings(std::span<const Finding> findings) {
-  for (const Finding& f : findings)
-    if (finding_has_span(f)) keep(span_of_finding(f));
-}
-
 std::vector<TimelineSpan> SpanCollector::take() {
   std::vector<TimelineSpan> out;
   out.swap(pending_);
@@ -137,25 +132,6 @@ void SpanCollector::keep(TimelineSpan span) {
   }
   ++kept_;
   pending_.push_back(std::move(span));
-}
-
-bool finding_has_span(const Finding& f) { return f.start_ns != 0 && f.end_ns >= f.start_ns; }
-
-TimelineSpan span_of_finding(const Finding& f) {
-  TimelineSpan s;
-  // a stall is an event in its own right on a GPU timeline; other findings are named by kind
-  s.name = f.kind == "pcie_stall" ? "pcie.stall" : "finding." + f.kind;
-  s.start_ns = f.start_ns;
-  s.end_ns = f.end_ns;
-  s.pid = f.pid;
-  s.device = f.device;
-  s.error = f.severity == Severity::Critical;
-  s.attributes["kind"] = f.kind;
-  s.attributes["severity"] = to_string(f.severity);
-  s.attributes["message"] = f.message;
-  if (!f.comm.empty()) s.attributes["comm"] = f.comm;
-  s.evidence = f.evidence;
-  return s;
 }
 
 }  // namespace gputrace

@@ -1,11 +1,10 @@
-// SpanCollector: gathers the TimelineSpans the trace exporters ship — GC pauses and GPU
-// transfers from engine records, and findings that cover a stretch of time — between two
-// exports, within a fixed budget.
+// SpanCollector: gathers the TimelineSpans of engine records the trace exporters ship — GC
+// pauses and GPU transfers — between two exports, within a fixed budget. (Findings become
+// spans on the telemetry side, with a budget of their own: exporters/telemetry/finding_spans.h.)
 //
 //   SpanCollector spans({.max_pending = 4096});
 //   engine.set_record_observer([&](const Record& r) { pauses.on_record(r); spans.on_record(r); });
 //   ... every interval:
-//   spans.on_findings(new_findings);
 //   std::vector<TimelineSpan> batch = spans.take();
 //
 // An inference server can make tens of thousands of copies a second, and a CPython process in
@@ -15,12 +14,10 @@
 // are counted in dropped() (exported as the loss counter "spans_not_kept") rather than kept.
 #pragma once
 
-#include "analyze/finding.h"
 #include "decode/record.h"
 #include "snapshot/timeline_span.h"
 
 #include <cstdint>
-#include <span>
 #include <vector>
 
 namespace gputrace {
@@ -36,9 +33,6 @@ class SpanCollector {
 
   // Engine record observer: keeps GT_EV_GC_PAUSE and GT_EV_GPU_MEMCPY, ignores the rest.
   void on_record(const Record& r);
-  // Findings concluded since the last call: those with a time range become spans.
-  void on_findings(std::span<const Finding> findings);
-
   // The spans gathered since the previous take(), in the order they were seen.
   std::vector<TimelineSpan> take();
   uint64_t dropped() const { return dropped_; }
@@ -52,9 +46,5 @@ class SpanCollector {
   uint64_t dropped_ = 0;
   uint64_t kept_ = 0;
 };
-
-// The span a finding stands for, or none when it covers no time (start_ns == 0).
-bool finding_has_span(const Finding& f);
-TimelineSpan span_of_finding(const Finding& f);
 
 }  // namespace gputrace
