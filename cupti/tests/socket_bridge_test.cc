@@ -6,6 +6,7 @@
 #include "handmade_buffer.h"
 #include "malformed_batches.h"
 #include "subprocess.h"
+#include "util/clock.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -45,7 +46,7 @@ Received run_emitter(SeqpacketListener& listener, GpuIngest& ingest, const std::
   Received got;
   auto sink = [&](std::span<const std::byte> d, pid_t pid, uid_t) {
     got.peers.push_back(pid);
-    ingest.ingest_datagram(d, static_cast<uint32_t>(pid), 1, [&](const Record& r) {
+    ingest.ingest_datagram(d, static_cast<uint32_t>(pid), monotonic_ns(), [&](const Record& r) {
       ++got.kinds[r.header.kind];
       got.order.push_back(r.header.kind);
       if (r.header.kind == GT_EV_GPU_DEVICE) got.device = r.as<gt_gpu_device_event>();

@@ -8,6 +8,7 @@
 #include "loader/shared_maps.h"
 #include "malformed_batches.h"
 #include "subprocess.h"
+#include "util/clock.h"
 
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
@@ -48,7 +49,7 @@ struct Bridge {
       ++self->drained.decode_errors;
       return 0;
     }
-    self->ingest.ingest_ring_record(rec, 1, [self](const Record& r) { self->on_gpu_record(r); });
+    self->ingest.ingest_ring_record(rec, monotonic_ns(), [self](const Record& r) { self->on_gpu_record(r); });
     return 0;
   }
 
