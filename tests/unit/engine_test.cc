@@ -137,6 +137,21 @@ TEST(Engine, OwnerExitIsJudgedLiveByAdvanceTo) {
   EXPECT_EQ(test::findings_of(engine, "dma_leak_owner_exit").size(), 1u);
 }
 
+// A child that never execs (a busybox applet, a renamed worker) keeps its parent's name
+// until it exits; the name at exit is then its own. After an exec, the exec's name stands:
+// the exit event is named by whichever thread left last.
+TEST(Engine, AnExitNamesAProcessThatNeverExeced) {
+  TraceBuilder t;
+  t.fork(kMs, 100, 101, kMs, "init").exit(2 * kMs, 101, kMs, "dd");
+  t.fork(3 * kMs, 100, 102, 3 * kMs, "init").exec(4 * kMs, 102, 3 * kMs, "python3", "/usr/bin/python3");
+  t.exit(5 * kMs, 102, 3 * kMs, "pt_worker");
+  Engine engine;
+  t.feed(engine);
+  ASSERT_NE(engine.processes().latest(101), nullptr);
+  EXPECT_EQ(engine.processes().latest(101)->comm, "dd");
+  EXPECT_EQ(engine.processes().latest(102)->comm, "python3");
+}
+
 TEST(Engine, LossCountersKeepTheLatestValue) {
   TraceBuilder t;
   t.loss(1 * kMs, "ring_full_bulk", 3).loss(2 * kMs, "ring_full_bulk", 9).loss(2 * kMs, "stack", 0);

@@ -19,6 +19,7 @@ void ProcessTable::fill_from(ProcessInfo& p, const gt_proc_event& e) {
   p.ns_pid = e.ns_pid;
   p.cgroup_id = e.cgroup_id;
   p.comm = fixed_string(e.comm, sizeof(e.comm));
+  p.comm_from_fork = false;
   std::string exe = fixed_string(e.filename, sizeof(e.filename));
   if (!exe.empty()) p.exe = std::move(exe);
 }
@@ -42,6 +43,7 @@ void ProcessTable::on_fork(const gt_fork_event& e) {
   ProcessInfo& child = upsert({e.child_pid, e.child_start_ns});
   child.ppid = e.hdr.pid;
   child.comm = fixed_string(e.comm, sizeof(e.comm));
+  child.comm_from_fork = true;
   if (const ProcessInfo* parent = live(e.hdr.pid)) {
     child.exe = parent->exe;
     child.cgroup_id = parent->cgroup_id;
@@ -52,7 +54,13 @@ void ProcessTable::on_fork(const gt_fork_event& e) {
 ProcessInfo ProcessTable::on_exit(const gt_exit_event& e) {
   const ProcessKey key{e.hdr.pid, e.start_ns};
   ProcessInfo& p = upsert(key);
-  if (p.comm.empty()) p.comm = fixed_string(e.comm, sizeof(e.comm));
+  // The name at exit is the process's last one, unless an exec already named it: then the
+  // exit's name may be a worker thread's (the last thread out names the event).
+  std::string exit_comm = fixed_string(e.comm, sizeof(e.comm));
+  if ((p.comm.empty() || p.comm_from_fork) && !exit_comm.empty()) {
+    p.comm = std::move(exit_comm);
+    p.comm_from_fork = false;
+  }
   p.exited = true;
   p.exit_ns = e.hdr.ts_ns;
   p.exit_code = e.exit_code;

@@ -26,6 +26,7 @@ struct ProcessInfo {
   uint32_t ns_pid = 0;
   uint64_t cgroup_id = 0;
   std::string comm;
+  bool comm_from_fork = false;  // the parent's name, inherited: no exec seen since
   std::string exe;          // filename of the last exec, empty if unknown
   bool seen_at_start = false;  // from the /proc snapshot (GT_EV_PROC_INFO)
   bool exited = false;
