@@ -43,6 +43,11 @@ TraceBuilder host_with_baseline(Link gpu_link = kGen4x16, double gb_per_s = 25, 
   return t;
 }
 
+// 400 unmaps on the NVMe controller over 40 ms from `from` (10,000/s).
+void nvme_unmap_storm(TraceBuilder& t, uint64_t from) {
+  for (int i = 0; i < 400; ++i) t.unmap(from + i * 100'000, kNvme, 0x100000 + i * 0x1000, 4096);
+}
+
 // The slow copy: 64 MiB over 40 ms from 300 ms (1.7 GB/s).
 constexpr uint64_t kSlowStart = 300 * kMs, kSlowEnd = 340 * kMs;
 
@@ -99,7 +104,7 @@ TEST(Correlation, AProcessThatExitedIsStillNamed) {
 TEST(Correlation, LazyModeUnmapsAreNoStorm) {
   auto t = host_with_baseline();
   t.facts(6, "0000:00:03.0", GT_IOMMU_LAZY, 3, kNvmeLink);
-  for (int i = 0; i < 400; ++i) t.unmap(kSlowStart + i * 100'000, kNvme, 0x100000 + i * 0x1000, 4096);
+  nvme_unmap_storm(t, kSlowStart);
   t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
   const auto s = stalls(*run(t));
   ASSERT_EQ(s.size(), 1u);
@@ -170,7 +175,7 @@ TEST(Correlation, CopiesCrawlingTogetherAreAStall) {
 TEST(Correlation, AnUntranslatedGpuIsNotSlowedByUnmapStorms) {
   auto t = host_with_baseline();
   t.facts(6, "0000:17:00.0", GT_IOMMU_IDENTITY, 7, kGen4x16);
-  for (int i = 0; i < 400; ++i) t.unmap(kSlowStart + i * 100'000, kNvme, 0x100000 + i * 0x1000, 4096);
+  nvme_unmap_storm(t, kSlowStart);
   t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
   const auto s = stalls(*run(t));
   ASSERT_EQ(s.size(), 1u);
@@ -296,7 +301,7 @@ TEST(Correlation, LateShuffledGpuRecordsGiveTheSameFindings) {
   auto t = host_with_baseline();
   t.gc_pause(kPid, kSlowStart + 2 * kMs, 30 * kMs);
   t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
-  for (int i = 0; i < 400; ++i) t.unmap(600 * kMs + i * 100'000, kNvme, 0x100000 + i * 0x1000, 4096);
+  nvme_unmap_storm(t, 600 * kMs);
   t.memcpy(kPid, 600 * kMs, 640 * kMs, 64 * kMiB);
   for (uint64_t ts = 700 * kMs; ts < 3 * kSec; ts += 50 * kMs) t.loss(ts, "ring_full_bulk", 0);  // the kernel stream goes on
 
@@ -349,7 +354,7 @@ TEST(Correlation, AFutureGpuRecordDoesNotMoveTheKernelClock) {
   auto trace = [](bool with_future_record) {
     auto t = host_with_baseline();
     if (with_future_record) t.gpu_kernel(kPid, 3600 * kSec, 3600 * kSec + kMs);
-    for (int i = 0; i < 400; ++i) t.unmap(600 * kMs + i * 100'000, kNvme, 0x100000 + i * 0x1000, 4096);
+    nvme_unmap_storm(t, 600 * kMs);
     t.memcpy(kPid, 600 * kMs, 640 * kMs, 64 * kMiB);
     for (uint64_t ts = 700 * kMs; ts < 3 * kSec; ts += 50 * kMs) t.loss(ts, "ring_full_bulk", 0);
     return t;
@@ -398,7 +403,7 @@ TEST(Correlation, KernelHistoryAndHealthEventsAreBounded) {
   config.correlation.max_history_entries = 10;
   config.max_kept_health_events = 2;
   auto t = host_with_baseline();
-  for (int i = 0; i < 400; ++i) t.unmap(kSlowStart + i * 100'000, kNvme, 0x100000 + i * 0x1000, 4096);
+  nvme_unmap_storm(t, kSlowStart);
   for (int i = 0; i < 5; ++i) t.fault(kSlowStart + i * kMs, "0000:17:00.0", 0x1000 * i);
   t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
   Engine engine(config);
