@@ -150,6 +150,21 @@ TEST(Correlation, AGcPauseLongerThanTheGpuWindowStillExplainsTheCopy) {
   EXPECT_EQ(engine->correlation().stats().open_pause_expired, 0u);
 }
 
+// A pause whose end never comes (its record lost) holds the process's GPU work only for
+// history_span, then the work is judged without it and counted.
+TEST(Correlation, AnOpenPauseIsWaitedForOnlySoLong) {
+  EngineConfig config;
+  config.correlation.history_span_ns = 5 * kSec;
+  auto t = host_with_baseline();
+  t.gc_begin(kPid, kSlowStart - kMs);
+  t.memcpy(kPid, kSlowStart, kSlowEnd, 64 * kMiB);
+  for (uint64_t ts = 400 * kMs; ts < 10 * kSec; ts += 50 * kMs) t.loss(ts, "ring_full_bulk", 0);
+  Engine engine(config);
+  t.feed(engine, /*finish=*/false);
+  EXPECT_EQ(engine.correlation().stats().open_pause_expired, 1u);
+  EXPECT_EQ(test::findings_of(engine, "pcie_stall").size(), 1u);
+}
+
 // Two copies on two streams at 12 GB/s each: the link carries 24 GB/s, which is normal.
 TEST(Correlation, CopiesSharingTheLinkAreNoStall) {
   auto t = host_with_baseline();

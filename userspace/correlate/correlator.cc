@@ -61,20 +61,22 @@ void Correlator::finish() {
   idle_.finish();
 }
 
-bool Correlator::waits_for_open_pause(const GpuActivity& a) const {
+// Whether a, ready otherwise, must wait for a GC pause of its process that began before it
+// ended and has not ended yet. A pause open longer than history_span_ns is not waited for
+// (counted); at the end of input nothing will end it.
+bool Correlator::waits_for_open_pause(const GpuActivity& a) {
   const auto since = history_.open_pause_since(a.pid);
   if (!since || *since > a.end_ns || kernel_clock_ == UINT64_MAX) return false;
-  return kernel_clock_ - *since <= config_.history_span_ns;
+  if (kernel_clock_ - *since <= config_.history_span_ns) return true;
+  ++stats_.open_pause_expired;
+  return false;
 }
 
 void Correlator::judge_ready() {
   const uint64_t passed = std::min(kernel_clock_, gpu_clock_);
   while (!pending_.empty() && pending_.front().end_ns <= passed) {
-    const GpuActivity& a = pending_.front();
-    if (waits_for_open_pause(a)) break;
-    if (const auto since = history_.open_pause_since(a.pid); since && *since <= a.end_ns && passed != UINT64_MAX)
-      ++stats_.open_pause_expired;
-    judge(a);
+    if (waits_for_open_pause(pending_.front())) break;
+    judge(pending_.front());
     pending_.pop_front();
   }
   // Findings no activity still to come can extend are concluded now, not at the next

@@ -62,7 +62,7 @@ class Correlator {
 
  private:
   void judge_ready();
-  bool waits_for_open_pause(const GpuActivity& a) const;
+  bool waits_for_open_pause(const GpuActivity& a);
   void judge(const GpuActivity& a);
 
   CorrelationConfig config_;
