@@ -63,14 +63,15 @@ void DeviceHealth::on_aer(const gt_aer_event& e) {
   keep(HealthEventKind::Aer, e.hdr.ts_ns, device, 0, e.status);
 }
 
-void DeviceHealth::on_swiotlb(const gt_swiotlb_event& e) {
+uint32_t DeviceHealth::on_swiotlb(const gt_swiotlb_event& e) {
   const uint32_t device = devices_.intern_key(e.dev);
   DeviceHealthCounts& c = counts_for(device);
   ++c.swiotlb_bounces;
   c.swiotlb_bytes += e.size;
+  return device;
 }
 
-void DeviceHealth::on_latency(const gt_iommu_latency_event& e) {
+uint32_t DeviceHealth::on_latency(const gt_iommu_latency_event& e) {
   const uint32_t device = devices_.intern_key(e.dev);
   const bool is_map = e.op == GT_IOMMU_OP_MAP;
   LatencyStats& s = is_map ? counts_for(device).iommu_map_latency : counts_for(device).iommu_unmap_latency;
@@ -78,6 +79,7 @@ void DeviceHealth::on_latency(const gt_iommu_latency_event& e) {
   s.total_ns += e.latency_ns;
   s.max_ns = std::max<uint64_t>(s.max_ns, e.latency_ns);
   s.histogram.add(static_cast<double>(e.latency_ns));
+  return device;
 }
 
 uint64_t DeviceHealth::next_due_ns() const {

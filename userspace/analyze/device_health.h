@@ -57,8 +57,9 @@ class DeviceHealth {
 
   void on_fault(const gt_iommu_fault_event& e);
   void on_aer(const gt_aer_event& e);
-  void on_swiotlb(const gt_swiotlb_event& e);
-  void on_latency(const gt_iommu_latency_event& e);
+  // Both return the DeviceTable index they counted under, for the caller's own bookkeeping.
+  uint32_t on_swiotlb(const gt_swiotlb_event& e);
+  uint32_t on_latency(const gt_iommu_latency_event& e);
 
   // Emits fault findings whose one-second aggregation window closed before now_ns.
   void run_due(uint64_t now_ns);

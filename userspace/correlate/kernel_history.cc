@@ -46,6 +46,12 @@ void KernelHistory::trim(std::deque<B>& buckets, uint64_t ts) {
   }
 }
 
+void KernelHistory::add_amount(std::vector<AmountBuckets>& series, uint32_t device, uint64_t ts, uint64_t value) {
+  if (AmountBucket* b = bucket_at(of_device(series, device), ts)) {
+    ++b->count;
+    b->total += value;
+  }
+}
 
 void KernelHistory::on_dma(uint32_t device, bool unmap, uint64_t ts) {
   if (Bucket* b = bucket_at(of_device(dma_, device), ts)) ++(unmap ? b->unmaps : b->maps);
@@ -55,18 +61,10 @@ void KernelHistory::on_iommu_unmap(uint64_t ts) {
   if (Bucket* b = bucket_at(iommu_unmaps_, ts)) ++b->unmaps;
 }
 
-void KernelHistory::on_swiotlb(uint32_t device, uint64_t ts, uint64_t bytes) {
-  if (AmountBucket* b = bucket_at(of_device(swiotlb_, device), ts)) {
-    ++b->count;
-    b->total += bytes;
-  }
-}
+void KernelHistory::on_swiotlb(uint32_t device, uint64_t ts, uint64_t bytes) { add_amount(swiotlb_, device, ts, bytes); }
 
 void KernelHistory::on_unmap_latency(uint32_t device, uint64_t ts, uint64_t latency_ns) {
-  if (AmountBucket* b = bucket_at(of_device(unmap_latency_, device), ts)) {
-    ++b->count;
-    b->total += latency_ns;
-  }
+  add_amount(unmap_latency_, device, ts, latency_ns);
 }
 
 void KernelHistory::on_gc_pause(uint32_t pid, const GcPauseSpan& pause) {

@@ -89,6 +89,7 @@ class KernelHistory {
   static auto first_overlapping(const std::deque<B>& buckets, uint64_t begin);
   template <class B>
   void trim(std::deque<B>& buckets, uint64_t ts);
+  void add_amount(std::vector<AmountBuckets>& series, uint32_t device, uint64_t ts, uint64_t value);
   static DmaCounts sum(const Buckets& buckets, uint64_t begin, uint64_t end);
   static Amount sum(const AmountBuckets& buckets, uint64_t begin, uint64_t end);
   bool full();

@@ -176,15 +176,14 @@ void Engine::dispatch(const Record& r) {
     case GT_EV_IOMMU_FAULT: health_.on_fault(r.as<gt_iommu_fault_event>()); break;
     case GT_EV_IOMMU_LATENCY: {
       const auto e = r.as<gt_iommu_latency_event>();
-      health_.on_latency(e);
-      if (e.op == GT_IOMMU_OP_UNMAP) correlator_.history().on_unmap_latency(devices_.intern_key(e.dev), e.hdr.ts_ns, e.latency_ns);
+      const uint32_t device = health_.on_latency(e);
+      if (e.op == GT_IOMMU_OP_UNMAP) correlator_.history().on_unmap_latency(device, e.hdr.ts_ns, e.latency_ns);
       break;
     }
     case GT_EV_AER: health_.on_aer(r.as<gt_aer_event>()); break;
     case GT_EV_SWIOTLB_BOUNCE: {
       const auto e = r.as<gt_swiotlb_event>();
-      health_.on_swiotlb(e);
-      correlator_.history().on_swiotlb(devices_.intern_key(e.dev), e.hdr.ts_ns, e.size);
+      correlator_.history().on_swiotlb(health_.on_swiotlb(e), e.hdr.ts_ns, e.size);
       break;
     }
     case GT_EV_PROC_INFO: processes_.on_info(r.as<gt_proc_event>()); break;
