@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * GPU activity: copies each batch the CUPTI injection library (cupti/) announces on its USDT
- * probe gputrace:batch(ptr, len) into the bulk ring as one GT_EV_GPU_BATCH record.
+ * probe gputrace:batch(ptr, len) into this object's own ring, gt_ring_gpu, as one
+ * GT_EV_GPU_BATCH record. Its own ring because any process that maps the library can fire
+ * the probe: a flood of batches must not evict DMA, IOMMU and GC events from the bulk ring.
  *
  * The batch is untrusted user memory. Here only its length is checked (the copy must be
  * bounded for the verifier and the ring); magic, counts and records are checked by the
@@ -18,10 +20,21 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* ~500 full batches: a few flush periods of a busy GPU host */
+} gt_ring_gpu SEC(".maps");
+
 /* Header + the largest batch: bpf_ringbuf_output needs the whole record in BPF memory. */
 struct gt_gpu_scratch {
 	struct gt_event_header hdr;
 	__u8 batch[GT_GPU_BATCH_MAX_BYTES];
+	/*
+	 * Set while a run owns the scratch. A uprobe program runs with migration disabled, not
+	 * preemption: on a preemptible kernel another process's probe can run on this CPU in
+	 * between, and without the flag it would overwrite this batch under the first header.
+	 */
+	__u32 busy;
 };
 
 /* Per-CPU: 16 KiB is far over the 512-byte stack, and a uprobe cannot migrate mid-run. */
@@ -61,22 +74,27 @@ static __always_inline int copy_batch(const void *ubatch, __u64 len)
 	s = bpf_map_lookup_elem(&gt_gpu_scratch, &zero);
 	if (!s)
 		return 0;
+	if (__sync_lock_test_and_set(&s->busy, 1)) {
+		gpu_count(GT_GPU_PROBE_BUSY);
+		return 0;
+	}
 	n = len;
 	/* restate the bound in a form clang-14 keeps for the verifier */
 	n &= (GT_GPU_BATCH_MAX_BYTES * 2 - 1);
 	if (n > GT_GPU_BATCH_MAX_BYTES)
-		return 0;
+		goto out;
 	if (bpf_probe_read_user(s->batch, n, ubatch)) {
 		gpu_count(GT_GPU_PROBE_READ_FAILED);
-		return 0;
+		goto out;
 	}
 	gt_fill_header(&s->hdr, GT_EV_GPU_BATCH, sizeof(s->hdr) + n);
-	if (bpf_ringbuf_output(&gt_ring_bulk, s, sizeof(s->hdr) + n, BPF_RB_NO_WAKEUP)) {
-		gt_count_loss(GT_LOSS_RING_FULL_BULK);
+	if (bpf_ringbuf_output(&gt_ring_gpu, s, sizeof(s->hdr) + n, BPF_RB_NO_WAKEUP)) {
 		gpu_count(GT_GPU_PROBE_RING_FULL);
-		return 0;
+		goto out;
 	}
 	gpu_count(GT_GPU_PROBE_BATCHES);
+out:
+	s->busy = 0; /* same CPU, after the helper calls: a plain store suffices */
 	return 0;
 }
 

@@ -5,7 +5,7 @@
  * The library converts CUPTI activity records into the records below inside the served
  * process, packs them back to back behind a struct gt_gpu_batch, and hands the batch to the
  * daemon through the USDT probe gputrace:batch(ptr, len) (copied by bpf/gpu.bpf.c into the
- * bulk ring as one GT_EV_GPU_BATCH record) or, without a tracer attached, as one datagram on
+ * GPU ring as one GT_EV_GPU_BATCH record) or, without a tracer attached, as one datagram on
  * an AF_UNIX SOCK_SEQPACKET socket. Everything inside a batch comes from an unprivileged
  * process: the daemon validates it (userspace/gpu/batch_validator.h) and stamps every record
  * with the pid the kernel vouches for.
@@ -69,8 +69,9 @@ enum gt_gpu_probe_stat {
 	GT_GPU_PROBE_BATCHES = 0,   /* batches copied into the ring */
 	GT_GPU_PROBE_BAD_LENGTH = 1,/* length 0, not a multiple of 8, or over GT_GPU_BATCH_MAX_BYTES */
 	GT_GPU_PROBE_READ_FAILED = 2,/* the batch was not readable user memory */
-	GT_GPU_PROBE_RING_FULL = 3, /* bulk ring full (also counted as GT_LOSS_RING_FULL_BULK) */
-	GT_GPU_PROBE_STAT_MAX = 4,
+	GT_GPU_PROBE_RING_FULL = 3, /* the GPU ring (gt_ring_gpu) was full */
+	GT_GPU_PROBE_BUSY = 4,      /* this CPU's scratch was in use by a preempted run */
+	GT_GPU_PROBE_STAT_MAX = 5,
 };
 
 /* GT_EV_GPU_KERNEL: one kernel execution (CUPTI CONCURRENT_KERNEL). */

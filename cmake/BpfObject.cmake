@@ -35,7 +35,7 @@ add_library(gputrace_bpf_skeletons INTERFACE)
 target_include_directories(gputrace_bpf_skeletons INTERFACE ${GPUTRACE_BPF_GEN_DIR} ${CMAKE_SOURCE_DIR}/bpf)
 
 function(gputrace_bpf_skeleton name source)
-  # extra arguments are -D definitions: one source, several variants
+  # extra arguments go to the compiler: -D definitions (one source, several variants), -mcpu
   set(_defines ${ARGN})
   get_filename_component(_src ${source} ABSOLUTE)
   set(_obj ${GPUTRACE_BPF_GEN_DIR}/${name}.bpf.o)

@@ -155,6 +155,54 @@ TEST(GpuBatchValidator, RejectsStatusWithoutTerminatedHolder) {
   EXPECT_EQ(rejection(batch({bytes_of(s)})), BatchReject::BadStatus);
 }
 
+TEST(GpuBatchValidator, RejectsRecordsLongerThanTheirKind) {
+  auto padded = kernel(1, 2);
+  padded.resize(padded.size() + 8);  // the decoder would accept it as a newer, longer record
+  reinterpret_cast<gt_event_header*>(padded.data())->size = static_cast<uint32_t>(padded.size());
+  EXPECT_EQ(rejection(batch({padded})), BatchReject::BadRecord);
+}
+
+// An escape sequence in a kernel name would repaint the terminal of whoever runs `top`.
+TEST(GpuBatchValidator, RejectsControlCharactersInText) {
+  EXPECT_EQ(rejection(batch({name("vec\x1b[2Jadd")})), BatchReject::BadName);
+  EXPECT_EQ(rejection(batch({name("tab\tname")})), BatchReject::BadName);
+  EXPECT_TRUE(validate_batch(batch({name("void vecadd<float>(float const*, float*)")}), 1));
+  EXPECT_TRUE(validate_batch(batch({name("caf\xc3\xa9")}), 1));  // UTF-8 passes
+
+  gt_gpu_device_event d{};
+  d.hdr.kind = GT_EV_GPU_DEVICE;
+  d.hdr.size = sizeof(d);
+  std::strcpy(d.name, "NVIDIA H100 80GB HBM3");
+  EXPECT_TRUE(validate_batch(batch({bytes_of(d)}), 1));
+  d.name[6] = '\r';
+  EXPECT_EQ(rejection(batch({bytes_of(d)})), BatchReject::BadRecord);
+
+  gt_gpu_status_event s{};
+  s.hdr.kind = GT_EV_GPU_STATUS;
+  s.hdr.size = sizeof(s);
+  std::strcpy(s.holder, "nsys\x07");
+  EXPECT_EQ(rejection(batch({bytes_of(s)})), BatchReject::BadStatus);
+}
+
+// Each device id is a table entry the daemon keeps for the process: ids are bounded.
+TEST(GpuBatchValidator, RejectsOutOfRangeFields) {
+  gt_gpu_device_event d{};
+  d.hdr.kind = GT_EV_GPU_DEVICE;
+  d.hdr.size = sizeof(d);
+  d.device_id = kMaxCudaDevices - 1;
+  EXPECT_TRUE(validate_batch(batch({bytes_of(d)}), 1));
+  d.device_id = kMaxCudaDevices;
+  EXPECT_EQ(rejection(batch({bytes_of(d)})), BatchReject::BadRecord);
+
+  gt_gpu_memory_event m{};
+  m.hdr.kind = GT_EV_GPU_MEMORY;
+  m.hdr.size = sizeof(m);
+  m.op = GT_GPU_MEMORY_RELEASE;
+  EXPECT_TRUE(validate_batch(batch({bytes_of(m)}), 1));
+  m.op = 9;
+  EXPECT_EQ(rejection(batch({bytes_of(m)})), BatchReject::BadRecord);
+}
+
 TEST(GpuBatchValidator, TakesThePidOfARingRecordFromItsKernelHeader) {
   auto inner = batch({kernel(1, 2)});
   gt_event_header h{};

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -70,6 +71,20 @@ TEST(GpuIngest, DropsRecordsStampedFarInTheFuture) {
   EXPECT_EQ(ingest.stats().records, 5u);
 }
 
+// A plausible start with an end a century away would hold every judgement back for good.
+TEST(GpuIngest, DropsActivityEndingFarInTheFuture) {
+  GpuIngest ingest;
+  size_t seen = 0;
+  auto sink = [&](const Record&) { ++seen; };
+  const uint64_t now = 5'000'000'000'000;
+  auto batch = memset_batch(0, 2, now);
+  const uint64_t far_end = UINT64_MAX;
+  std::memcpy(batch.data() + sizeof(gt_gpu_batch) + offsetof(gt_gpu_memset_event, end_ns), &far_end, sizeof(far_end));
+  EXPECT_TRUE(ingest.ingest_datagram(batch, 10, now, sink));
+  EXPECT_EQ(seen, 1u);
+  EXPECT_EQ(ingest.stats().records_misdated, 1u);
+}
+
 TEST(GpuIngest, RateLimitsEachProcessSeparately) {
   GpuIngest ingest(RateLimit{.records_per_second = 1000, .burst_records = 10, .max_processes = 8});
   auto sink = [](const Record&) {};
@@ -82,11 +97,33 @@ TEST(GpuIngest, RateLimitsEachProcessSeparately) {
 
 TEST(PidRateLimiter, ForgetsTheLeastRecentProcessWhenFull) {
   PidRateLimiter limiter(RateLimit{.records_per_second = 1, .burst_records = 5, .max_processes = 2});
-  EXPECT_TRUE(limiter.admit(1, 5, 100));
-  EXPECT_TRUE(limiter.admit(2, 5, 200));
-  EXPECT_TRUE(limiter.admit(3, 5, 300));  // evicts pid 1
+  EXPECT_TRUE(limiter.admit(1, 5, 0, 100));
+  EXPECT_TRUE(limiter.admit(2, 5, 0, 200));
+  EXPECT_TRUE(limiter.admit(3, 5, 0, 300));  // evicts pid 1
   EXPECT_EQ(limiter.tracked(), 2u);
-  EXPECT_FALSE(limiter.admit(3, 1, 300));
+  EXPECT_FALSE(limiter.admit(3, 1, 0, 300));
+}
+
+// Forking a process per batch gets a fresh bucket every time; the host's bucket still holds.
+TEST(PidRateLimiter, BoundsAllProcessesTogether) {
+  PidRateLimiter limiter(RateLimit{.records_per_second = 1000,
+                                   .burst_records = 10,
+                                   .host_records_per_second = 1000,
+                                   .host_burst_records = 25,
+                                   .max_processes = 64});
+  EXPECT_TRUE(limiter.admit(1, 10, 0, 0));
+  EXPECT_TRUE(limiter.admit(2, 10, 0, 0));
+  EXPECT_FALSE(limiter.admit(3, 10, 0, 0));  // 5 host tokens left
+  EXPECT_TRUE(limiter.admit(3, 5, 0, 0));
+  EXPECT_TRUE(limiter.admit(4, 10, 0, 10'000'000));  // 10 ms: 10 more for the host
+}
+
+// A few records of long names cost their bytes, not their count.
+TEST(PidRateLimiter, ChargesBytesWhenTheyCostMore) {
+  PidRateLimiter limiter(RateLimit{.records_per_second = 1, .burst_records = 20, .max_processes = 4});
+  EXPECT_FALSE(limiter.admit(1, 2, 21 * PidRateLimiter::kBytesPerToken, 0));
+  EXPECT_TRUE(limiter.admit(1, 2, 20 * PidRateLimiter::kBytesPerToken, 0));
+  EXPECT_FALSE(limiter.admit(1, 1, 0, 0));
 }
 
 }  // namespace

@@ -115,5 +115,28 @@ TEST(SeqpacketListener, ReplacesAStaleSocketButNothingElse) {
   EXPECT_EQ(content, "not a socket");
 }
 
+// A second gputrace must not take the socket of one that still serves it.
+TEST(SeqpacketListener, LeavesALiveSocketToItsOwner) {
+  TempDir dir;
+  auto first = SeqpacketListener::bind(dir.path + "/s", {});
+  ASSERT_TRUE(first);
+  auto second = SeqpacketListener::bind(dir.path + "/s", {});
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().message.find("another gputrace"), std::string::npos);
+  EXPECT_TRUE(connect_to(dir.path + "/s").valid());
+}
+
+TEST(SeqpacketListener, IsWritableByEveryLocalProcess) {
+  TempDir dir;
+  const mode_t old_mask = ::umask(077);
+  auto l = SeqpacketListener::bind(dir.path + "/s", {});
+  ::umask(old_mask);
+  ASSERT_TRUE(l);
+  struct stat st {};
+  ASSERT_EQ(::lstat((dir.path + "/s").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0666u);
+  EXPECT_EQ(::umask(old_mask), old_mask);  // restored
+}
+
 }  // namespace
 }  // namespace gputrace

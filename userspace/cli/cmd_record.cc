@@ -13,34 +13,57 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <string_view>
 
 namespace gputrace {
 namespace {
 
 constexpr const char* kHelp = R"(usage: gputrace record -o FILE [--duration D] [options] [-- CMD ARGS...]
 
-Records kernel events (DMA-API, IOMMU, faults, AER, swiotlb, processes) into FILE, a
-capture that `gputrace report FILE` analyses. Stops after D (e.g. 30s, 5m) or on Ctrl-C.
-FILE is created with mode 0600 and never overwritten. With `-- CMD ARGS`, runs CMD with the
-CUPTI injection library in its environment (CUDA_INJECTION64_PATH, docs/cupti.md) and stops
-when CMD exits; stopped first (--duration, Ctrl-C), it sends CMD SIGTERM (SIGKILL after 2 s).
+Records kernel events (DMA-API, IOMMU, faults, AER, swiotlb, processes, GC pauses) and the
+GPU activity of processes running the injection library into FILE, a capture that
+`gputrace report FILE` analyses. Stops after D (e.g. 30s, 5m) or on Ctrl-C. FILE is created
+with mode 0600 and never overwritten. With `-- CMD ARGS`, runs CMD with the CUPTI injection
+library in its environment (CUDA_INJECTION64_PATH, docs/cupti.md; a value already set is
+replaced), keeps only GPU activity of CMD and the processes it starts, and stops when CMD
+exits; stopped first (--duration, Ctrl-C), it sends CMD SIGTERM (SIGKILL after 2 s).
 
 options:
   -o, --output FILE      capture file to create (required)
   --duration D           stop after D
 )";
 
-// Starts CMD with the injection library's variables added to this environment.
-Result<pid_t> spawn_traced(const std::vector<std::string>& argv) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+std::string_view env_name(std::string_view entry) { return entry.substr(0, entry.find('=')); }
+
+// This environment with the injection library's variables set: ours replace any the caller
+// had (glibc's getenv takes the first of duplicates, so appending would lose to them).
+std::vector<std::string> traced_environment() {
+  std::vector<std::string> ours;
   if (auto inj = injection_env(InjectionOptions{}))
-    env_strings.insert(env_strings.end(), inj->begin(), inj->end());
+    ours = std::move(*inj);
   else
     log_warning("{} (GPU activity of the command will not be recorded)", inj.error().describe());
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view entry(*e);
+    auto replaced = std::find_if(ours.begin(), ours.end(), [&](const std::string& o) { return env_name(o) == env_name(entry); });
+    if (replaced == ours.end()) {
+      env.emplace_back(entry);
+    } else if (*replaced != entry) {
+      log_warning("replacing {} with {} for the recorded command", entry, *replaced);
+    }
+  }
+  env.insert(env.end(), ours.begin(), ours.end());
+  return env;
+}
+
+// Starts CMD with the injection library in its environment.
+Result<pid_t> spawn_traced(const std::vector<std::string>& argv) {
+  std::vector<std::string> env_strings = traced_environment();
   std::vector<char*> args, env;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -146,6 +169,9 @@ int cmd_record(const Args& args) {
       return 1;
     }
     child = *pid;
+    // Only the command's GPU activity belongs in its recording. Its fork records are still
+    // in the ring (nothing was pumped since the spawn), so the tree misses none of them.
+    (*source)->limit_gpu_to_tree(static_cast<uint32_t>(*pid));
   }
   const auto start = std::chrono::steady_clock::now();
   while (!stop_requested() && !write_error) {

@@ -56,6 +56,7 @@ class Correlator {
   const std::map<uint32_t, GpuProcessStats>& processes() const { return per_process_; }
   const TransferAnalyzer& transfers() const { return transfers_; }
   const GpuIdleAnalyzer& idle() const { return idle_; }
+  const GpuDeviceBinding& binding() const { return binding_; }
   const CorrelationStats& stats() const { return stats_; }
   // The PCI devices GPU activity was bound to: GPUs worth listing even without kernel events.
   bool has_gpu_activity(uint32_t device) const { return active_devices_.contains(device); }

@@ -12,7 +12,15 @@ namespace gputrace {
 
 void GpuDeviceBinding::on_device_record(uint32_t pid, const gt_gpu_device_event& e) {
   const std::string name = fmt::format("{:04x}:{:02x}:{:02x}.0", e.pci_domain, e.pci_bus, e.pci_device);
-  bound_[{pid, e.device_id}] = devices_.intern_name(name);
+  // Only devices the host facts or the kernel named: a served process must not be able to
+  // add devices (each is a table entry and a metric series).
+  const auto device = devices_.find_name(name);
+  const auto key = std::make_pair(pid, e.device_id);
+  if (!device || (bound_.size() >= kMaxBindings && !bound_.count(key))) {
+    ++ignored_;
+    return;
+  }
+  bound_[key] = *device;  // a later process reusing the pid sends its own records
 }
 
 GpuBinding GpuDeviceBinding::resolve(uint32_t pid, uint32_t device_id) const {

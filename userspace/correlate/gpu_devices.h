@@ -31,9 +31,14 @@ class GpuDeviceBinding {
 
   void on_device_record(uint32_t pid, const gt_gpu_device_event& e);
   GpuBinding resolve(uint32_t pid, uint32_t device_id) const;
+  // Device records naming a PCI function the host does not have, or past the table's bound.
+  uint64_t ignored() const { return ignored_; }
 
  private:
+  static constexpr size_t kMaxBindings = 65536;
+
   DeviceTable& devices_;
+  uint64_t ignored_ = 0;
   std::map<std::pair<uint32_t, uint32_t>, uint32_t> bound_;  // (pid, CUDA id) -> device
 };
 

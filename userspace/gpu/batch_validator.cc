@@ -15,14 +15,30 @@ T load(std::span<const std::byte> bytes) {
   return v;
 }
 
+// Text that reaches terminals and reports: no control characters (an escape sequence in a
+// kernel name would repaint `gputrace top`). Bytes from 0x80 up pass: UTF-8 names are fine.
+bool printable(const char* text, size_t len) {
+  for (size_t i = 0; i < len; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+// A NUL-terminated printable string filling at most a fixed field.
+bool field_string_ok(const char* field, size_t size) {
+  const void* nul = std::memchr(field, 0, size);
+  return nul != nullptr && printable(field, static_cast<size_t>(static_cast<const char*>(nul) - field));
+}
+
 bool name_ok(const Record& r) {
   const auto e = r.as<gt_gpu_name_event>();
   if (e.name_len >= GT_GPU_NAME_MAX || e.name_id == 0) return false;
   const size_t expected = (sizeof(gt_gpu_name_event) + e.name_len + 1 + 7) & ~size_t{7};
   if (r.bytes.size() != expected) return false;
   const auto tail = r.tail<gt_gpu_name_event>();
-  // Exactly name_len non-NUL bytes, then NUL padding to the end.
-  if (std::memchr(tail.data(), 0, e.name_len) != nullptr) return false;
+  // Exactly name_len printable bytes, then NUL padding to the end.
+  if (!printable(reinterpret_cast<const char*>(tail.data()), e.name_len)) return false;
   for (size_t i = e.name_len; i < tail.size(); ++i)
     if (tail[i] != std::byte{0}) return false;
   return true;
@@ -30,14 +46,18 @@ bool name_ok(const Record& r) {
 
 bool status_ok(const Record& r) {
   const auto e = r.as<gt_gpu_status_event>();
-  return e.state <= GT_GPU_STATE_EXITING && e.clock_mode <= GT_GPU_CLOCK_RAW &&
-         std::memchr(e.holder, 0, sizeof(e.holder)) != nullptr;
+  return e.state <= GT_GPU_STATE_EXITING && e.clock_mode <= GT_GPU_CLOCK_RAW && field_string_ok(e.holder, sizeof(e.holder));
 }
 
 bool device_ok(const Record& r) {
   const auto e = r.as<gt_gpu_device_event>();
-  return e.pci_domain <= 0xffff && e.pci_bus <= 0xff && e.pci_device <= 0x1f &&
-         std::memchr(e.name, 0, sizeof(e.name)) != nullptr;
+  return e.device_id < kMaxCudaDevices && e.pci_domain <= 0xffff && e.pci_bus <= 0xff && e.pci_device <= 0x1f &&
+         field_string_ok(e.name, sizeof(e.name));
+}
+
+bool memory_ok(const Record& r) {
+  const auto e = r.as<gt_gpu_memory_event>();
+  return e.op == GT_GPU_MEMORY_ALLOC || e.op == GT_GPU_MEMORY_RELEASE;
 }
 
 template <class T>
@@ -46,8 +66,26 @@ bool ordered(const Record& r) {
   return e.end_ns >= e.hdr.ts_ns;
 }
 
+// The size each fixed-size kind has in batch version GT_GPU_BATCH_VERSION; names vary.
+size_t batch_record_size(uint16_t kind) {
+  switch (kind) {
+    case GT_EV_GPU_KERNEL: return sizeof(gt_gpu_kernel_event);
+    case GT_EV_GPU_MEMCPY: return sizeof(gt_gpu_memcpy_event);
+    case GT_EV_GPU_MEMSET: return sizeof(gt_gpu_memset_event);
+    case GT_EV_GPU_API: return sizeof(gt_gpu_api_event);
+    case GT_EV_GPU_MEMORY: return sizeof(gt_gpu_memory_event);
+    case GT_EV_GPU_STATUS: return sizeof(gt_gpu_status_event);
+    case GT_EV_GPU_DEVICE: return sizeof(gt_gpu_device_event);
+    default: return 0;
+  }
+}
+
 // Checks one record's kind-specific content; None when it is fine.
 std::optional<BatchReject> check_record(const Record& r) {
+  // The decoder lets records grow (newer writers, older readers); a batch's version fixes
+  // its layout, so a longer record is junk, not news.
+  if (const size_t size = batch_record_size(r.header.kind); size != 0 && r.bytes.size() != size)
+    return BatchReject::BadRecord;
   switch (r.header.kind) {
     case GT_EV_GPU_KERNEL:
       return ordered<gt_gpu_kernel_event>(r) ? std::nullopt : std::optional(BatchReject::BadTimestamps);
@@ -57,7 +95,7 @@ std::optional<BatchReject> check_record(const Record& r) {
       return ordered<gt_gpu_memset_event>(r) ? std::nullopt : std::optional(BatchReject::BadTimestamps);
     case GT_EV_GPU_API:
       return ordered<gt_gpu_api_event>(r) ? std::nullopt : std::optional(BatchReject::BadTimestamps);
-    case GT_EV_GPU_MEMORY: return std::nullopt;
+    case GT_EV_GPU_MEMORY: return memory_ok(r) ? std::nullopt : std::optional(BatchReject::BadRecord);
     case GT_EV_GPU_NAME: return name_ok(r) ? std::nullopt : std::optional(BatchReject::BadName);
     case GT_EV_GPU_STATUS: return status_ok(r) ? std::nullopt : std::optional(BatchReject::BadStatus);
     case GT_EV_GPU_DEVICE: return device_ok(r) ? std::nullopt : std::optional(BatchReject::BadRecord);

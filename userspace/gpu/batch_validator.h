@@ -2,8 +2,9 @@
 // and returns an owned copy the rest of the daemon can rely on.
 //
 // Accepted means: the header's magic, version and lengths agree with the bytes; every record
-// decodes (userspace/decode) and is a GPU record kind; names are bounded and NUL-terminated;
-// status strings are terminated; activity ends no earlier than it starts. Every record's pid
+// decodes (userspace/decode), is a GPU record kind and has its kind's exact size; names and
+// strings are bounded, NUL-terminated and free of control characters; device ids are below
+// kMaxCudaDevices; activity ends no earlier than it starts. Every record's pid
 // is replaced by trusted_pid, the pid the kernel vouches for (the BPF record header or the
 // socket's SO_PEERCRED), so a process can only ever speak for itself.
 //
@@ -26,6 +27,10 @@ extern "C" {
 
 namespace gputrace {
 
+// CUDA device ordinals a process may name: far above any host's GPU count, and it bounds
+// what the daemon keeps per process.
+inline constexpr uint32_t kMaxCudaDevices = 64;
+
 enum class BatchReject : uint8_t {
   TooShort,        // fewer bytes than a batch header
   TooLong,         // more than GT_GPU_BATCH_MAX_BYTES
@@ -33,7 +38,7 @@ enum class BatchReject : uint8_t {
   BadVersion,
   LengthMismatch,  // header's byte count disagrees with what arrived
   CountMismatch,   // header's record count disagrees with the records found
-  BadRecord,       // a record does not decode (size, kind, truncation), or names no PCI device
+  BadRecord,       // a record does not decode (size, kind, truncation), has a field out of range
   NotGpuRecord,    // a valid record of a kind the CUPTI library never sends
   BadName,         // name length, terminator or padding wrong
   BadStatus,       // status record with out-of-range fields or an unterminated string

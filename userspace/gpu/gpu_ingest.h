@@ -20,7 +20,7 @@ struct GpuIngestStats {
   uint64_t batches = 0;       // accepted
   uint64_t records = 0;       // in accepted batches
   uint64_t batches_lost = 0;  // sequence numbers skipped by a sender (its batches never arrived)
-  uint64_t records_misdated = 0;  // stamped further in the future than kMaxAheadNs: dropped
+  uint64_t records_misdated = 0;  // starting or ending further in the future than kMaxAheadNs: dropped
   std::array<uint64_t, kBatchRejectCount> rejected{};
 
   uint64_t rejected_total() const;
@@ -37,7 +37,7 @@ class GpuIngest {
 
   explicit GpuIngest(RateLimit limit = {}) : limiter_(limit) {}
 
-  // A record read from the bulk ring (must be GT_EV_GPU_BATCH).
+  // A record read from the GPU probe's ring (must be GT_EV_GPU_BATCH).
   bool ingest_ring_record(const Record& ring_record, uint64_t now_ns, const RecordSink& sink);
   // One datagram from the socket; peer_pid from SO_PEERCRED.
   bool ingest_datagram(std::span<const std::byte> datagram, uint32_t peer_pid, uint64_t now_ns,

@@ -48,6 +48,8 @@ void GpuProbe::destroy() {
   skel_ = nullptr;
 }
 
+int GpuProbe::ring_fd() const { return bpf_map__fd(skel_->maps.gt_ring_gpu); }
+
 Result<std::array<uint64_t, GT_GPU_PROBE_STAT_MAX>> GpuProbe::read_stats() const {
   std::array<uint64_t, GT_GPU_PROBE_STAT_MAX> total{};
   const int ncpu = libbpf_num_possible_cpus();
@@ -67,6 +69,7 @@ const char* GpuProbe::stat_name(gt_gpu_probe_stat s) {
     case GT_GPU_PROBE_BAD_LENGTH: return "gpu_probe_bad_length";
     case GT_GPU_PROBE_READ_FAILED: return "gpu_probe_read_failed";
     case GT_GPU_PROBE_RING_FULL: return "gpu_probe_ring_full";
+    case GT_GPU_PROBE_BUSY: return "gpu_probe_busy";
     case GT_GPU_PROBE_STAT_MAX: break;
   }
   return "?";

@@ -1,5 +1,6 @@
 // GpuProbe: loads bpf/gpu.bpf.c and attaches it to the gputrace:batch USDT probe of the CUPTI
-// injection library, so every batch the library announces lands in the shared bulk ring.
+// injection library, so every batch the library announces lands in the probe's own ring
+// (ring_fd(): the caller consumes it next to the shared rings).
 //
 // Attaching by library path with pid -1 covers every process that maps the library, including
 // ones started later; the kernel then sets the probe's semaphore in each of them, which is
@@ -31,6 +32,9 @@ class GpuProbe {
   GpuProbe(GpuProbe&&) noexcept;
   GpuProbe& operator=(GpuProbe&&) noexcept;
   ~GpuProbe();
+
+  // The ring the batches arrive in (GT_EV_GPU_BATCH records).
+  int ring_fd() const;
 
   // Per-probe counters (enum gt_gpu_probe_stat), summed over CPUs.
   Result<std::array<uint64_t, GT_GPU_PROBE_STAT_MAX>> read_stats() const;

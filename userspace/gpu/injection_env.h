@@ -9,9 +9,12 @@
 
 namespace gputrace {
 
+// Where live sessions listen for batches that no USDT probe carries.
+inline constexpr const char* kCuptiSocketPath = "/run/gputrace/cupti.sock";
+
 struct InjectionOptions {
   std::string library_path;  // empty: find_injection_library()
-  std::string socket_path = "/run/gputrace/cupti.sock";
+  std::string socket_path = kCuptiSocketPath;
   bool api = false;     // also trace CUDA runtime/driver API calls
   bool memory = false;  // also trace device memory allocations
   unsigned flush_ms = 0;  // 0: the library's default

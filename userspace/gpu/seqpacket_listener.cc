@@ -16,15 +16,24 @@ extern "C" {
 namespace gputrace {
 namespace {
 
+// Whether something accepts connections on the socket at addr (another gputrace).
+bool socket_is_live(const sockaddr_un& addr) {
+  Fd probe(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  return probe.valid() && ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+}
+
 // Removes a stale socket at path. Root must not unlink (or write through) whatever else an
-// unprivileged user may have put there, so anything but a socket is refused.
-Result<void> clear_stale_socket(const std::string& path) {
+// unprivileged user may have put there, so anything but a socket is refused; nor take the
+// socket of a daemon that still serves it.
+Result<void> clear_stale_socket(const std::string& path, const sockaddr_un& addr) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return {};
     return fail_errno(errno, "cannot inspect {}", path);
   }
   if (!S_ISSOCK(st.st_mode)) return fail("{} exists and is not a socket: remove it or choose another socket path", path);
+  if (socket_is_live(addr))
+    return fail("another gputrace serves {}: its batches go there (USDT still reaches this one)", path);
   if (::unlink(path.c_str()) != 0) return fail_errno(errno, "cannot remove the stale socket {}", path);
   return {};
 }
@@ -35,16 +44,20 @@ Result<SeqpacketListener> SeqpacketListener::bind(const std::string& path, PeerP
   sockaddr_un addr{};
   if (path.empty() || path.size() >= sizeof(addr.sun_path))
     return fail("socket path '{}' is empty or longer than {} bytes", path, sizeof(addr.sun_path) - 1);
-  if (auto cleared = clear_stale_socket(path); !cleared) return tl::unexpected(cleared.error());
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  if (auto cleared = clear_stale_socket(path, addr); !cleared) return tl::unexpected(cleared.error());
   SeqpacketListener l;
   l.listen_fd_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!l.listen_fd_.valid()) return fail_errno(errno, "cannot create a SOCK_SEQPACKET socket");
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  if (::bind(l.listen_fd_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0)
-    return fail_errno(errno, "cannot bind the CUPTI socket {}", path);
-  // Every local process may report its GPU activity; what it sends is validated, not trusted.
-  if (::chmod(path.c_str(), 0666) != 0) return fail_errno(errno, "cannot make {} writable for traced processes", path);
+  // Every local process may report its GPU activity (what it sends is validated, not
+  // trusted), so the socket is created 0666. Set through the umask at bind rather than a
+  // chmod afterwards, which would follow whatever the path has become by then.
+  const mode_t old_mask = ::umask(0111);
+  const int bound = ::bind(l.listen_fd_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+  const int bind_errno = errno;
+  ::umask(old_mask);
+  if (bound != 0) return fail_errno(bind_errno, "cannot bind the CUPTI socket {}", path);
   if (::listen(l.listen_fd_.get(), 64) != 0) return fail_errno(errno, "cannot listen on {}", path);
   l.path_ = path;
   l.policy_ = std::move(policy);

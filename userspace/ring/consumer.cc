@@ -19,6 +19,12 @@ Result<std::unique_ptr<RingConsumer>> RingConsumer::create(int bulk_fd, int crit
   return c;
 }
 
+Result<void> RingConsumer::add_ring(int fd, const char* what) {
+  if (int err = ring_buffer__add(rings_, fd, &RingConsumer::on_sample, this))
+    return fail_errno(err, "cannot open the {} ring buffer", what);
+  return {};
+}
+
 RingConsumer::~RingConsumer() {
   if (rings_) ring_buffer__free(rings_);
 }

@@ -22,6 +22,9 @@ class RingConsumer {
   static Result<std::unique_ptr<RingConsumer>> create(int bulk_fd, int critical_fd, Callback on_record);
   ~RingConsumer();
 
+  // Adds another ring (the GPU probe's), drained after the two shared ones.
+  Result<void> add_ring(int fd, const char* what);
+
   // Waits up to timeout for a critical event, then drains both rings. Returns records seen.
   Result<size_t> poll(std::chrono::milliseconds timeout);
   // Drains what is there without waiting.

@@ -6,6 +6,7 @@ extern "C" {
 #include "host.h"
 }
 
+#include "gpu/cupti_socket.h"
 #include "gpu/injection_env.h"
 #include "host/pci_devices.h"
 #include "host/proc_snapshot.h"
@@ -62,13 +63,23 @@ Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, 
   // GPU timelines need the injection library (built with the CUDA toolkit); without it the
   // probe has nothing to attach to and the rest records as usual.
   if (auto lib = find_injection_library()) {
-    if (auto probe = GpuProbe::attach(s->tracer_->maps(), *lib, -1))
+    if (auto probe = GpuProbe::attach(s->tracer_->maps(), *lib, -1)) {
+      if (auto added = s->consumer_->add_ring(probe->ring_fd(), "GPU"); !added)
+        return tl::unexpected(added.error());
       s->gpu_probe_.emplace(std::move(*probe));
-    else
-      log_warning("GPU activity will not be traced: {}", probe.error().describe());
+    } else {
+      log_warning("GPU activity over USDT will not be traced: {}", probe.error().describe());
+    }
   } else {
     log_v1("GPU activity will not be traced: {}", lib.error().describe());
   }
+  // The library's fallback route (docs/cupti.md): without the socket, a process the probe
+  // does not reach (another copy of the library, a container's own) would go unheard.
+  PeerPolicy policy{.only_uid = std::nullopt, .accept_pid = [self](pid_t pid) { return self->gpu_sender_wanted(pid); }};
+  if (auto listener = serve_cupti_socket(kCuptiSocketPath, std::move(policy)))
+    s->cupti_socket_.emplace(std::move(*listener));
+  else
+    log_warning("GPU activity over the socket will not be received: {}", listener.error().describe());
   if (auto k = KmsgFaultReader::open())
     s->kmsg_.emplace(std::move(*k));
   else
@@ -76,15 +87,35 @@ Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, 
   return s;
 }
 
-void LiveSource::forward(const Record& r) {
-  if (r.header.kind == GT_EV_GPU_BATCH) {  // GPU kinds live in their own enum (bpf/gpu.h)
-    // only the records inside a batch that validates travel on
-    gpu_ingest_.ingest_ring_record(r, monotonic_ns(), [this](const Record& inner) {
+void LiveSource::forward_gpu_batch(const Record& r) {
+  if (!gpu_sender_wanted(r.header.pid)) {
+    ++gpu_batches_unwanted_;
+    return;
+  }
+  // only the records inside a batch that validates travel on
+  gpu_ingest_.ingest_ring_record(r, monotonic_ns(), [this](const Record& inner) {
+    sink_(inner);
+    ++forwarded_;
+  });
+}
+
+void LiveSource::read_cupti_socket() {
+  if (!cupti_socket_) return;
+  auto read = cupti_socket_->poll_once(0, [this](std::span<const std::byte> datagram, pid_t peer, uid_t) {
+    gpu_ingest_.ingest_datagram(datagram, static_cast<uint32_t>(peer), monotonic_ns(), [this](const Record& inner) {
       sink_(inner);
       ++forwarded_;
     });
+  });
+  if (!read) log_warning("{}", read.error().describe());
+}
+
+void LiveSource::forward(const Record& r) {
+  if (r.header.kind == GT_EV_GPU_BATCH) {  // GPU kinds live in their own enum (bpf/gpu.h)
+    forward_gpu_batch(r);
     return;
   }
+  if (gpu_tree_) gpu_tree_->on_record(r);
   if (r.kind() == GT_EV_DMA_MAP && stacks_) {
     auto e = r.as<gt_dma_event>();
     if (auto stack = stacks_->record_for(e.stack_id, r.ts() > 0 ? r.ts() - 1 : 0)) {
@@ -99,6 +130,7 @@ void LiveSource::forward(const Record& r) {
 
 Result<void> LiveSource::pump(std::chrono::milliseconds timeout) {
   if (auto r = consumer_->poll(timeout); !r) return tl::unexpected(r.error());
+  read_cupti_socket();
   if (gc_) gc_->tick(monotonic_ns());
   auto now = std::chrono::steady_clock::now();
   if (now - last_periodic_ >= std::chrono::seconds(1)) {
@@ -115,6 +147,7 @@ Result<void> LiveSource::pump(std::chrono::milliseconds timeout) {
 
 Result<void> LiveSource::stop() {
   if (auto r = consumer_->drain(); !r) return tl::unexpected(r.error());
+  read_cupti_socket();
   emit_faults();
   emit_losses();
   return {};
@@ -137,9 +170,23 @@ void LiveSource::emit_losses() {
   }
   forward(loss_record("ring_decode_errors", consumer_->decode_errors(), ts).view());
   const GpuIngestStats& gpu = gpu_ingest_.stats();
-  forward(loss_record("gpu_batches_rejected", gpu.rejected_total(), ts).view());
+  for (size_t i = 0; i < kBatchRejectCount; ++i)
+    forward(loss_record(stat_name(static_cast<BatchReject>(i)), gpu.rejected[i], ts).view());
   forward(loss_record("gpu_batches_lost", gpu.batches_lost, ts).view());
   forward(loss_record("gpu_records_misdated", gpu.records_misdated, ts).view());
+  forward(loss_record("gpu_batches_unwanted", gpu_batches_unwanted_, ts).view());
+  if (gpu_probe_) {
+    if (auto probe = gpu_probe_->read_stats()) {
+      for (uint32_t i = GT_GPU_PROBE_BAD_LENGTH; i < GT_GPU_PROBE_STAT_MAX; ++i)
+        forward(loss_record(GpuProbe::stat_name(static_cast<gt_gpu_probe_stat>(i)), (*probe)[i], ts).view());
+    }
+  }
+  if (cupti_socket_) {
+    const ListenerStats& sock = cupti_socket_->stats();
+    forward(loss_record("gpu_socket_refused_peer", sock.refused_peer, ts).view());
+    forward(loss_record("gpu_socket_refused_too_many", sock.refused_too_many, ts).view());
+    forward(loss_record("gpu_socket_oversize", sock.oversize, ts).view());
+  }
   for (const auto& p : tracer_->program_stats())
     forward(loss_record("missed:" + p.name, p.recursion_misses, ts).view());
 }

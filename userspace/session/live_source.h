@@ -11,11 +11,13 @@
 #include "gc/gc_tracer.h"
 #include "gpu/gpu_ingest.h"
 #include "gpu/gpu_probe.h"
+#include "gpu/seqpacket_listener.h"
 #include "host/kmsg_faults.h"
 #include "host/link_watch.h"
 #include "host/stacks.h"
 #include "loader/kernel_tracer.h"
 #include "ring/consumer.h"
+#include "session/process_tree.h"
 
 #include <chrono>
 #include <functional>
@@ -37,12 +39,19 @@ class LiveSource {
   // Final drain and final loss counters; call before closing the sink.
   Result<void> stop();
 
+  // From now on, forwards GPU activity only from root and the processes it forks (`record
+  // -- CMD`); batches of other processes are dropped and counted. Call before root can fork.
+  void limit_gpu_to_tree(uint32_t root) { gpu_tree_.emplace(root); }
+
   const KernelTracer& tracer() const { return *tracer_; }
   uint64_t records_forwarded() const { return forwarded_; }
 
  private:
   LiveSource() = default;
   void forward(const Record& r);
+  void forward_gpu_batch(const Record& r);
+  void read_cupti_socket();
+  bool gpu_sender_wanted(uint32_t pid) const { return !gpu_tree_ || gpu_tree_->contains(pid); }
   void emit_losses();
   void emit_faults();
   void emit_link_changes();
@@ -52,7 +61,10 @@ class LiveSource {
   std::unique_ptr<RingConsumer> consumer_;
   std::unique_ptr<gc::GcTracer> gc_;
   std::optional<GpuProbe> gpu_probe_;  // CUPTI batches from libgputrace_cupti.so, any process
+  std::optional<SeqpacketListener> cupti_socket_;  // ... from processes the probe misses
   GpuIngest gpu_ingest_;               // validates them: the served process is untrusted
+  std::optional<ProcessTree> gpu_tree_;  // set: only these processes' GPU activity is wanted
+  uint64_t gpu_batches_unwanted_ = 0;
   std::optional<StackRecorder> stacks_;
   std::optional<KmsgFaultReader> kmsg_;
   LinkWatch links_;

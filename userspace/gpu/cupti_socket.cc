@@ -1,0 +1,32 @@
+#include "gpu/cupti_socket.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+namespace gputrace {
+namespace {
+
+Result<void> check_private_dir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno(errno, "cannot create {}", dir);
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) return fail_errno(errno, "cannot inspect {}", dir);
+  if (!S_ISDIR(st.st_mode)) return fail("{} is not a directory (a symlink?): remove it so gputrace can create it", dir);
+  if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+    return fail("{} must be owned by root and writable by no one else (it is uid {}, mode {:o}): fix it or remove it",
+                dir, st.st_uid, st.st_mode & 07777);
+  return {};
+}
+
+}  // namespace
+
+Result<SeqpacketListener> serve_cupti_socket(const std::string& path, PeerPolicy policy) {
+  if (path.empty() || path.front() != '/') return fail("the CUPTI socket path '{}' must be absolute", path);
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  if (auto ok = check_private_dir(dir); !ok) return tl::unexpected(ok.error());
+  return SeqpacketListener::bind(path, std::move(policy));
+}
+
+}  // namespace gputrace
