@@ -271,6 +271,25 @@ TEST(ActivityProcessor, CountsUntimedRecords) {
   EXPECT_EQ(by_kind(transport)[GT_EV_GPU_KERNEL].size(), 3u);
 }
 
+// libcupti stops walking at a record kind it does not know (a newer CUPTI's, or garbage): the
+// rest of the buffer is lost, and counted, not silently skipped.
+TEST(ActivityProcessor, CountsABufferLibcuptiCouldNotWalkToTheEnd) {
+  CaptureTransport transport;
+  ClockAlignment clock;
+  ActivityProcessor processor(transport, clock, 77);
+  HandmadeBuffer buf;
+  testing::fill_reference_activity(buf);
+  buf.add<testing::LatestKernel>().kind = static_cast<CUpti_ActivityKind>(0x7ffffff0);
+  testing::fill_reference_activity(buf);
+  processor.process_buffer(buf.data(), buf.size());
+  EXPECT_EQ(processor.stats().records, 5u);  // the walk ended at the unknown kind
+  EXPECT_EQ(processor.stats().buffers_cut_short, 1u);
+  HandmadeBuffer whole;
+  testing::fill_reference_activity(whole);
+  processor.process_buffer(whole.data(), whole.size());
+  EXPECT_EQ(processor.stats().buffers_cut_short, 1u);  // a buffer walked to its end is not
+}
+
 TEST(ActivityProcessor, StatusNamesTheOtherSubscriber) {
   CaptureTransport transport;
   ClockAlignment clock;
