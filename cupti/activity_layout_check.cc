@@ -1,10 +1,16 @@
 // Compile-time proof that activity_layout.h matches the CUPTI headers this library is built
 // against. A CUDA release that moves a field breaks the build here, not the data in the field.
+//
+// Each record version is checked where the headers define it. CUPTI_API_VERSION is 19..28 for
+// CUDA 12.0..12.9 (cupti_version.h: 24 = 12.6, 26 = 12.8) and xxyyzz from CUDA 13.0 (130000).
+// Versions older than CUDA 12.0's headers are not supported.
 #include "activity_layout.h"
 
 #include <cupti.h>
 
 #include <cstddef>
+
+static_assert(CUPTI_API_VERSION >= 19, "gputrace needs the CUPTI headers of CUDA 12.0 or newer");
 
 namespace gputrace::cupti {
 namespace {
@@ -31,7 +37,7 @@ GT_CHECK_KERNEL(CUpti_ActivityKernel5);
 GT_CHECK_KERNEL(CUpti_ActivityKernel6);
 GT_CHECK_KERNEL(CUpti_ActivityKernel7);
 GT_CHECK_KERNEL(CUpti_ActivityKernel8);
-GT_CHECK_KERNEL(CUpti_ActivityKernel9);  // CUDA 12.x
+GT_CHECK_KERNEL(CUpti_ActivityKernel9);  // CUDA 12.x (deprecated in 13.0, still declared)
 #if CUPTI_API_VERSION >= 130000
 GT_CHECK_KERNEL(CUpti_ActivityKernel10);  // CUDA 13.x
 #endif
@@ -53,7 +59,9 @@ GT_CHECK_MEMCPY(CUpti_ActivityMemcpy);
 GT_CHECK_MEMCPY(CUpti_ActivityMemcpy3);
 GT_CHECK_MEMCPY(CUpti_ActivityMemcpy4);
 GT_CHECK_MEMCPY(CUpti_ActivityMemcpy5);  // CUDA 12.0-12.7
+#if CUPTI_API_VERSION >= 26
 GT_CHECK_MEMCPY(CUpti_ActivityMemcpy6);  // CUDA 12.8+
+#endif
 
 #define GT_CHECK_MEMSET(T)                                                                               \
   GT_AT(T, value, memset_off::value);                                                                    \
@@ -91,8 +99,10 @@ static_assert(sizeof(CUpti_ActivityAPI) >= api_off::extent);
   GT_AT(T, streamId, memory_off::stream_id);                                                             \
   static_assert(sizeof(T) >= memory_off::extent, #T " shorter than the fields read")
 GT_CHECK_MEMORY(CUpti_ActivityMemory2);
-GT_CHECK_MEMORY(CUpti_ActivityMemory3);
-GT_CHECK_MEMORY(CUpti_ActivityMemory4);
+GT_CHECK_MEMORY(CUpti_ActivityMemory3);  // CUDA 12.0-12.5
+#if CUPTI_API_VERSION >= 24
+GT_CHECK_MEMORY(CUpti_ActivityMemory4);  // CUDA 12.6+
+#endif
 
 static_assert(CUPTI_ACTIVITY_KIND_MEMCPY == kKindMemcpy && CUPTI_ACTIVITY_KIND_MEMSET == kKindMemset);
 static_assert(CUPTI_ACTIVITY_KIND_KERNEL == kKindKernel && CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL == kKindConcurrentKernel);

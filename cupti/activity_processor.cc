@@ -10,8 +10,14 @@ ActivityProcessor::ActivityProcessor(Transport& transport, const ClockAlignment&
     : transport_(transport),
       clock_(clock),
       pid_(pid),
-      writer_(transport, pid),
-      converter_(clock, names_, devices_, pid) {
+      writer_(transport, pid,
+              [this] {
+                // The refused batch may have carried names and device records that later
+                // batches, even of this buffer, refer to.
+                names_.resend_all();
+                devices_.resend_all();
+              }),
+      converter_(names_, devices_, pid) {
   status_.state = GT_GPU_STATE_ACTIVE;
 }
 
@@ -23,24 +29,32 @@ void ActivityProcessor::process_buffer(uint8_t* buffer, size_t valid) {
     return;
   }
   const uint64_t epoch = transport_.epoch();
-  const uint64_t dropped_before = writer_.records_dropped();
+  // One offset for the whole buffer: a recalibration on the flush thread meanwhile cannot
+  // convert a record's start and end with different offsets.
+  const int64_t clock_offset = clock_.offset_ns();
   CUpti_Activity* record = nullptr;
-  while (cuptiActivityGetNextRecord(buffer, valid, &record) == CUPTI_SUCCESS) {
+  CUptiResult walked;
+  while ((walked = cuptiActivityGetNextRecord(buffer, valid, &record)) == CUPTI_SUCCESS) {
     const auto* first = reinterpret_cast<const std::byte*>(record);
     const auto* end = reinterpret_cast<const std::byte*>(buffer) + valid;
-    switch (converter_.convert({first, end}, epoch, writer_)) {
+    switch (converter_.convert({first, end}, epoch, clock_offset, writer_)) {
       case RecordConverter::Outcome::Converted: ++stats_.records; break;
       case RecordConverter::Outcome::Skipped: ++stats_.skipped; break;
       case RecordConverter::Outcome::Truncated: ++stats_.truncated; break;
       case RecordConverter::Outcome::Incomplete: ++stats_.incomplete; break;
     }
   }
+  // MAX_LIMIT_REACHED is the normal end. Anything else (INVALID_KIND: a record kind this
+  // libcupti does not know) stops the walk with records left unread.
+  if (walked != CUPTI_ERROR_MAX_LIMIT_REACHED) ++stats_.buffers_cut_short;
   writer_.flush();
-  if (writer_.records_dropped() != dropped_before) {
-    names_.resend_all();
-    devices_.resend_all();
-  }
   send_status_locked(false);
+}
+
+void ActivityProcessor::announce_again() {
+  std::lock_guard lock(mu_);
+  names_.resend_all();
+  devices_.resend_all();
 }
 
 void ActivityProcessor::add_cupti_dropped(uint64_t n) {
@@ -82,7 +96,7 @@ void ActivityProcessor::send_status_locked(bool force) {
   if (!transport_.active()) return;
   status_.clock_mode = clock_.mode();
   status_.clock_offset_ns = clock_.offset_ns();
-  status_.clock_error_ns = clock_.error_ns();
+  status_.clock_error_ns = clock_.error_ns(ClockAlignment::monotonic_now());
   status_.records = stats_.records;
   status_.dropped_cupti = stats_.dropped_cupti;
   status_.dropped_local = writer_.records_dropped();
@@ -97,7 +111,7 @@ void ActivityProcessor::send_status_locked(bool force) {
   status_.hdr.ts_ns = ClockAlignment::monotonic_now();
   status_.hdr.pid = pid_;
   writer_.append(&status_, sizeof(status_));
-  writer_.flush();
+  if (!writer_.flush()) return;  // not heard: the next call sends it again
   last_sent_ = status_;
   status_epoch_ = transport_.epoch();
 }
@@ -114,6 +128,7 @@ ProcessorStats ActivityProcessor::stats() {
   s.batches = writer_.batches_sent();
   s.devices_described = devices_.described();
   s.devices_unresolved = devices_.unresolved_count();
+  s.names_overflowed = names_.overflowed();
   return s;
 }
 

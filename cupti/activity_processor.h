@@ -24,13 +24,15 @@ struct ProcessorStats {
   uint64_t records = 0;          // converted and handed to the batch writer
   uint64_t skipped = 0;          // kinds gputrace does not ship
   uint64_t truncated = 0;        // records cut short by the end of their buffer
-  uint64_t incomplete = 0;       // records without a valid start/end
+  uint64_t incomplete = 0;       // records without a valid start/end (CUPTI could not time them)
+  uint64_t buffers_cut_short = 0;// buffers whose walk libcupti ended early (an unknown record kind)
   uint64_t unobserved = 0;       // buffers released unread: nobody was tracing
   uint64_t dropped_cupti = 0;    // CUPTI's own count of records it could not store
   uint64_t dropped_local = 0;    // records in batches the transport refused
   uint64_t batches = 0;
   uint64_t devices_described = 0;  // CUDA devices whose PCI address the driver gave
   uint64_t devices_unresolved = 0; // CUDA devices it could not describe: the daemon assumes PCI order
+  uint64_t names_overflowed = 0;   // kernels shipped with name id 0: the name table was full
 };
 
 class ActivityProcessor {
@@ -50,6 +52,12 @@ class ActivityProcessor {
   // Whether add_device or add_unresolved_device has seen device_id (no need to ask again).
   bool device_known(uint32_t device_id);
 
+  // Every kernel name and device record goes out again with its next use. For losses the
+  // library cannot see: a batch fired into a full BPF ring (the USDT route reports no
+  // failure) or dropped by the daemon's rate limit. The flush thread calls it every few
+  // seconds; it costs one record per name and device in use.
+  void announce_again();
+
   // What the status record reports about CUPTI itself.
   void set_state(gt_gpu_state state, int cupti_result, uint32_t cupti_version, const std::string& holder);
   // Sends the status record if the receiver has not seen the current one (force: always).
@@ -68,7 +76,7 @@ class ActivityProcessor {
   uint32_t pid_;
   NameTable names_;
   DeviceAnnouncer devices_;
-  BatchWriter writer_;
+  BatchWriter writer_;  // a refused batch calls announce_again's work at once: see batch_writer.h
   RecordConverter converter_;
   ProcessorStats stats_;
   gt_gpu_status_event status_{};

@@ -15,6 +15,7 @@
 
 #include <cupti.h>
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -29,11 +30,18 @@
 namespace gputrace::cupti {
 namespace {
 
+// How often every kernel name and device record is sent again (ActivityProcessor::announce_again).
+constexpr uint64_t kAnnounceAgainNs = 5'000'000'000;
+
 struct Injection {
   Options options = Options::from_environment();
   DaemonTransport transport{options.socket_path};
   ClockAlignment clock;
-  ActivityProcessor processor{transport, clock, static_cast<uint32_t>(getpid())};
+  // The process that set CUPTI up. A fork()ed child inherits this memory but not CUPTI's
+  // threads, nor the flush thread, and any of this state's mutexes may have been held by a
+  // thread that does not exist there: the child does nothing CUPTI-related.
+  const pid_t owner_pid = getpid();
+  ActivityProcessor processor{transport, clock, static_cast<uint32_t>(owner_pid)};
   CUpti_SubscriberHandle subscriber = nullptr;
   uint32_t cupti_version = 0;
   std::mutex flush_mu;
@@ -55,6 +63,8 @@ Injection& injection() {
   return *g_injection.load(std::memory_order_acquire);
 }
 
+bool in_forked_child(const Injection& in) { return getpid() != in.owner_pid; }
+
 const char* result_name(CUptiResult r) {
   const char* s = nullptr;
   if (cuptiGetResultString(r, &s) != CUPTI_SUCCESS || s == nullptr) return "unknown CUPTI error";
@@ -73,6 +83,10 @@ void CUPTIAPI buffer_requested(uint8_t** buffer, size_t* size, size_t* max_recor
 void CUPTIAPI buffer_completed(CUcontext context, uint32_t stream, uint8_t* buffer, size_t, size_t valid) {
   try {
     Injection& in = injection();
+    if (in_forked_child(in)) {
+      std::free(buffer);
+      return;
+    }
     if (buffer && valid) in.processor.process_buffer(buffer, valid);
     size_t dropped = 0;
     if (cuptiActivityGetNumDroppedRecords(context, stream, &dropped) == CUPTI_SUCCESS && dropped)
@@ -87,30 +101,71 @@ uint64_t CUPTIAPI monotonic_timestamp() { return ClockAlignment::monotonic_now()
 
 bool read_cupti_clock(uint64_t& ts) { return cuptiGetTimestamp(&ts) == CUPTI_SUCCESS; }
 
-void flush_loop(Injection& in) {
-  std::unique_lock lock(in.flush_mu);
-  while (!in.flush_cv.wait_for(lock, std::chrono::milliseconds(in.options.flush_ms), [&] { return in.stopping; })) {
-    lock.unlock();
-    // Recalibrate first: CUPTI's fallback clock is realtime, which NTP slews and steps.
-    if (in.clock.mode() == GT_GPU_CLOCK_CALIBRATED) in.clock.calibrate(read_cupti_clock, 16);
-    cuptiActivityFlushAll(0);  // hands over completed buffers that are not yet full
-    in.processor.send_status(false);
-    lock.lock();
+void flush_once(Injection& in, uint64_t& last_announce_ns) {
+  // Recalibrate first: CUPTI's fallback clock is realtime, which NTP slews and steps.
+  if (in.clock.mode() == GT_GPU_CLOCK_CALIBRATED) in.clock.calibrate(read_cupti_clock, 16);
+  cuptiActivityFlushAll(0);  // hands over completed buffers that are not yet full
+  if (const uint64_t now = ClockAlignment::monotonic_now(); now - last_announce_ns >= kAnnounceAgainNs) {
+    in.processor.announce_again();
+    last_announce_ns = now;
   }
+  in.processor.send_status(false);
+}
+
+void flush_loop(Injection& in) noexcept {
+  try {
+    uint64_t last_announce_ns = ClockAlignment::monotonic_now();
+    std::unique_lock lock(in.flush_mu);
+    while (!in.flush_cv.wait_for(lock, std::chrono::milliseconds(in.options.flush_ms), [&] { return in.stopping; })) {
+      lock.unlock();
+      try {
+        flush_once(in, last_announce_ns);
+      } catch (...) {
+        // Out of memory in this round: the next one tries again.
+      }
+      lock.lock();
+    }
+  } catch (...) {
+    // The thread ends; buffers are still handed over when full and at exit.
+  }
+}
+
+// The flush thread must not take the application's signals: a handler the application wrote
+// for its own threads (or sigwait in a dedicated thread) would run or be missed here. It is
+// created with every signal blocked and inherits that mask.
+bool start_flush_thread(Injection& in) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  bool started = false;
+  try {
+    in.flusher = std::thread(flush_loop, std::ref(in));
+    started = true;
+  } catch (...) {
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (started) pthread_setname_np(in.flusher.native_handle(), "gputrace-cupti");
+  return started;
 }
 
 void at_exit() {
   Injection* in = g_injection.load(std::memory_order_acquire);
-  if (in == nullptr) return;
-  {
-    std::lock_guard lock(in->flush_mu);
-    in->stopping = true;
+  // In a forked child: no flush thread to join (joining its copy would wait forever), CUPTI
+  // is the parent's, and the mutexes may be held by threads that were not copied.
+  if (in == nullptr || in_forked_child(*in)) return;
+  try {
+    {
+      std::lock_guard lock(in->flush_mu);
+      in->stopping = true;
+    }
+    in->flush_cv.notify_all();
+    if (in->flusher.joinable()) in->flusher.join();
+    cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);  // the last, partly filled buffers too
+    in->processor.set_state(GT_GPU_STATE_EXITING, CUPTI_SUCCESS, in->cupti_version, "");
+    in->processor.send_status(true);
+  } catch (...) {
+    // Exiting anyway: what was not sent is lost.
   }
-  in->flush_cv.notify_all();
-  if (in->flusher.joinable()) in->flusher.join();
-  cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);  // the last, partly filled buffers too
-  in->processor.set_state(GT_GPU_STATE_EXITING, CUPTI_SUCCESS, in->cupti_version, "");
-  in->processor.send_status(true);
 }
 
 // Learns which PCI device CUDA device `device_id` is, once per device. The record goes out
@@ -134,6 +189,7 @@ void describe_device(Injection& in, uint32_t device_id) {
 void CUPTIAPI on_cupti_callback(void*, CUpti_CallbackDomain domain, CUpti_CallbackId cbid, const void* data) {
   if (domain != CUPTI_CB_DOMAIN_RESOURCE || cbid != CUPTI_CBID_RESOURCE_CONTEXT_CREATED || data == nullptr) return;
   try {
+    if (in_forked_child(injection())) return;
     const auto* resource = static_cast<const CUpti_ResourceData*>(data);
     uint32_t device_id = 0;
     if (const CUptiResult r = cuptiGetDeviceId(resource->context, &device_id); r != CUPTI_SUCCESS) {
@@ -186,34 +242,71 @@ void set_up_clock(Injection& in) {
   }
 }
 
-void enable_kinds(Injection& in) {
+// API records name their thread by CUPTI's default id, pthread_self() (an address), unless
+// told to use the kernel's thread id, which is what gputrace correlates on.
+bool use_system_thread_ids() {
+  if (const CUptiResult r = cuptiSetThreadIdType(CUPTI_ACTIVITY_THREAD_ID_TYPE_SYSTEM); r != CUPTI_SUCCESS) {
+    say(std::string("cuptiSetThreadIdType(SYSTEM) failed (") + result_name(r) +
+        "): CUDA API calls will not be traced (their thread ids would not be the kernel's)");
+    return false;
+  }
+  return true;
+}
+
+// False when none of the activity gputrace exists for could be enabled.
+bool enable_kinds(Injection& in) {
+  const bool api = in.options.api && use_system_thread_ids();
   const struct {
     CUpti_ActivityKind kind;
     bool wanted;
+    bool core;  // kernels, copies, memsets: without any of them there is nothing to trace
     const char* name;
   } kinds[] = {
       // CONCURRENT_KERNEL, not KERNEL: KERNEL serialises every kernel launch.
-      {CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, true, "CONCURRENT_KERNEL"},
-      {CUPTI_ACTIVITY_KIND_MEMCPY, true, "MEMCPY"},
-      {CUPTI_ACTIVITY_KIND_MEMSET, true, "MEMSET"},
-      {CUPTI_ACTIVITY_KIND_RUNTIME, in.options.api, "RUNTIME"},
-      {CUPTI_ACTIVITY_KIND_DRIVER, in.options.api, "DRIVER"},
-      {CUPTI_ACTIVITY_KIND_MEMORY2, in.options.memory, "MEMORY2"},
+      {CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, true, true, "CONCURRENT_KERNEL"},
+      {CUPTI_ACTIVITY_KIND_MEMCPY, true, true, "MEMCPY"},
+      {CUPTI_ACTIVITY_KIND_MEMSET, true, true, "MEMSET"},
+      {CUPTI_ACTIVITY_KIND_RUNTIME, api, false, "RUNTIME"},
+      {CUPTI_ACTIVITY_KIND_DRIVER, api, false, "DRIVER"},
+      {CUPTI_ACTIVITY_KIND_MEMORY2, in.options.memory, false, "MEMORY2"},
   };
+  bool any_core = false;
   for (const auto& k : kinds) {
     if (!k.wanted) continue;
     if (const CUptiResult r = cuptiActivityEnable(k.kind); r != CUPTI_SUCCESS)
       say(std::string("cannot enable CUPTI activity kind ") + k.name + ": " + result_name(r));
+    else
+      any_core = any_core || k.core;
   }
+  return any_core;
+}
+
+// Gives CUPTI's subscriber slot back, so that a profiler started later in the process can
+// have it, when gputrace could claim it but not use it.
+void release_cupti(Injection& in) {
+  if (in.subscriber == nullptr) return;
+  cuptiUnsubscribe(in.subscriber);
+  in.subscriber = nullptr;
+}
+
+// A libcupti newer than the headers this library was built with may emit record versions
+// they do not describe (activity_layout.h reads fields by offset, checked against them).
+void check_runtime_version(uint32_t runtime) {
+  if (runtime > CUPTI_API_VERSION)
+    say("libcupti reports API version " + std::to_string(runtime) + ", newer than the " +
+        std::to_string(CUPTI_API_VERSION) +
+        " this library was built against: if GPU records look wrong, rebuild gputrace against this CUDA toolkit");
 }
 
 int initialize() {
   Injection& in = injection();
+  for (const std::string& problem : in.options.problems) say(problem);
   uint32_t version = 0;
-  cuptiGetVersion(&version);
+  if (cuptiGetVersion(&version) == CUPTI_SUCCESS) check_runtime_version(version);
   in.cupti_version = version;
   std::string holder;
   if (const CUptiResult r = subscribe(in, holder); r != CUPTI_SUCCESS) {
+    in.subscriber = nullptr;
     if (r == CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED)
       fail(in, GT_GPU_STATE_OTHER_SUBSCRIBER, r, version, holder,
            "CUPTI is already in use by " + holder +
@@ -226,11 +319,17 @@ int initialize() {
   }
   set_up_clock(in);
   if (const CUptiResult r = cuptiActivityRegisterCallbacks(buffer_requested, buffer_completed); r != CUPTI_SUCCESS) {
+    release_cupti(in);
     fail(in, GT_GPU_STATE_CUPTI_FAILED, r, version, "",
          std::string("cuptiActivityRegisterCallbacks failed (") + result_name(r) + "): GPU activity will not be traced");
     return 1;
   }
-  enable_kinds(in);
+  if (!enable_kinds(in)) {
+    release_cupti(in);
+    fail(in, GT_GPU_STATE_CUPTI_FAILED, CUPTI_ERROR_UNKNOWN, version, "",
+         "no CUPTI activity kind could be enabled: GPU activity will not be traced");
+    return 1;
+  }
   // No context exists yet (this runs inside cuInit): every device's context creation is seen.
   if (const CUptiResult r =
           cuptiEnableCallback(1, in.subscriber, CUPTI_CB_DOMAIN_RESOURCE, CUPTI_CBID_RESOURCE_CONTEXT_CREATED);
@@ -239,8 +338,10 @@ int initialize() {
         "): gputrace will assume CUDA numbers its devices in PCI address order");
   in.processor.set_state(GT_GPU_STATE_ACTIVE, CUPTI_SUCCESS, version, "");
   in.processor.send_status(true);
-  in.flusher = std::thread(flush_loop, std::ref(in));
+  // The final flush happens even without the flush thread: full buffers still arrive.
   std::atexit(at_exit);
+  if (!start_flush_thread(in))
+    say("cannot start the flush thread: GPU activity arrives only as CUPTI buffers fill, and at exit");
   return 1;
 }
 

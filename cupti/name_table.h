@@ -2,8 +2,10 @@
 //
 // Ids count up from 1 in the order names are first seen. A name is sent again when the
 // transport's epoch changes (a tracer that attached later never saw it) and after a batch was
-// dropped (it may have carried the name). The table is bounded: past max_names, new names
-// get id 0 ("name unknown") and are counted.
+// dropped (it may have carried the name), and every few seconds (a batch lost in the BPF ring
+// is invisible to the library). The table is bounded by count and by bytes (a program that
+// generates kernels has no limit on name lengths): past either, new names get id 0 ("name
+// unknown") and are counted.
 #pragma once
 
 #include <cstddef>
@@ -16,7 +18,8 @@ namespace gputrace::cupti {
 
 class NameTable {
  public:
-  explicit NameTable(size_t max_names = 1 << 16) : max_names_(max_names) {}
+  explicit NameTable(size_t max_names = 1 << 16, size_t max_bytes = 16 << 20)
+      : max_names_(max_names), max_bytes_(max_bytes) {}
 
   struct Lookup {
     uint64_t id = 0;
@@ -28,6 +31,7 @@ class NameTable {
 
   uint64_t overflowed() const { return overflowed_; }
   size_t size() const { return names_.size(); }
+  size_t bytes() const { return bytes_; }
 
  private:
   struct Hash {
@@ -40,6 +44,8 @@ class NameTable {
     uint64_t sent_generation = 0;
   };
   size_t max_names_;
+  size_t max_bytes_;
+  size_t bytes_ = 0;  // name text held, the table's own overhead aside
   uint64_t next_id_ = 1;
   uint64_t generation_ = 0;
   uint64_t overflowed_ = 0;

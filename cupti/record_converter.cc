@@ -15,8 +15,20 @@ T field(std::span<const std::byte> r, size_t offset) {
   return v;
 }
 
+// CUPTI writes 0 for "no timing could be collected" (cupti_activity.h, on start and end).
 bool timed(std::span<const std::byte> r, size_t start, size_t end) {
-  return field<uint64_t>(r, end) >= field<uint64_t>(r, start);
+  const uint64_t s = field<uint64_t>(r, start), e = field<uint64_t>(r, end);
+  return s != 0 && e != 0 && e >= s;
+}
+
+// Bytes of the GT_EV_GPU_NAME record for a name of len bytes: fixed part, text, NUL, padding.
+size_t name_record_size(size_t len) { return (sizeof(gt_gpu_name_event) + len + 1 + 7) & ~size_t{7}; }
+
+// The name as shipped: at most GT_GPU_NAME_MAX - 1 bytes.
+size_t shipped_name_length(const char* name) {
+  if (name == nullptr) return 0;
+  const size_t len = strnlen(name, GT_GPU_NAME_MAX);
+  return len == GT_GPU_NAME_MAX ? len - 1 : len;
 }
 
 // A kernel name record: fixed part, the name, its NUL, zero padding to 8.
@@ -27,22 +39,22 @@ struct alignas(8) NameRecord {
 
 }  // namespace
 
-RecordConverter::RecordConverter(const ClockAlignment& clock, NameTable& names, DeviceAnnouncer& devices,
-                                 uint32_t pid)
-    : clock_(clock), names_(names), devices_(devices), pid_(pid) {}
+RecordConverter::RecordConverter(NameTable& names, DeviceAnnouncer& devices, uint32_t pid)
+    : names_(names), devices_(devices), pid_(pid) {}
 
 void RecordConverter::fill_header(gt_event_header& h, uint16_t kind, uint32_t size, uint64_t cupti_ts) const {
   h.kind = kind;
   h.cpu = GT_GPU_NO_CPU;
   h.size = size;
-  h.ts_ns = clock_.to_monotonic(cupti_ts);
+  h.ts_ns = monotonic(cupti_ts);
   h.pid = pid_;
   h.tid = 0;
 }
 
 RecordConverter::Outcome RecordConverter::convert(std::span<const std::byte> record, uint64_t epoch,
-                                                  BatchWriter& out) {
+                                                  int64_t clock_offset_ns, BatchWriter& out) {
   if (record.size() < sizeof(uint32_t)) return Outcome::Truncated;
+  offset_ns_ = clock_offset_ns;
   switch (field<uint32_t>(record, 0)) {
     case kKindConcurrentKernel:
     case kKindKernel: return kernel(record, epoch, out);
@@ -60,12 +72,14 @@ RecordConverter::Outcome RecordConverter::kernel(std::span<const std::byte> r, u
   if (r.size() < o::extent) return Outcome::Truncated;
   if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
   gt_gpu_kernel_event e{};
-  // The device and the name first: they must precede the kernel in the stream, and may flush
-  // the batch.
+  // The device and the name first: they must precede the kernel in the stream. All three go
+  // in one batch, so a refused batch cannot take the name and leave its kernel.
+  out.make_room(sizeof(gt_gpu_device_event) +
+                name_record_size(shipped_name_length(field<const char*>(r, o::name))) + sizeof(e));
   send_device(field<uint32_t>(r, o::device_id), epoch, out);
   e.name_id = send_name(field<const char*>(r, o::name), epoch, out);
   fill_header(e.hdr, GT_EV_GPU_KERNEL, sizeof(e), field<uint64_t>(r, o::start));
-  e.end_ns = clock_.to_monotonic(field<uint64_t>(r, o::end));
+  e.end_ns = monotonic(field<uint64_t>(r, o::end));
   e.device_id = field<uint32_t>(r, o::device_id);
   e.context_id = field<uint32_t>(r, o::context_id);
   e.stream_id = field<uint32_t>(r, o::stream_id);
@@ -83,17 +97,13 @@ RecordConverter::Outcome RecordConverter::kernel(std::span<const std::byte> r, u
 
 uint64_t RecordConverter::send_name(const char* name, uint64_t epoch, BatchWriter& out) {
   if (name == nullptr) return 0;
-  size_t len = strnlen(name, GT_GPU_NAME_MAX);
-  uint32_t flags = 0;
-  if (len == GT_GPU_NAME_MAX) {
-    len = GT_GPU_NAME_MAX - 1;
-    flags |= GT_GPU_NAME_TRUNCATED;
-  }
+  const size_t len = shipped_name_length(name);
+  const uint32_t flags = strnlen(name, GT_GPU_NAME_MAX) == GT_GPU_NAME_MAX ? GT_GPU_NAME_TRUNCATED : 0;
   const std::string_view text(name, len);
   const NameTable::Lookup found = names_.intern(text, epoch);
   if (found.id == 0 || !found.send) return found.id;
   NameRecord rec{};
-  const uint32_t size = static_cast<uint32_t>((sizeof(gt_gpu_name_event) + len + 1 + 7) & ~size_t{7});
+  const auto size = static_cast<uint32_t>(name_record_size(len));
   fill_header(rec.event.hdr, GT_EV_GPU_NAME, size, 0);
   rec.event.name_id = found.id;
   rec.event.name_len = static_cast<uint32_t>(len);
@@ -115,10 +125,11 @@ RecordConverter::Outcome RecordConverter::memcpy(std::span<const std::byte> r, u
   namespace o = memcpy_off;
   if (r.size() < o::extent) return Outcome::Truncated;
   if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
-  send_device(field<uint32_t>(r, o::device_id), epoch, out);
   gt_gpu_memcpy_event e{};
+  out.make_room(sizeof(gt_gpu_device_event) + sizeof(e));  // the device record travels with it
+  send_device(field<uint32_t>(r, o::device_id), epoch, out);
   fill_header(e.hdr, GT_EV_GPU_MEMCPY, sizeof(e), field<uint64_t>(r, o::start));
-  e.end_ns = clock_.to_monotonic(field<uint64_t>(r, o::end));
+  e.end_ns = monotonic(field<uint64_t>(r, o::end));
   e.bytes = field<uint64_t>(r, o::bytes);
   e.device_id = field<uint32_t>(r, o::device_id);
   e.context_id = field<uint32_t>(r, o::context_id);
@@ -136,10 +147,11 @@ RecordConverter::Outcome RecordConverter::memset(std::span<const std::byte> r, u
   namespace o = memset_off;
   if (r.size() < o::extent) return Outcome::Truncated;
   if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
-  send_device(field<uint32_t>(r, o::device_id), epoch, out);
   gt_gpu_memset_event e{};
+  out.make_room(sizeof(gt_gpu_device_event) + sizeof(e));
+  send_device(field<uint32_t>(r, o::device_id), epoch, out);
   fill_header(e.hdr, GT_EV_GPU_MEMSET, sizeof(e), field<uint64_t>(r, o::start));
-  e.end_ns = clock_.to_monotonic(field<uint64_t>(r, o::end));
+  e.end_ns = monotonic(field<uint64_t>(r, o::end));
   e.bytes = field<uint64_t>(r, o::bytes);
   e.device_id = field<uint32_t>(r, o::device_id);
   e.context_id = field<uint32_t>(r, o::context_id);
@@ -159,7 +171,7 @@ RecordConverter::Outcome RecordConverter::api(std::span<const std::byte> r, uint
   gt_gpu_api_event e{};
   fill_header(e.hdr, GT_EV_GPU_API, sizeof(e), field<uint64_t>(r, o::start));
   e.hdr.tid = field<uint32_t>(r, o::thread_id);
-  e.end_ns = clock_.to_monotonic(field<uint64_t>(r, o::end));
+  e.end_ns = monotonic(field<uint64_t>(r, o::end));
   e.cbid = field<uint32_t>(r, o::cbid);
   e.correlation_id = field<uint32_t>(r, o::correlation_id);
   e.return_value = field<uint32_t>(r, o::return_value);
@@ -173,8 +185,10 @@ RecordConverter::Outcome RecordConverter::memory(std::span<const std::byte> r, u
   if (r.size() < o::extent) return Outcome::Truncated;
   const uint32_t op = field<uint32_t>(r, o::operation);
   if (op != GT_GPU_MEMORY_ALLOC && op != GT_GPU_MEMORY_RELEASE) return Outcome::Skipped;
-  send_device(field<uint32_t>(r, o::device_id), epoch, out);
+  if (field<uint64_t>(r, o::timestamp) == 0) return Outcome::Incomplete;
   gt_gpu_memory_event e{};
+  out.make_room(sizeof(gt_gpu_device_event) + sizeof(e));
+  send_device(field<uint32_t>(r, o::device_id), epoch, out);
   fill_header(e.hdr, GT_EV_GPU_MEMORY, sizeof(e), field<uint64_t>(r, o::timestamp));
   e.address = field<uint64_t>(r, o::address);
   e.bytes = field<uint64_t>(r, o::bytes);

@@ -1,6 +1,6 @@
 // RecordConverter: turns one CUPTI activity record into gputrace wire records (bpf/gpu.h),
 // reading fields by the offsets of activity_layout.h and putting timestamps on
-// CLOCK_MONOTONIC. A kernel's name goes out as a GT_EV_GPU_NAME record ahead of the first
+// CLOCK_MONOTONIC with the offset the caller read once for the whole buffer. A kernel's name goes out as a GT_EV_GPU_NAME record ahead of the first
 // kernel that uses it, and a device's PCI address as a GT_EV_GPU_DEVICE record ahead of the
 // first activity on it, in the same batch.
 #pragma once
@@ -22,13 +22,15 @@ class RecordConverter {
     Converted,
     Skipped,    // a kind (or memory operation) gputrace does not ship
     Truncated,  // fewer bytes left in the buffer than the record's fields need
-    Incomplete, // CUPTI could not time it (end before start): the daemon would reject the batch
+    Incomplete, // CUPTI could not time it (a timestamp of 0, "no timing could be collected", or
+                // end before start): shipped, it would sit at boot time or be rejected
   };
 
-  RecordConverter(const ClockAlignment& clock, NameTable& names, DeviceAnnouncer& devices, uint32_t pid);
+  RecordConverter(NameTable& names, DeviceAnnouncer& devices, uint32_t pid);
 
   // record: from the record's first byte to the end of the valid part of its buffer.
-  Outcome convert(std::span<const std::byte> record, uint64_t epoch, BatchWriter& out);
+  // clock_offset_ns: ClockAlignment::offset_ns(), read once by the caller.
+  Outcome convert(std::span<const std::byte> record, uint64_t epoch, int64_t clock_offset_ns, BatchWriter& out);
 
  private:
   Outcome kernel(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out);
@@ -39,8 +41,9 @@ class RecordConverter {
   uint64_t send_name(const char* name, uint64_t epoch, BatchWriter& out);
   void send_device(uint32_t device_id, uint64_t epoch, BatchWriter& out);
   void fill_header(gt_event_header& h, uint16_t kind, uint32_t size, uint64_t cupti_ts) const;
+  uint64_t monotonic(uint64_t cupti_ts) const { return ClockAlignment::to_monotonic(cupti_ts, offset_ns_); }
 
-  const ClockAlignment& clock_;
+  int64_t offset_ns_ = 0;  // of the record being converted
   NameTable& names_;
   DeviceAnnouncer& devices_;
   uint32_t pid_;

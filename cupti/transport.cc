@@ -3,6 +3,7 @@
 #include "clock_alignment.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -61,15 +62,34 @@ bool DaemonTransport::send(std::span<const std::byte> batch) {
     case Route::Usdt:
       fire_batch_probe(batch.data(), batch.size());
       return true;
-    case Route::Socket: {
-      const ssize_t n = ::send(fd_, batch.data(), batch.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n == static_cast<ssize_t>(batch.size())) return true;
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) disconnect();
-      return false;
-    }
+    case Route::Socket: return send_datagram(batch);
     case Route::None: break;
   }
   return false;
+}
+
+bool DaemonTransport::send_datagram(std::span<const std::byte> batch) {
+  const uint64_t deadline = ClockAlignment::monotonic_now() + uint64_t{kSendWaitMs} * 1'000'000;
+  for (;;) {
+    const ssize_t n = ::send(fd_, batch.data(), batch.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(batch.size())) {
+      daemon_stalled_ = false;
+      return true;
+    }
+    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)) {
+      disconnect();  // the daemon went away (or cut a datagram, which SEQPACKET never does)
+      return false;
+    }
+    // Full: the daemon is behind. Give it a moment to read before dropping the batch. POLLOUT
+    // waits for the buffer to drain to a quarter, more than a send needs: poll in short
+    // slices and try again after each.
+    if (daemon_stalled_ || ClockAlignment::monotonic_now() >= deadline) {
+      daemon_stalled_ = true;
+      return false;
+    }
+    pollfd p{fd_, POLLOUT, 0};
+    ::poll(&p, 1, 1);
+  }
 }
 
 void DaemonTransport::try_connect() {
@@ -87,7 +107,12 @@ void DaemonTransport::try_connect() {
     ::close(fd);
     return;
   }
+  // Room for bursts (a whole CUPTI buffer converts at once). Capped silently by the kernel;
+  // a failure leaves the default, which still works, with more waits and drops.
+  const int sndbuf = kSendBufferBytes;
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
   fd_ = fd;
+  daemon_stalled_ = false;
 }
 
 void DaemonTransport::disconnect() {

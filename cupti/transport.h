@@ -3,7 +3,10 @@
 // DaemonTransport fires the USDT probe gputrace:batch(ptr, len) when a tracer has attached
 // to it (its semaphore is non-zero: no tracer, no work), and otherwise sends each batch as one
 // datagram on the daemon's AF_UNIX SOCK_SEQPACKET socket, if that socket exists. Sending never
-// blocks the application: a full socket drops the batch, and the caller counts it.
+// blocks the application's own threads (it runs on CUPTI's buffer thread or the flush thread):
+// a full socket gets a short wait (kSendWaitMs) for the daemon to read, then the batch is
+// dropped and the caller counts it. After a wait that timed out, no more waits until a send
+// goes through again, so a stalled daemon costs the process one wait, not one per batch.
 #pragma once
 
 #include <cstddef>
@@ -47,6 +50,7 @@ class DaemonTransport final : public Transport {
   Route choose_route();
   void try_connect();
   void disconnect();
+  bool send_datagram(std::span<const std::byte> batch);
 
   std::string socket_path_;
   std::mutex mu_;
@@ -54,7 +58,14 @@ class DaemonTransport final : public Transport {
   uint64_t next_connect_ns_ = 0;
   Route route_ = Route::None;
   uint64_t epoch_ = 0;
+  bool daemon_stalled_ = false;  // the last wait for room timed out
 };
+
+// How long a send waits for room on a full socket before the batch is dropped.
+inline constexpr int kSendWaitMs = 5;
+// SO_SNDBUF asked for: the kernel caps it at net.core.wmem_max (and doubles it). The default
+// (wmem_default, ~208 KiB) holds about a dozen 16-KiB batches; one 1-MiB CUPTI buffer is ~70.
+inline constexpr int kSendBufferBytes = 4 << 20;
 
 // The USDT probe site, out of line so the library carries exactly one gputrace:batch note.
 void fire_batch_probe(const void* batch, size_t len);

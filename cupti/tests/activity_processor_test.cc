@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
+#include <string>
 
 namespace gputrace::cupti {
 namespace {
@@ -42,7 +44,9 @@ TEST(ActivityProcessor, WalksACuptiBufferWithLibcuptisIterator) {
   ActivityProcessor processor(transport, clock, 77);
   HandmadeBuffer buf;
   testing::fill_reference_activity(buf);
-  buf.add<CUpti_ActivityKernel10>().kind = CUPTI_ACTIVITY_KIND_CONTEXT;  // not shipped
+  auto& context = buf.add<testing::LatestContext>();  // a kind gputrace does not ship
+  context.kind = CUPTI_ACTIVITY_KIND_CONTEXT;
+  context.contextId = 1;
   processor.process_buffer(buf.data(), buf.size());
 
   auto kinds = by_kind(transport);
@@ -162,6 +166,128 @@ TEST(ActivityProcessor, ResendsNamesAfterALostBatchAndReportsDrops) {
   const auto st = as<gt_gpu_status_event>(kinds[GT_EV_GPU_STATUS].back());
   EXPECT_EQ(st.dropped_local, 7u);  // the refused batches: name, 3 kernels, memcpy, memset; status
   EXPECT_EQ(st.dropped_cupti, 9u);
+}
+
+// A buffer that fills several batches, kernels cycling through 8 names, all on device 0.
+struct ManyKernels {
+  std::vector<std::string> names;
+  HandmadeBuffer buf;
+  explicit ManyKernels(uint32_t kernels) {
+    for (int i = 0; i < 8; ++i) names.push_back("_Z7kernel" + std::to_string(i) + "Pf");
+    for (uint32_t i = 0; i < kernels; ++i) {
+      auto& k = buf.add<testing::LatestKernel>();
+      k.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
+      k.start = 1000 + i;
+      k.end = 1001 + i;
+      k.correlationId = i;
+      k.name = names[i % names.size()].c_str();
+    }
+  }
+};
+
+// What the daemon can resolve from the batches that arrived, in order: every kernel whose name
+// id or device was announced in an earlier batch or earlier in its own. Returns the kernels
+// that refer to a name or device the daemon never heard of.
+size_t unresolved_references(const CaptureTransport& t, size_t& kernels) {
+  std::set<uint64_t> names;
+  std::set<uint32_t> devices;
+  size_t unresolved = 0;
+  kernels = 0;
+  for (const auto& b : t.batches) {
+    auto batch = validate_batch(b, 1);
+    EXPECT_TRUE(batch) << describe(batch.error());
+    if (!batch) continue;
+    decode_stream(batch->records, [&](const Record& r) {
+      if (r.header.kind == GT_EV_GPU_NAME) names.insert(r.as<gt_gpu_name_event>().name_id);
+      if (r.header.kind == GT_EV_GPU_DEVICE) devices.insert(r.as<gt_gpu_device_event>().device_id);
+      if (r.header.kind == GT_EV_GPU_KERNEL) {
+        ++kernels;
+        const auto k = r.as<gt_gpu_kernel_event>();
+        unresolved += !names.count(k.name_id) || !devices.count(k.device_id);
+      }
+    });
+  }
+  return unresolved;
+}
+
+// One early batch of a buffer is refused (the daemon's socket was full for a moment): the
+// names and the device record it carried must go out again in the very next batch, not after
+// the whole buffer, or every later batch of the buffer refers to ids the daemon never saw.
+TEST(ActivityProcessor, AOneBatchLossIsRepairedInTheNextBatch) {
+  CaptureTransport transport;
+  ClockAlignment clock;
+  clock.use_callback();
+  ActivityProcessor processor(transport, clock, 77);
+  processor.add_device(*make_device_record(0, 0, 0x41, 0, "gpu"));
+  ManyKernels many(600);  // about four batches
+  transport.refuse_only(0);
+  processor.process_buffer(many.buf.data(), many.buf.size());
+  ASSERT_GE(transport.batches.size(), 3u);  // the refused one is not among them
+  size_t kernels = 0;
+  EXPECT_EQ(unresolved_references(transport, kernels), 0u);
+  EXPECT_LT(kernels, 600u);  // the refused batch's kernels are lost, and counted
+  EXPECT_EQ(processor.stats().dropped_local, 600u - kernels + 9u);  // with the 8 names and the device
+}
+
+// The USDT route cannot see a batch lost to a full BPF ring: the probe fires and returns. The
+// periodic announce_again is what brings names and devices back.
+TEST(ActivityProcessor, AnnouncesAgainForLossesItCannotSee) {
+  CaptureTransport transport;
+  ClockAlignment clock;
+  clock.use_callback();
+  ActivityProcessor processor(transport, clock, 77);
+  processor.add_device(*make_device_record(0, 0, 0x41, 0, "gpu"));
+  HandmadeBuffer buf;
+  testing::fill_reference_activity(buf);
+  processor.process_buffer(buf.data(), buf.size());
+  transport.batches.clear();  // "delivered", then lost in the ring: the library cannot tell
+  processor.process_buffer(buf.data(), buf.size());
+  auto kinds = by_kind(transport);
+  EXPECT_EQ(kinds[GT_EV_GPU_NAME].size(), 0u);  // as far as the library knows, the receiver has it
+  EXPECT_EQ(kinds[GT_EV_GPU_DEVICE].size(), 0u);
+  transport.batches.clear();
+  processor.announce_again();
+  processor.process_buffer(buf.data(), buf.size());
+  kinds = by_kind(transport);
+  EXPECT_EQ(kinds[GT_EV_GPU_NAME].size(), 1u);
+  EXPECT_EQ(kinds[GT_EV_GPU_DEVICE].size(), 1u);
+  size_t kernels = 0;
+  EXPECT_EQ(unresolved_references(transport, kernels), 0u);
+  EXPECT_EQ(kernels, 3u);
+}
+
+TEST(ActivityProcessor, CountsUntimedRecords) {
+  CaptureTransport transport;
+  ClockAlignment clock;
+  ActivityProcessor processor(transport, clock, 77);
+  HandmadeBuffer buf;
+  testing::fill_reference_activity(buf);
+  auto& untimed = buf.add<testing::LatestKernel>();
+  untimed.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;  // start = end = 0: CUPTI could not time it
+  untimed.name = "untimed";
+  processor.process_buffer(buf.data(), buf.size());
+  EXPECT_EQ(processor.stats().incomplete, 1u);
+  EXPECT_EQ(processor.stats().records, 5u);
+  EXPECT_EQ(by_kind(transport)[GT_EV_GPU_KERNEL].size(), 3u);
+}
+
+// libcupti stops walking at a record kind it does not know (a newer CUPTI's, or garbage): the
+// rest of the buffer is lost, and counted, not silently skipped.
+TEST(ActivityProcessor, CountsABufferLibcuptiCouldNotWalkToTheEnd) {
+  CaptureTransport transport;
+  ClockAlignment clock;
+  ActivityProcessor processor(transport, clock, 77);
+  HandmadeBuffer buf;
+  testing::fill_reference_activity(buf);
+  buf.add<testing::LatestKernel>().kind = static_cast<CUpti_ActivityKind>(0x7ffffff0);
+  testing::fill_reference_activity(buf);
+  processor.process_buffer(buf.data(), buf.size());
+  EXPECT_EQ(processor.stats().records, 5u);  // the walk ended at the unknown kind
+  EXPECT_EQ(processor.stats().buffers_cut_short, 1u);
+  HandmadeBuffer whole;
+  testing::fill_reference_activity(whole);
+  processor.process_buffer(whole.data(), whole.size());
+  EXPECT_EQ(processor.stats().buffers_cut_short, 1u);  // a buffer walked to its end is not
 }
 
 TEST(ActivityProcessor, StatusNamesTheOtherSubscriber) {

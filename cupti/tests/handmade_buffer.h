@@ -1,6 +1,9 @@
 // HandmadeBuffer: lays out CUPTI activity records the way libcupti does (back to back,
-// 8-byte aligned), so tests without a GPU can drive the real buffer-processing path.
+// 8-byte aligned, in the record versions the linked libcupti walks: latest_records.h), so
+// tests without a GPU can drive the real buffer-processing path.
 #pragma once
+
+#include "latest_records.h"
 
 #include <cupti.h>
 
@@ -38,7 +41,7 @@ inline constexpr const char* kEmitterDeviceName = "NVIDIA Emitter GPU";
 inline constexpr const char* kKernelName = "_Z6vecaddPKfS0_Pfi";
 inline void fill_reference_activity(HandmadeBuffer& buf) {
   for (uint32_t i = 0; i < 3; ++i) {
-    auto& k = buf.add<CUpti_ActivityKernel10>();
+    auto& k = buf.add<LatestKernel>();
     k.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
     k.start = 1000 + i * 100;
     k.end = 1050 + i * 100;
@@ -51,7 +54,7 @@ inline void fill_reference_activity(HandmadeBuffer& buf) {
     k.blockY = k.blockZ = 1;
     k.name = kKernelName;
   }
-  auto& m = buf.add<CUpti_ActivityMemcpy6>();
+  auto& m = buf.add<LatestMemcpy>();
   m.kind = CUPTI_ACTIVITY_KIND_MEMCPY;
   m.copyKind = CUPTI_ACTIVITY_MEMCPY_KIND_HTOD;
   m.srcKind = CUPTI_ACTIVITY_MEMORY_KIND_PAGEABLE;
@@ -61,7 +64,7 @@ inline void fill_reference_activity(HandmadeBuffer& buf) {
   m.end = 900;
   m.streamId = 7;
   m.correlationId = 30;
-  auto& s = buf.add<CUpti_ActivityMemset4>();
+  auto& s = buf.add<LatestMemset>();
   s.kind = CUPTI_ACTIVITY_KIND_MEMSET;
   s.bytes = 4096;
   s.value = 0;

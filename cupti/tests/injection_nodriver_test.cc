@@ -18,14 +18,24 @@ bool driver_present() {
   return ::stat("/dev/nvidiactl", &st) == 0;
 }
 
+// The application loads the library as libcuda's cuInit would (nodriver_app.cc): the real
+// library runs in a real process, finds no driver behind CUPTI, says so once and gets out of
+// the way; the application's own output is unchanged.
 TEST(InjectionWithoutDriver, ApplicationRunsUnaffected) {
   if (driver_present()) GTEST_SKIP() << "an NVIDIA driver is present: the gpu tier covers this host";
-  const auto plain = run_program({GPUTRACE_NODRIVER_APP}, {});
-  const auto injected = run_program({GPUTRACE_NODRIVER_APP}, {"CUDA_INJECTION64_PATH=" GPUTRACE_CUPTI_LIBRARY});
+  const auto plain = run_program({GPUTRACE_NODRIVER_APP}, {"CUDA_INJECTION64_PATH="});
+  const auto injected = run_program({GPUTRACE_NODRIVER_APP}, {"CUDA_INJECTION64_PATH=" GPUTRACE_CUPTI_LIBRARY,
+                                                              "GPUTRACE_CUPTI_SOCKET="});
   EXPECT_EQ(plain.exit_code, 0);
+  EXPECT_NE(plain.err.find("InitializeInjection=-1"), std::string::npos) << plain.err;  // not loaded
   EXPECT_EQ(injected.exit_code, 0) << injected.err;
   EXPECT_EQ(injected.out, "cuda=unavailable devices=0 sum=500500\n");
   EXPECT_EQ(injected.out, plain.out);
+  // Loaded, initialised, and reported success to "libcuda" anyway.
+  EXPECT_NE(injected.err.find("InitializeInjection=1"), std::string::npos) << injected.err;
+  EXPECT_NE(injected.err.find("gputrace-cupti["), std::string::npos) << injected.err;
+  EXPECT_NE(injected.err.find("cuptiSubscribe failed"), std::string::npos) << injected.err;
+  EXPECT_NE(injected.err.find("GPU activity will not be traced"), std::string::npos) << injected.err;
 }
 
 // What libcuda would do with a driver: dlopen the library and call InitializeInjection. With

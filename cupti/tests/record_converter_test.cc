@@ -5,6 +5,7 @@
 #include "capture_transport.h"
 #include "decode/decoder.h"
 #include "gpu/batch_validator.h"
+#include "latest_records.h"
 
 #include <cupti.h>
 #include <gtest/gtest.h>
@@ -20,6 +21,10 @@ namespace gputrace::cupti {
 namespace {
 
 using testing::CaptureTransport;
+using testing::LatestKernel;
+using testing::LatestMemcpy;
+using testing::LatestMemory;
+using testing::LatestMemset;
 
 struct Harness {
   CaptureTransport transport;
@@ -27,11 +32,12 @@ struct Harness {
   NameTable names;
   DeviceAnnouncer devices;
   BatchWriter writer{transport, 1234};
-  RecordConverter converter{clock, names, devices, 1234};
+  RecordConverter converter{names, devices, 1234};
 
   template <class T>
   RecordConverter::Outcome convert(const T& rec) {
-    return converter.convert({reinterpret_cast<const std::byte*>(&rec), sizeof(T)}, transport.epoch(), writer);
+    return converter.convert({reinterpret_cast<const std::byte*>(&rec), sizeof(T)}, transport.epoch(),
+                             clock.offset_ns(), writer);
   }
   // Flushes and returns the validated records, in order.
   std::vector<std::vector<std::byte>> records() {
@@ -61,8 +67,13 @@ std::string name_of(const std::vector<std::byte>& bytes) {
 
 template <class K>
 class KernelVersions : public ::testing::Test {};
+// Every version the installed headers declare (activity_layout_check.cc checks the same set).
 using KernelTypes = ::testing::Types<CUpti_ActivityKernel5, CUpti_ActivityKernel6, CUpti_ActivityKernel7,
-                                     CUpti_ActivityKernel8, CUpti_ActivityKernel9, CUpti_ActivityKernel10>;
+                                     CUpti_ActivityKernel8, CUpti_ActivityKernel9
+#if CUPTI_API_VERSION >= 130000
+                                     , CUpti_ActivityKernel10
+#endif
+                                     >;
 TYPED_TEST_SUITE(KernelVersions, KernelTypes);
 
 TYPED_TEST(KernelVersions, ConvertsEveryShippedField) {
@@ -105,7 +116,11 @@ TYPED_TEST(KernelVersions, ConvertsEveryShippedField) {
 template <class M>
 class MemcpyVersions : public ::testing::Test {};
 using MemcpyTypes = ::testing::Types<CUpti_ActivityMemcpy, CUpti_ActivityMemcpy3, CUpti_ActivityMemcpy4,
-                                     CUpti_ActivityMemcpy5, CUpti_ActivityMemcpy6>;
+                                     CUpti_ActivityMemcpy5
+#if CUPTI_API_VERSION >= 26
+                                     , CUpti_ActivityMemcpy6
+#endif
+                                     >;
 TYPED_TEST_SUITE(MemcpyVersions, MemcpyTypes);
 
 TYPED_TEST(MemcpyVersions, ConvertsEveryShippedField) {
@@ -180,7 +195,11 @@ TYPED_TEST(MemsetVersions, ConvertsEveryShippedField) {
 
 template <class M>
 class MemoryVersions : public ::testing::Test {};
-using MemoryTypes = ::testing::Types<CUpti_ActivityMemory2, CUpti_ActivityMemory3, CUpti_ActivityMemory4>;
+using MemoryTypes = ::testing::Types<CUpti_ActivityMemory2, CUpti_ActivityMemory3
+#if CUPTI_API_VERSION >= 24
+                                     , CUpti_ActivityMemory4
+#endif
+                                     >;
 TYPED_TEST_SUITE(MemoryVersions, MemoryTypes);
 
 TYPED_TEST(MemoryVersions, ConvertsAllocationsAndReleasesOnly) {
@@ -233,25 +252,59 @@ TEST(RecordConverter, ConvertsRuntimeAndDriverCalls) {
   EXPECT_EQ(as<gt_gpu_api_event>(recs[1]).domain, GT_GPU_API_DRIVER);
 }
 
+// CUPTI writes 0 where it could not collect a timestamp (cupti_activity.h: "A value of 0 for both
+// the start and end timestamps indicates that timestamp information could not be collected").
+// Shipped, such a record would sit at boot time on the daemon's timeline.
+TEST(RecordConverter, RefusesRecordsCuptiCouldNotTime) {
+  Harness h;
+  using O = RecordConverter::Outcome;
+  for (auto [start, end] : {std::pair<uint64_t, uint64_t>{0, 0}, {0, 5}, {5, 0}}) {
+    LatestKernel k{};
+    k.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
+    k.start = start, k.end = end, k.name = "k";
+    EXPECT_EQ(h.convert(k), O::Incomplete) << start << "," << end;
+    LatestMemcpy m{};
+    m.kind = CUPTI_ACTIVITY_KIND_MEMCPY;
+    m.start = start, m.end = end;
+    EXPECT_EQ(h.convert(m), O::Incomplete) << start << "," << end;
+    LatestMemset s{};
+    s.kind = CUPTI_ACTIVITY_KIND_MEMSET;
+    s.start = start, s.end = end;
+    EXPECT_EQ(h.convert(s), O::Incomplete) << start << "," << end;
+    CUpti_ActivityAPI a{};
+    a.kind = CUPTI_ACTIVITY_KIND_RUNTIME;
+    a.start = start, a.end = end;
+    EXPECT_EQ(h.convert(a), O::Incomplete) << start << "," << end;
+  }
+  LatestMemory mem{};
+  mem.kind = CUPTI_ACTIVITY_KIND_MEMORY2;
+  mem.memoryOperationType = CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION;
+  mem.timestamp = 0;
+  EXPECT_EQ(h.convert(mem), O::Incomplete);
+  EXPECT_TRUE(h.records().empty());
+  EXPECT_EQ(h.names.size(), 0u);  // an untimed kernel does not even intern its name
+}
+
 TEST(RecordConverter, SkipsOtherKindsAndRefusesShortOrUntimedRecords) {
   Harness h;
-  CUpti_ActivityKernel10 k{};
-  k.kind = CUPTI_ACTIVITY_KIND_CONTEXT;
-  EXPECT_EQ(h.convert(k), RecordConverter::Outcome::Skipped);
+  testing::LatestContext c{};
+  c.kind = CUPTI_ACTIVITY_KIND_CONTEXT;
+  EXPECT_EQ(h.convert(c), RecordConverter::Outcome::Skipped);
+  LatestKernel k{};
   k.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
   k.start = 10;
   k.end = 5;
   EXPECT_EQ(h.convert(k), RecordConverter::Outcome::Incomplete);
   k.end = 20;
   // A record cut by the end of its buffer is never read past that end.
-  EXPECT_EQ(h.converter.convert({reinterpret_cast<const std::byte*>(&k), 100}, 1, h.writer),
+  EXPECT_EQ(h.converter.convert({reinterpret_cast<const std::byte*>(&k), 100}, 1, 0, h.writer),
             RecordConverter::Outcome::Truncated);
   EXPECT_TRUE(h.records().empty());
 }
 
 TEST(RecordConverter, SendsEachNameOncePerReceiverAndAfterALostBatch) {
   Harness h;
-  CUpti_ActivityKernel10 k{};
+  LatestKernel k{};
   k.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
   k.start = 1;
   k.end = 2;
@@ -280,7 +333,7 @@ TEST(RecordConverter, SendsEachNameOncePerReceiverAndAfterALostBatch) {
 TEST(RecordConverter, CutsOverlongNamesAndFlagsThem) {
   Harness h;
   const std::string long_name(GT_GPU_NAME_MAX + 500, 'x');
-  CUpti_ActivityKernel10 k{};
+  LatestKernel k{};
   k.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
   k.start = 1;
   k.end = 2;
@@ -303,8 +356,9 @@ TEST(RecordConverter, AppliesTheCalibratedClockOffset) {
       },
       50));
   EXPECT_EQ(h.clock.mode(), GT_GPU_CLOCK_CALIBRATED);
-  EXPECT_NEAR(static_cast<double>(h.clock.offset_ns()), 1e9, static_cast<double>(h.clock.error_ns()) + 1e6);
-  CUpti_ActivityMemset4 s{};
+  EXPECT_NEAR(static_cast<double>(h.clock.offset_ns()), 1e9,
+              static_cast<double>(h.clock.error_ns(ClockAlignment::monotonic_now())) + 1e6);
+  LatestMemset s{};
   s.kind = CUPTI_ACTIVITY_KIND_MEMSET;
   s.start = 5'000'000'000;
   s.end = 5'000'000'100;
@@ -319,7 +373,7 @@ TEST(RecordConverter, AppliesTheCalibratedClockOffset) {
 TEST(RecordConverter, SendsTheDeviceRecordAheadOfItsFirstActivity) {
   Harness h;
   ASSERT_TRUE(h.devices.learn(*make_device_record(3, 0x0001, 0xc1, 0x00, "NVIDIA H100 80GB HBM3")));
-  CUpti_ActivityKernel10 k{};
+  LatestKernel k{};
   k.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
   k.start = 100;
   k.end = 200;
@@ -327,7 +381,7 @@ TEST(RecordConverter, SendsTheDeviceRecordAheadOfItsFirstActivity) {
   k.name = "k";
   ASSERT_EQ(h.convert(k), RecordConverter::Outcome::Converted);
   ASSERT_EQ(h.convert(k), RecordConverter::Outcome::Converted);
-  CUpti_ActivityMemcpy6 m{};
+  LatestMemcpy m{};
   m.kind = CUPTI_ACTIVITY_KIND_MEMCPY;
   m.start = 1;
   m.end = 2;
@@ -362,14 +416,14 @@ TEST(RecordConverter, SendsTheDeviceRecordAheadOfMemsetsAndAllocationsToo) {
     Harness h;
     h.devices.learn(*make_device_record(1, 0, 0x41, 0, "gpu"));
     if (which == 0) {
-      CUpti_ActivityMemset4 s{};
+      LatestMemset s{};
       s.kind = CUPTI_ACTIVITY_KIND_MEMSET;
       s.start = 1;
       s.end = 2;
       s.deviceId = 1;
       ASSERT_EQ(h.convert(s), RecordConverter::Outcome::Converted);
     } else {
-      CUpti_ActivityMemory4 a{};
+      LatestMemory a{};
       a.kind = CUPTI_ACTIVITY_KIND_MEMORY2;
       a.memoryOperationType = CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION;
       a.timestamp = 5;
@@ -386,7 +440,7 @@ TEST(RecordConverter, SendsTheDeviceRecordAheadOfMemsetsAndAllocationsToo) {
 TEST(RecordConverter, SendsTheDeviceRecordAgainToANewReceiverAndAfterALostBatch) {
   Harness h;
   h.devices.learn(*make_device_record(0, 0, 0x41, 0, "gpu"));
-  CUpti_ActivityMemcpy6 m{};
+  LatestMemcpy m{};
   m.kind = CUPTI_ACTIVITY_KIND_MEMCPY;
   m.start = 1;
   m.end = 2;
@@ -408,7 +462,7 @@ TEST(RecordConverter, SendsTheDeviceRecordAgainToANewReceiverAndAfterALostBatch)
 
 TEST(BatchWriter, SplitsAtTheBatchLimitWithConsecutiveSequenceNumbers) {
   Harness h;
-  CUpti_ActivityMemcpy6 m{};
+  LatestMemcpy m{};
   m.kind = CUPTI_ACTIVITY_KIND_MEMCPY;
   m.start = 1;
   m.end = 2;
@@ -425,13 +479,34 @@ TEST(BatchWriter, SplitsAtTheBatchLimitWithConsecutiveSequenceNumbers) {
 TEST(BatchWriter, CountsRecordsOfRefusedBatchesAsDropped) {
   Harness h;
   h.transport.set_refuse(true);
-  CUpti_ActivityMemcpy6 m{};
+  LatestMemcpy m{};
   m.kind = CUPTI_ACTIVITY_KIND_MEMCPY;
-  h.convert(m);
-  h.convert(m);
-  h.writer.flush();
+  m.start = 1;
+  m.end = 2;
+  ASSERT_EQ(h.convert(m), RecordConverter::Outcome::Converted);
+  ASSERT_EQ(h.convert(m), RecordConverter::Outcome::Converted);
+  EXPECT_FALSE(h.writer.flush());
   EXPECT_EQ(h.writer.records_dropped(), 2u);
   EXPECT_EQ(h.writer.batches_sent(), 0u);
+}
+
+// The refusal is reported when it happens, inside the append that overflowed the batch: the
+// owner re-arms names before the next record is written (ActivityProcessor).
+TEST(BatchWriter, ReportsARefusedBatchAtOnce) {
+  CaptureTransport transport;
+  int refusals = 0;
+  BatchWriter writer(transport, 1, [&] { ++refusals; });
+  transport.refuse_only(0);
+  gt_gpu_memcpy_event e{};
+  e.hdr.size = sizeof(e);
+  const size_t per_batch = BatchWriter::kMaxRecordBytes / sizeof(e);
+  for (size_t i = 0; i < per_batch; ++i) ASSERT_TRUE(writer.append(&e, sizeof(e)));
+  EXPECT_EQ(refusals, 0);
+  ASSERT_TRUE(writer.append(&e, sizeof(e)));  // does not fit: the first batch goes, and is refused
+  EXPECT_EQ(refusals, 1);
+  EXPECT_TRUE(writer.flush());
+  EXPECT_EQ(refusals, 1);
+  EXPECT_EQ(writer.records_dropped(), per_batch);
 }
 
 }  // namespace

@@ -1,0 +1,100 @@
+// injection_host_app: a stand-in for a CUDA application, run with the stand-in libcupti
+// preloaded (standin_cupti.cc). It loads the injection library as libcuda's cuInit would and
+// then does what its arguments say, in order:
+//   kernels N   "runs" N kernels (the stand-in reports them at the next flush)
+//   sleep MS    sleeps
+//   fork        forks a child that exits through exit(0) (atexit handlers run there too);
+//               prints child=exited status=N, child=killed signal=N, or child=hung (not gone
+//               after 5 s, then killed)
+//   sigblk      prints the signal mask of the library's flush thread (thread "gputrace-cupti")
+//   _exit       leaves through _exit(0): no atexit handlers, no final flush
+// and finally prints host=done and returns from main (atexit handlers run).
+#include "load_injection.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+namespace {
+
+void run_kernels(uint32_t n) {
+  using Complete = void (*)(uint32_t);
+  auto complete = reinterpret_cast<Complete>(::dlsym(RTLD_DEFAULT, "gputrace_standin_cupti_complete_kernels"));
+  if (complete == nullptr) {
+    std::fprintf(stderr, "injection_host_app: the stand-in libcupti is not preloaded\n");
+    std::exit(3);
+  }
+  complete(n);
+}
+
+void fork_a_child() {
+  const pid_t child = ::fork();
+  if (child == 0) std::exit(0);
+  for (int i = 0; i < 500; ++i) {
+    int status = 0;
+    if (::waitpid(child, &status, WNOHANG) == child) {
+      if (WIFEXITED(status))
+        std::printf("child=exited status=%d pid=%d\n", WEXITSTATUS(status), child);
+      else
+        std::printf("child=killed signal=%d pid=%d\n", WTERMSIG(status), child);
+      return;
+    }
+    ::usleep(10'000);
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  std::printf("child=hung pid=%d\n", child);
+}
+
+void print_flush_thread_mask() {
+  DIR* tasks = ::opendir("/proc/self/task");
+  while (dirent* t = tasks ? ::readdir(tasks) : nullptr) {
+    if (t->d_name[0] == '.') continue;
+    const std::string dir = std::string("/proc/self/task/") + t->d_name;
+    std::string comm;
+    std::getline(std::ifstream(dir + "/comm"), comm);
+    if (comm != "gputrace-cupti") continue;
+    std::ifstream status(dir + "/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("SigBlk:", 0) == 0) std::printf("flush_thread_sigblk=%s\n", line.substr(7).c_str());
+  }
+  if (tasks) ::closedir(tasks);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::printf("injection=%d\n", gputrace::cupti::testing::load_injection_like_libcuda());
+  std::fflush(stdout);
+  for (int i = 1; i < argc; ++i) {
+    const std::string what = argv[i];
+    if (what == "kernels" && i + 1 < argc) {
+      run_kernels(static_cast<uint32_t>(std::atoi(argv[++i])));
+    } else if (what == "sleep" && i + 1 < argc) {
+      ::usleep(static_cast<useconds_t>(std::atoi(argv[++i])) * 1000);
+    } else if (what == "fork") {
+      std::fflush(stdout);
+      fork_a_child();
+    } else if (what == "sigblk") {
+      print_flush_thread_mask();
+    } else if (what == "_exit") {
+      std::fflush(stdout);
+      ::_exit(0);
+    } else {
+      std::fprintf(stderr, "injection_host_app: unknown step %s\n", what.c_str());
+      return 2;
+    }
+    std::fflush(stdout);
+  }
+  std::printf("host=done\n");
+  return 0;
+}

@@ -1,0 +1,199 @@
+// The injection library's orchestration in a real process, with a stand-in libcupti preloaded
+// (standin_cupti.cc: a test double for the vendor library, which needs a GPU and a driver to
+// subscribe): subscribing or stepping aside for another CUPTI client, the buffer callbacks,
+// the flush thread, the forced flush at exit, fork, and what it tells CUPTI. The application
+// (injection_host_app.cc) loads the library as libcuda would; its batches go over the real
+// socket route to a SeqpacketListener and through the daemon's GpuIngest.
+#include "gpu/gpu_ingest.h"
+#include "gpu/seqpacket_listener.h"
+#include "subprocess.h"
+#include "util/clock.h"
+
+#include <cupti.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace gputrace::cupti {
+namespace {
+
+using testing::run_program;
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/gputrace-standin-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
+};
+
+struct HostRun {
+  testing::ProgramResult program;
+  std::map<uint16_t, int> kinds;
+  std::vector<gt_gpu_status_event> statuses;
+  uint64_t rejected = 0;
+
+  bool saw_state(gt_gpu_state s) const {
+    for (const auto& st : statuses)
+      if (st.state == static_cast<uint32_t>(s)) return true;
+    return false;
+  }
+  int kernels() const { return kinds.count(GT_EV_GPU_KERNEL) ? kinds.at(GT_EV_GPU_KERNEL) : 0; }
+  // Whether the stand-in logged this call (its log line starts with the call).
+  bool called(const std::string& call) const { return program.err.find("]: " + call) != std::string::npos; }
+};
+
+// Runs the host application with the stand-in preloaded, then drains what it sent.
+HostRun run_host(const std::vector<std::string>& steps, std::vector<std::string> env) {
+  TempDir dir;
+  auto listener = SeqpacketListener::bind(dir.path + "/cupti.sock", {});
+  EXPECT_TRUE(listener) << listener.error().describe();
+  HostRun run;
+  if (!listener) return run;
+  GpuIngest ingest;
+  std::vector<std::string> argv{GPUTRACE_INJECTION_HOST_APP};
+  argv.insert(argv.end(), steps.begin(), steps.end());
+  env.push_back("LD_PRELOAD=" GPUTRACE_STANDIN_CUPTI);
+  env.push_back("CUDA_INJECTION64_PATH=" GPUTRACE_CUPTI_LIBRARY);
+  env.push_back("GPUTRACE_CUPTI_SOCKET=" + listener->path());
+  run.program = run_program(argv, env);
+  auto sink = [&](std::span<const std::byte> d, pid_t pid, uid_t) {
+    ingest.ingest_datagram(d, static_cast<uint32_t>(pid), monotonic_ns(), [&](const Record& r) {
+      ++run.kinds[r.header.kind];
+      if (r.header.kind == GT_EV_GPU_STATUS) run.statuses.push_back(r.as<gt_gpu_status_event>());
+    });
+  };
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(listener->poll_once(i == 0 ? 100 : 10, sink));
+  run.rejected = ingest.stats().rejected_total();
+  return run;
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST(InjectionWithStandinCupti, StepsAsideForAnotherSubscriberAndNamesIt) {
+  const HostRun r = run_host({"kernels", "3"},
+                         {"GPUTRACE_STANDIN_SUBSCRIBE=" + std::to_string(CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED),
+                          "GPUTRACE_STANDIN_HOLDER=Nsight Systems"});
+  EXPECT_EQ(r.program.exit_code, 0) << r.program.err;
+  EXPECT_TRUE(has(r.program.out, "injection=1\n")) << r.program.out;  // success for libcuda anyway
+  EXPECT_TRUE(has(r.program.out, "host=done\n")) << r.program.out;
+  EXPECT_TRUE(has(r.program.err, "CUPTI is already in use by Nsight Systems in this process")) << r.program.err;
+  EXPECT_FALSE(r.called("cuptiActivityRegisterCallbacks")) << r.program.err;
+  EXPECT_FALSE(r.called("cuptiActivityEnable")) << r.program.err;
+  ASSERT_FALSE(r.statuses.empty());
+  EXPECT_EQ(r.statuses.front().state, GT_GPU_STATE_OTHER_SUBSCRIBER);
+  EXPECT_EQ(r.statuses.front().cupti_result, CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED);
+  EXPECT_STREQ(r.statuses.front().holder, "Nsight Systems");
+  EXPECT_EQ(r.kernels(), 0);
+}
+
+// The flush thread collects buffers CUPTI has not filled: _exit skips the final flush, so the
+// kernels can only have come through it.
+TEST(InjectionWithStandinCupti, TheFlushThreadDeliversPartlyFilledBuffers) {
+  const HostRun r = run_host({"kernels", "3", "sleep", "300", "_exit"}, {"GPUTRACE_CUPTI_FLUSH_MS=20"});
+  EXPECT_EQ(r.program.exit_code, 0) << r.program.err;
+  EXPECT_TRUE(r.called("cuptiActivityFlushAll(0) delivers 3")) << r.program.err;
+  EXPECT_EQ(r.kernels(), 3);
+  EXPECT_EQ(r.kinds.at(GT_EV_GPU_NAME), 1);
+  EXPECT_TRUE(r.saw_state(GT_GPU_STATE_ACTIVE));
+  EXPECT_FALSE(r.saw_state(GT_GPU_STATE_EXITING));
+  EXPECT_EQ(r.rejected, 0u);
+  EXPECT_TRUE(r.called("cuptiActivityRegisterTimestampCallback()")) << r.program.err;
+  EXPECT_EQ(r.statuses.front().clock_mode, GT_GPU_CLOCK_MONOTONIC);
+}
+
+// With a flush period longer than the run, only the forced flush at exit can deliver.
+TEST(InjectionWithStandinCupti, TheForcedFlushAtExitDeliversTheLastBuffer) {
+  const HostRun r = run_host({"kernels", "4"}, {"GPUTRACE_CUPTI_FLUSH_MS=60000"});
+  EXPECT_EQ(r.program.exit_code, 0) << r.program.err;
+  EXPECT_TRUE(r.called("cuptiActivityFlushAll(" + std::to_string(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED) + ") delivers 4"))
+      << r.program.err;
+  EXPECT_EQ(r.kernels(), 4);
+  ASSERT_FALSE(r.statuses.empty());
+  EXPECT_EQ(r.statuses.back().state, GT_GPU_STATE_EXITING);
+  EXPECT_EQ(r.statuses.back().records, 4u);
+  EXPECT_EQ(r.rejected, 0u);
+}
+
+// A forked child inherits the library but not its flush thread nor CUPTI: its exit handler
+// must neither wait for the thread (forever) nor call CUPTI; the parent traces on.
+TEST(InjectionWithStandinCupti, AForkedChildExitsWithoutTouchingCupti) {
+  const HostRun r = run_host({"kernels", "2", "sleep", "100", "fork", "kernels", "1"}, {"GPUTRACE_CUPTI_FLUSH_MS=20"});
+  EXPECT_EQ(r.program.exit_code, 0) << r.program.err;
+  ASSERT_TRUE(has(r.program.out, "child=exited status=0")) << r.program.out;
+  const size_t at = r.program.out.find("pid=");
+  ASSERT_NE(at, std::string::npos);
+  const std::string child = r.program.out.substr(at + 4, r.program.out.find('\n', at) - at - 4);
+  EXPECT_FALSE(has(r.program.err, "standin-cupti[" + child + "]")) << r.program.err;  // no CUPTI call
+  EXPECT_FALSE(has(r.program.err, "gputrace-cupti[" + child + "]")) << r.program.err;
+  EXPECT_EQ(r.kernels(), 3);
+  EXPECT_TRUE(r.saw_state(GT_GPU_STATE_EXITING));
+}
+
+// API records carry CUPTI's thread id: pthread_self() unless CUPTI is told to use the
+// kernel's, which has to happen before the API kinds are enabled.
+TEST(InjectionWithStandinCupti, ApiTracingAsksForKernelThreadIdsFirst) {
+  const HostRun r = run_host({}, {"GPUTRACE_CUPTI_API=1"});
+  const std::string& err = r.program.err;
+  const size_t thread_type = err.find("cuptiSetThreadIdType(" + std::to_string(CUPTI_ACTIVITY_THREAD_ID_TYPE_SYSTEM) + ")");
+  const size_t runtime = err.find("cuptiActivityEnable(" + std::to_string(CUPTI_ACTIVITY_KIND_RUNTIME) + ")");
+  const size_t driver = err.find("cuptiActivityEnable(" + std::to_string(CUPTI_ACTIVITY_KIND_DRIVER) + ")");
+  ASSERT_NE(thread_type, std::string::npos) << err;
+  ASSERT_NE(runtime, std::string::npos) << err;
+  ASSERT_NE(driver, std::string::npos) << err;
+  EXPECT_LT(thread_type, runtime);
+  EXPECT_LT(thread_type, driver);
+  const HostRun off = run_host({}, {"GPUTRACE_CUPTI_API=off"});
+  EXPECT_FALSE(off.called("cuptiActivityEnable(" + std::to_string(CUPTI_ACTIVITY_KIND_RUNTIME) + ")")) << off.program.err;
+  EXPECT_TRUE(off.called("cuptiActivityEnable(" + std::to_string(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) + ")"));
+}
+
+// Claimed but unusable: the subscriber slot goes back, so a profiler started later can have it.
+TEST(InjectionWithStandinCupti, GivesCuptiBackWhenItCannotUseIt) {
+  const HostRun r = run_host({"kernels", "1"}, {"GPUTRACE_STANDIN_REGISTER=" + std::to_string(CUPTI_ERROR_UNKNOWN)});
+  EXPECT_EQ(r.program.exit_code, 0) << r.program.err;
+  EXPECT_TRUE(has(r.program.out, "host=done")) << r.program.out;
+  EXPECT_TRUE(has(r.program.err, "cuptiActivityRegisterCallbacks failed")) << r.program.err;
+  EXPECT_TRUE(r.called("cuptiUnsubscribe()")) << r.program.err;
+  EXPECT_FALSE(r.called("cuptiActivityEnable")) << r.program.err;
+  ASSERT_FALSE(r.statuses.empty());
+  EXPECT_EQ(r.statuses.back().state, GT_GPU_STATE_CUPTI_FAILED);
+}
+
+TEST(InjectionWithStandinCupti, SaysOnceWhenLibcuptiIsNewerThanItsHeaders) {
+  const HostRun r = run_host({}, {"GPUTRACE_STANDIN_VERSION=" + std::to_string(CUPTI_API_VERSION + 1)});
+  const std::string line = "newer than the " + std::to_string(CUPTI_API_VERSION);
+  const size_t at = r.program.err.find(line);
+  EXPECT_NE(at, std::string::npos) << r.program.err;
+  EXPECT_EQ(r.program.err.find(line, at + 1), std::string::npos) << r.program.err;
+  ASSERT_FALSE(r.statuses.empty());
+  EXPECT_EQ(r.statuses.front().cupti_version, static_cast<uint32_t>(CUPTI_API_VERSION + 1));
+  const HostRun same = run_host({}, {});
+  EXPECT_FALSE(has(same.program.err, "newer than")) << same.program.err;
+}
+
+// The flush thread blocks every signal: the application's handlers and sigwait threads see
+// their signals, not this thread.
+TEST(InjectionWithStandinCupti, TheFlushThreadTakesNoSignals) {
+  const HostRun r = run_host({"sigblk"}, {});
+  const size_t at = r.program.out.find("flush_thread_sigblk=");
+  ASSERT_NE(at, std::string::npos) << r.program.out << r.program.err;
+  const uint64_t mask = std::stoull(r.program.out.substr(at + 20), nullptr, 16);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD, SIGPIPE, SIGALRM})
+    EXPECT_TRUE(mask & (uint64_t{1} << (sig - 1))) << "signal " << sig << " not blocked: " << std::hex << mask;
+}
+
+TEST(InjectionWithStandinCupti, NamesAMistypedSettingAndRunsWithTheDefault) {
+  const HostRun r = run_host({"kernels", "1"}, {"GPUTRACE_CUPTI_FLUSH_MS=fast"});
+  EXPECT_TRUE(has(r.program.err, "GPUTRACE_CUPTI_FLUSH_MS=fast")) << r.program.err;
+  EXPECT_EQ(r.kernels(), 1);
+}
+
+}  // namespace
+}  // namespace gputrace::cupti
