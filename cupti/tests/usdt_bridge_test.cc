@@ -1,6 +1,6 @@
 // The USDT bridge end to end on this kernel (needs root): bpf/gpu.bpf.c attached to the
-// library's gputrace:batch probe, the emitter sending through the real probe, the shared bulk
-// ring drained with libbpf, the daemon's decoder and GpuIngest validating what arrived.
+// library's gputrace:batch probe, the emitter sending through the real probe, the probe's own
+// GPU ring drained with libbpf, the daemon's decoder and GpuIngest validating what arrived.
 #include "decode/decoder.h"
 #include "gpu/gpu_ingest.h"
 #include "gpu/gpu_probe.h"
@@ -78,7 +78,7 @@ std::unique_ptr<Bridge> attach_bridge() {
     return nullptr;
   }
   auto b = std::unique_ptr<Bridge>(new Bridge{std::move(*maps), std::move(*probe), GpuIngest{}, {}, nullptr});
-  b->ring = ring_buffer__new(b->maps.bulk_ring_fd(), &Bridge::on_sample, b.get(), nullptr);
+  b->ring = ring_buffer__new(b->probe.ring_fd(), &Bridge::on_sample, b.get(), nullptr);
   if (!b->ring) ADD_FAILURE() << "ring_buffer__new failed";
   return b;
 }

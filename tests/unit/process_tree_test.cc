@@ -18,6 +18,7 @@ OwnedRecord fork_record(uint32_t parent, uint32_t child) {
 
 TEST(ProcessTree, FollowsForksFromTheRootDown) {
   ProcessTree tree(100);
+  tree.on_record(fork_record(1, 100).view());  // the spawn of the root, read after rooting
   tree.on_record(fork_record(100, 101).view());
   tree.on_record(fork_record(101, 102).view());
   tree.on_record(fork_record(7, 8).view());  // elsewhere on the host

@@ -180,6 +180,7 @@ int cmd_record(const Args& args) {
       if (waitpid(*child, &status, WNOHANG) == *child) {
         std::fprintf(stderr, "gputrace: %s exited (%s %d)\n", o.after_dashdash()[0].c_str(),
                      WIFEXITED(status) ? "status" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        child.reset();  // reaped: its pid is free for another process, never to be signalled
         break;
       }
     }

@@ -21,11 +21,13 @@ namespace gputrace {
 
 class ProcessTree {
  public:
-  explicit ProcessTree(uint32_t root) { members_.insert(root); }
+  explicit ProcessTree(uint32_t root) : root_(root) { members_.insert(root); }
 
   void on_record(const Record& r) {
     if (r.kind() != GT_EV_PROC_FORK) return;
     const uint32_t child = r.as<gt_fork_event>().child_pid;
+    // The root's own creation (by whoever spawned it) usually comes after the tree was rooted.
+    if (child == root_) return;
     if (contains(r.header.pid))
       members_.insert(child);
     else
@@ -35,6 +37,7 @@ class ProcessTree {
   bool contains(uint32_t pid) const { return members_.count(pid) != 0; }
 
  private:
+  uint32_t root_;
   std::unordered_set<uint32_t> members_;
 };
 

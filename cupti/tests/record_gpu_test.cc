@@ -1,0 +1,112 @@
+// `gputrace record -- CMD` with GPU activity, end to end on this kernel (needs root): the real
+// gputrace binary, the real library in the emitter, and the capture read back.
+//  - over USDT: the command's batches are kept; those of a process outside its tree, which
+//    the probe reaches just the same, are dropped and counted;
+//  - over the socket: a process with its own copy of the library (as in a container) is not
+//    reached by the probe, so the library falls back to the socket the live session serves.
+#include "capture/capture.h"
+#include "handmade_buffer.h"
+#include "subprocess.h"
+
+extern "C" {
+#include "gpu.h"
+#include "host.h"
+}
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <thread>
+
+namespace gputrace::cupti {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/gputrace-record-gpu-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+struct Captured {
+  std::map<uint32_t, int> kernels_by_pid;
+  std::map<std::string, uint64_t> losses;  // the last value of each counter
+};
+
+Captured read_capture(const fs::path& file) {
+  Captured c;
+  auto reader = CaptureReader::open(file);
+  if (!reader) {
+    ADD_FAILURE() << reader.error().describe();
+    return c;
+  }
+  auto read = (*reader)->for_each([&](const Record& r) {
+    if (r.header.kind == GT_EV_GPU_KERNEL) ++c.kernels_by_pid[r.header.pid];
+    if (r.header.kind == GT_EV_LOSS) {
+      const auto e = r.as<gt_loss_event>();
+      c.losses[std::string(e.name, strnlen(e.name, sizeof(e.name)))] = e.value;
+    }
+  });
+  if (!read) ADD_FAILURE() << read.error().describe();
+  return c;
+}
+
+class RecordGpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "the bpf tier runs as root";
+  }
+  TempDir dir;
+};
+
+TEST_F(RecordGpu, KeepsTheCommandsActivityAndDropsOtherProcesses) {
+  const fs::path capture = dir.path / "usdt.gtrace";
+  const fs::path started = dir.path / "started";
+  // The command marks that it runs (so recording is on), waits for the outsider, then emits.
+  const std::string script = "touch " + started.string() + "; sleep 1; exec " GPUTRACE_BATCH_EMITTER;
+  auto record = testing::start_program(
+      {GPUTRACE_BIN, "record", "-o", capture.string(), "--", "/bin/sh", "-c", script}, {});
+  for (int i = 0; i < 300 && !fs::exists(started); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(fs::exists(started)) << "gputrace record never started its command";
+  auto outsider = testing::start_program({GPUTRACE_BATCH_EMITTER}, {"GPUTRACE_CUPTI_SOCKET="});
+  const int outsider_pid = outsider.pid;
+  ASSERT_EQ(testing::wait_program(outsider).exit_code, 0);
+  const auto recorded = testing::wait_program(record);
+  ASSERT_EQ(recorded.exit_code, 0) << recorded.err;
+
+  const Captured c = read_capture(capture);
+  ASSERT_EQ(c.kernels_by_pid.size(), 1u) << "GPU activity of more than one process was kept";
+  EXPECT_NE(c.kernels_by_pid.begin()->first, static_cast<uint32_t>(outsider_pid));
+  EXPECT_EQ(c.kernels_by_pid.begin()->second, 3);
+  EXPECT_GE(c.losses.at("gpu_batches_unwanted"), 1u);
+  EXPECT_EQ(c.losses.at("gpu_probe_ring_full"), 0u);
+}
+
+TEST_F(RecordGpu, ServesTheSocketForALibraryTheProbeDoesNotReach) {
+  const fs::path capture = dir.path / "socket.gtrace";
+  const fs::path copy_dir = dir.path / "container-lib";
+  fs::create_directory(copy_dir);
+  fs::copy_file(GPUTRACE_CUPTI_LIBRARY, copy_dir / fs::path(GPUTRACE_CUPTI_LIBRARY).filename());
+  const std::string script = "exec env LD_LIBRARY_PATH=" + copy_dir.string() + " " GPUTRACE_BATCH_EMITTER;
+  const auto recorded = testing::run_program(
+      {GPUTRACE_BIN, "record", "-o", capture.string(), "--", "/bin/sh", "-c", script}, {});
+  ASSERT_EQ(recorded.exit_code, 0) << recorded.err;
+  EXPECT_EQ(recorded.err.find("over the socket will not be received"), std::string::npos) << recorded.err;
+
+  const Captured c = read_capture(capture);
+  ASSERT_EQ(c.kernels_by_pid.size(), 1u);
+  EXPECT_EQ(c.kernels_by_pid.begin()->second, 3);
+  EXPECT_EQ(c.losses.at("gpu_batches_unwanted"), 0u);
+}
+
+}  // namespace
+}  // namespace gputrace::cupti
