@@ -226,7 +226,7 @@ TEST_F(GpuTier, VecaddThroughTheUsdtProbe) {
     RecordLog log;
   } ctx;
   auto* ring = ring_buffer__new(
-      maps->bulk_ring_fd(),
+      probe->ring_fd(),
       [](void* c, void* data, size_t size) {
         auto* x = static_cast<Ctx*>(c);
         Record rec;
@@ -240,7 +240,7 @@ TEST_F(GpuTier, VecaddThroughTheUsdtProbe) {
   // nothing else could have delivered the records.
   const auto result = wait_program(
       start_program({vecadd_bin()}, {"CUDA_INJECTION64_PATH=" + cupti_lib(), "GPUTRACE_CUPTI_SOCKET="}));
-  // The 4 MiB bulk ring holds this program's few batches: draining after it exits loses nothing.
+  // The 8 MiB GPU ring holds this program's few batches: draining after it exits loses nothing.
   ASSERT_GE(ring_buffer__consume(ring), 0);
   ring_buffer__free(ring);
   EXPECT_EQ(ctx.ingest.stats().rejected_total(), 0u);

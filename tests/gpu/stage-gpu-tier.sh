@@ -53,9 +53,10 @@ if ldd "$dest"/bin/* "$dest/lib/libgputrace_cupti.so" 2>/dev/null | grep -q 'not
 fi
 strip --strip-debug "$dest"/bin/* "$dest"/lib/*
 
-# The tool carries ignored paths: keep the stage out of git status.
-exclude=$(git rev-parse --git-path info/exclude)
-grep -qxF "/$dest/" "$exclude" 2>/dev/null || echo "/$dest/" >>"$exclude"
+# The device tool carries only ignored paths: .gitignore lists /.gpu-tier/, the default stage.
+if [ -z "$(git check-ignore "$dest" 2>/dev/null)" ]; then
+  echo "stage-gpu-tier: warning: $dest is not ignored by git, so the device tool will not carry it" >&2
+fi
 
 kib=$(du -sk "$dest" | cut -f1)
 ls -l "$dest/bin" "$dest/lib"
