@@ -4,6 +4,8 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
+#include <system_error>
 
 // Set by cupti/CMakeLists.txt when the library is built; absent without the CUDA toolkit.
 #ifndef GPUTRACE_CUPTI_LIBRARY_INSTALLED
@@ -11,6 +13,9 @@
 #endif
 #ifndef GPUTRACE_CUPTI_LIBRARY_BUILT
 #define GPUTRACE_CUPTI_LIBRARY_BUILT ""
+#endif
+#ifndef GPUTRACE_BUILD_DIR
+#define GPUTRACE_BUILD_DIR ""
 #endif
 
 namespace gputrace {
@@ -21,6 +26,15 @@ bool regular_file(const std::string& path) {
   return !path.empty() && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// A gputrace run from its build tree injects the library built with it, not an older
+// installed copy that would speak another batch version.
+bool running_from_build_tree() {
+  const std::string build_dir = GPUTRACE_BUILD_DIR;
+  std::error_code ec;
+  const std::string exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  return !ec && !build_dir.empty() && exe.starts_with(build_dir + "/");
+}
+
 }  // namespace
 
 Result<std::string> find_injection_library() {
@@ -28,6 +42,7 @@ Result<std::string> find_injection_library() {
     if (regular_file(env)) return std::string(env);
     return fail("GPUTRACE_CUPTI_LIB={} is not a readable file", env);
   }
+  if (running_from_build_tree() && regular_file(GPUTRACE_CUPTI_LIBRARY_BUILT)) return std::string(GPUTRACE_CUPTI_LIBRARY_BUILT);
   for (const char* candidate : {GPUTRACE_CUPTI_LIBRARY_INSTALLED, GPUTRACE_CUPTI_LIBRARY_BUILT})
     if (regular_file(candidate)) return std::string(candidate);
   if (*GPUTRACE_CUPTI_LIBRARY_INSTALLED == '\0')

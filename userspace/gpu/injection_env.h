@@ -20,8 +20,9 @@ struct InjectionOptions {
   unsigned flush_ms = 0;  // 0: the library's default
 };
 
-// First of: $GPUTRACE_CUPTI_LIB, the installed library, the one in this build tree. Each
-// candidate must be a regular file (root hands this path to other processes).
+// First of: $GPUTRACE_CUPTI_LIB; the library of this build tree when gputrace runs from it;
+// the installed library; the one in this build tree. Each candidate must be a regular file
+// (root hands this path to other processes).
 Result<std::string> find_injection_library();
 
 // "NAME=VALUE" entries to add to the application's environment.
