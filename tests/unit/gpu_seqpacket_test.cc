@@ -9,6 +9,7 @@ extern "C" {
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -78,6 +79,40 @@ TEST(SeqpacketListener, AppliesThePeerPolicyAndTheClientLimit) {
   ASSERT_TRUE(one->poll_once(50, [](auto, auto, auto) {}));
   EXPECT_EQ(one->clients(), 1u);
   EXPECT_EQ(one->stats().refused_too_many, 1u);
+}
+
+// Sends text on c from a forked child; returns the child's pid once it has exited.
+pid_t send_from_child(const Fd& c, const char* text) {
+  const pid_t child = ::fork();
+  if (child == 0) _exit(::send(c.get(), text, std::strlen(text), 0) > 0 ? 0 : 1);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  return child;
+}
+
+// A socket inherited over fork speaks for the child, not for the process that connected.
+TEST(SeqpacketListener, AttributesEachDatagramToItsSender) {
+  TempDir dir;
+  auto open = SeqpacketListener::bind(dir.path + "/open", {});
+  const pid_t me = ::getpid();
+  auto only_me = SeqpacketListener::bind(dir.path + "/me", {.only_uid = std::nullopt, .accept_pid = [me](pid_t p) { return p == me; }});
+  ASSERT_TRUE(open && only_me);
+  Fd a = connect_to(dir.path + "/open"), b = connect_to(dir.path + "/me");
+  ASSERT_TRUE(open->poll_once(50, [](auto, auto, auto) {}));  // accepted: credentials from here on
+  ASSERT_TRUE(only_me->poll_once(50, [](auto, auto, auto) {}));
+
+  const pid_t child = send_from_child(a, "from the child");
+  std::vector<pid_t> senders;
+  ASSERT_TRUE(open->poll_once(50, [&](auto, pid_t pid, auto) { senders.push_back(pid); }));
+  EXPECT_EQ(senders, std::vector<pid_t>{child});
+
+  send_from_child(b, "not wanted");
+  ASSERT_EQ(::send(b.get(), "mine", 4, 0), 4);
+  senders.clear();
+  ASSERT_TRUE(only_me->poll_once(50, [&](auto, pid_t pid, auto) { senders.push_back(pid); }));
+  EXPECT_EQ(senders, std::vector<pid_t>{me});
+  EXPECT_EQ(only_me->stats().refused_sender, 1u);
 }
 
 TEST(SeqpacketListener, DropsOversizeDatagrams) {

@@ -12,6 +12,7 @@ extern "C" {
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace gputrace {
 namespace {
@@ -36,6 +37,19 @@ Result<void> clear_stale_socket(const std::string& path, const sockaddr_un& addr
     return fail("another gputrace serves {}: its batches go there (USDT still reaches this one)", path);
   if (::unlink(path.c_str()) != 0) return fail_errno(errno, "cannot remove the stale socket {}", path);
   return {};
+}
+
+// The credentials the kernel attached to a received datagram (SO_PASSCRED): the sending
+// process at the time it sent. None for a datagram sent before the option was set.
+std::optional<ucred> sender_of(msghdr& msg) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(ucred))) {
+      ucred cred;
+      std::memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+      return cred;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -105,6 +119,10 @@ void SeqpacketListener::accept_pending() {
       ++stats_.refused_too_many;
       continue;
     }
+    // Credentials on every datagram too: the connect-time pid goes stale when the peer
+    // forks, passes the socket on, or exits and its pid is reused.
+    const int on = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
     ++stats_.connections;
     clients_.push_back({std::move(fd), cred.pid, cred.uid});
   }
@@ -113,16 +131,30 @@ void SeqpacketListener::accept_pending() {
 bool SeqpacketListener::read_pending(Client& c, const DatagramSink& sink) {
   // Bounded per call, so one busy sender cannot starve the others (or the caller's loop).
   for (int i = 0; i < 256; ++i) {
-    // MSG_TRUNC makes recv return the datagram's real length even when it did not fit.
-    const ssize_t n = ::recv(c.fd.get(), buffer_.data(), buffer_.size(), MSG_TRUNC | MSG_DONTWAIT);
+    iovec iov{buffer_.data(), buffer_.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    // MSG_TRUNC makes recvmsg return the datagram's real length even when it did not fit.
+    const ssize_t n = ::recvmsg(c.fd.get(), &msg, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
     if (n == 0) return false;  // seqpacket: 0 is the peer's orderly shutdown
     if (static_cast<size_t>(n) > GT_GPU_BATCH_MAX_BYTES) {
       ++stats_.oversize;
       continue;
     }
+    const auto sender = sender_of(msg);
+    pid_t pid = sender ? sender->pid : c.pid;
+    uid_t uid = sender ? sender->uid : c.uid;
+    if (pid <= 0 || (sender && policy_.accept_pid && sender->pid != c.pid && !policy_.accept_pid(pid))) {
+      ++stats_.refused_sender;  // a pid this namespace cannot see, or a process the policy excludes
+      continue;
+    }
     ++stats_.datagrams;
-    sink(std::span(buffer_).first(static_cast<size_t>(n)), c.pid, c.uid);
+    sink(std::span(buffer_).first(static_cast<size_t>(n)), pid, uid);
   }
   return true;
 }

@@ -1,8 +1,10 @@
 // SeqpacketListener: the daemon's AF_UNIX SOCK_SEQPACKET socket for CUPTI batches from
 // processes that no USDT probe reaches. Each datagram is one batch. The peer of every
 // connection is identified by SO_PEERCRED (pid and uid as the kernel recorded them at
-// connect), checked against a policy, and passed along with each datagram: the daemon
-// attributes a batch to that pid, never to what the batch claims.
+// connect) and checked against a policy; each datagram then carries the sender's own
+// credentials (SO_PASSCRED: the process that sent it, which differs from the connecting one
+// after a fork or a passed descriptor), checked again where they differ, and passed along
+// with it: the daemon attributes a batch to that pid, never to what the batch claims.
 //
 // The socket is writable by every local user, so everything read here is untrusted: the
 // number of connections is bounded, oversize datagrams are dropped and counted.
@@ -33,6 +35,7 @@ struct ListenerStats {
   uint64_t refused_peer = 0;     // SO_PEERCRED failed, pid invisible (0), or policy said no
   uint64_t refused_too_many = 0; // connection limit reached
   uint64_t oversize = 0;         // datagram longer than the largest batch
+  uint64_t refused_sender = 0;   // datagram from an invisible pid, or a sender the policy excludes
   uint64_t datagrams = 0;
 };
 

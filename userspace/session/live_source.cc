@@ -184,6 +184,7 @@ void LiveSource::emit_losses() {
   if (cupti_socket_) {
     const ListenerStats& sock = cupti_socket_->stats();
     forward(loss_record("gpu_socket_refused_peer", sock.refused_peer, ts).view());
+    forward(loss_record("gpu_socket_refused_sender", sock.refused_sender, ts).view());
     forward(loss_record("gpu_socket_refused_too_many", sock.refused_too_many, ts).view());
     forward(loss_record("gpu_socket_oversize", sock.oversize, ts).view());
   }
