@@ -5,6 +5,7 @@
 // (injection_host_app.cc) loads the library as libcuda would; its batches go over the real
 // socket route to a SeqpacketListener and through the daemon's GpuIngest.
 #include "gpu/gpu_ingest.h"
+#include "temp_dir.h"
 #include "gpu/seqpacket_listener.h"
 #include "subprocess.h"
 #include "util/clock.h"
@@ -22,16 +23,9 @@
 namespace gputrace::cupti {
 namespace {
 
-using testing::run_program;
+using ::gputrace::test_support::TempDir;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/gputrace-standin-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-};
+using testing::run_program;
 
 struct HostRun {
   testing::ProgramResult program;
@@ -52,7 +46,7 @@ struct HostRun {
 // Runs the host application with the stand-in preloaded, then drains what it sent.
 HostRun run_host(const std::vector<std::string>& steps, std::vector<std::string> env) {
   TempDir dir;
-  auto listener = SeqpacketListener::bind(dir.path + "/cupti.sock", {});
+  auto listener = SeqpacketListener::bind(dir.file("cupti.sock"), {});
   EXPECT_TRUE(listener) << listener.error().describe();
   HostRun run;
   if (!listener) return run;

@@ -5,6 +5,7 @@
 //  - over the socket: a process with its own copy of the library (as in a container) is not
 //    reached by the probe, so the library falls back to the socket the live session serves.
 #include "capture/capture.h"
+#include "temp_dir.h"
 #include "handmade_buffer.h"
 #include "subprocess.h"
 
@@ -26,16 +27,9 @@ extern "C" {
 namespace gputrace::cupti {
 namespace {
 
-namespace fs = std::filesystem;
+using ::gputrace::test_support::TempDir;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/gputrace-record-gpu-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+namespace fs = std::filesystem;
 
 struct Captured {
   std::map<uint32_t, int> kernels_by_pid;
@@ -69,8 +63,8 @@ class RecordGpu : public ::testing::Test {
 };
 
 TEST_F(RecordGpu, KeepsTheCommandsActivityAndDropsOtherProcesses) {
-  const fs::path capture = dir.path / "usdt.gtrace";
-  const fs::path started = dir.path / "started";
+  const fs::path capture = dir.path() / "usdt.gtrace";
+  const fs::path started = dir.path() / "started";
   // The command marks that it runs (so recording is on), waits for the outsider, then emits.
   const std::string script = "touch " + started.string() + "; sleep 1; exec " GPUTRACE_BATCH_EMITTER;
   auto record = testing::start_program(
@@ -92,8 +86,8 @@ TEST_F(RecordGpu, KeepsTheCommandsActivityAndDropsOtherProcesses) {
 }
 
 TEST_F(RecordGpu, ServesTheSocketForALibraryTheProbeDoesNotReach) {
-  const fs::path capture = dir.path / "socket.gtrace";
-  const fs::path copy_dir = dir.path / "container-lib";
+  const fs::path capture = dir.path() / "socket.gtrace";
+  const fs::path copy_dir = dir.path() / "container-lib";
   fs::create_directory(copy_dir);
   fs::copy_file(GPUTRACE_CUPTI_LIBRARY, copy_dir / fs::path(GPUTRACE_CUPTI_LIBRARY).filename());
   const std::string script = "exec env LD_LIBRARY_PATH=" + copy_dir.string() + " " GPUTRACE_BATCH_EMITTER;

@@ -2,6 +2,7 @@
 // library, no USDT tracer attached) connects to a SeqpacketListener and sends its batches;
 // the daemon side checks the peer with SO_PEERCRED and validates every batch.
 #include "gpu/gpu_ingest.h"
+#include "temp_dir.h"
 #include "gpu/seqpacket_listener.h"
 #include "handmade_buffer.h"
 #include "malformed_batches.h"
@@ -19,17 +20,10 @@
 namespace gputrace::cupti {
 namespace {
 
+using ::gputrace::test_support::TempDir;
+
 using testing::start_program;
 using testing::wait_program;
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/gputrace-cupti-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-};
 
 struct Received {
   std::map<uint16_t, int> kinds;
@@ -66,7 +60,7 @@ Received run_emitter(SeqpacketListener& listener, GpuIngest& ingest, const std::
 
 TEST(SocketBridge, DeliversTheLibrarysBatchesAttributedToThePeer) {
   TempDir dir;
-  auto listener = SeqpacketListener::bind(dir.path + "/cupti.sock", {});
+  auto listener = SeqpacketListener::bind(dir.file("cupti.sock"), {});
   ASSERT_TRUE(listener) << listener.error().describe();
   GpuIngest ingest;
   pid_t emitter = -1;
@@ -93,7 +87,7 @@ TEST(SocketBridge, DeliversTheLibrarysBatchesAttributedToThePeer) {
 
 TEST(SocketBridge, RejectsAndCountsMalformedBatches) {
   TempDir dir;
-  auto listener = SeqpacketListener::bind(dir.path + "/cupti.sock", {});
+  auto listener = SeqpacketListener::bind(dir.file("cupti.sock"), {});
   ASSERT_TRUE(listener) << listener.error().describe();
   GpuIngest ingest;
   pid_t emitter = -1;
@@ -112,7 +106,7 @@ TEST(SocketBridge, RejectsAndCountsMalformedBatches) {
 TEST(SocketBridge, RefusesPeersThePolicyExcludes) {
   TempDir dir;
   PeerPolicy only_another_user{.only_uid = ::getuid() + 1, .accept_pid = {}};
-  auto listener = SeqpacketListener::bind(dir.path + "/cupti.sock", only_another_user);
+  auto listener = SeqpacketListener::bind(dir.file("cupti.sock"), only_another_user);
   ASSERT_TRUE(listener) << listener.error().describe();
   GpuIngest ingest;
   pid_t emitter = -1;

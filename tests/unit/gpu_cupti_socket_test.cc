@@ -1,4 +1,5 @@
 #include "gpu/cupti_socket.h"
+#include "temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -10,18 +11,11 @@
 namespace gputrace {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/gputrace-cupti-socket-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-};
+using ::gputrace::test_support::TempDir;
 
 TEST(CuptiSocket, CreatesItsDirectoryAndServesThere) {
   TempDir tmp;
-  const std::string dir = tmp.path + "/run-gputrace";
+  const std::string dir = tmp.file("run-gputrace");
   auto l = serve_cupti_socket(dir + "/cupti.sock", {});
   ASSERT_TRUE(l) << l.error().describe();
   struct stat st {};
@@ -35,15 +29,15 @@ TEST(CuptiSocket, CreatesItsDirectoryAndServesThere) {
 // A directory others can write lets them swap the socket for their own between runs.
 TEST(CuptiSocket, RefusesADirectoryOthersCanChange) {
   TempDir tmp;
-  const std::string dir = tmp.path + "/shared";
+  const std::string dir = tmp.file("shared");
   ASSERT_EQ(::mkdir(dir.c_str(), 0777), 0);
   ASSERT_EQ(::chmod(dir.c_str(), 01777), 0);
   auto refused = serve_cupti_socket(dir + "/cupti.sock", {});
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("writable by no one else"), std::string::npos);
 
-  ASSERT_EQ(::symlink(tmp.path.c_str(), (tmp.path + "/link").c_str()), 0);
-  refused = serve_cupti_socket(tmp.path + "/link/cupti.sock", {});
+  ASSERT_EQ(::symlink(tmp.path().c_str(), (tmp.file("link")).c_str()), 0);
+  refused = serve_cupti_socket(tmp.file("link/cupti.sock"), {});
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("not a directory"), std::string::npos);
 

@@ -1,4 +1,5 @@
 #include "gpu/seqpacket_listener.h"
+#include "temp_dir.h"
 
 extern "C" {
 #include "gpu.h"
@@ -19,14 +20,7 @@ extern "C" {
 namespace gputrace {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/gputrace-seqpacket-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-};
+using ::gputrace::test_support::TempDir;
 
 Fd connect_to(const std::string& path) {
   Fd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
@@ -39,12 +33,12 @@ Fd connect_to(const std::string& path) {
 
 TEST(SeqpacketListener, ReceivesDatagramsWithThePeersCredentials) {
   TempDir dir;
-  auto l = SeqpacketListener::bind(dir.path + "/s", {});
+  auto l = SeqpacketListener::bind(dir.file("s"), {});
   ASSERT_TRUE(l) << l.error().describe();
   struct stat st {};
-  ASSERT_EQ(::stat((dir.path + "/s").c_str(), &st), 0);
+  ASSERT_EQ(::stat((dir.file("s")).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0666u);
-  Fd c = connect_to(dir.path + "/s");
+  Fd c = connect_to(dir.file("s"));
   ASSERT_TRUE(c.valid());
   ASSERT_EQ(::send(c.get(), "hello", 5, 0), 5);
   ASSERT_EQ(::send(c.get(), "world!", 6, 0), 6);
@@ -67,15 +61,15 @@ TEST(SeqpacketListener, ReceivesDatagramsWithThePeersCredentials) {
 TEST(SeqpacketListener, AppliesThePeerPolicyAndTheClientLimit) {
   TempDir dir;
   PeerPolicy not_me{.only_uid = std::nullopt, .accept_pid = [](pid_t p) { return p != ::getpid(); }};
-  auto refusing = SeqpacketListener::bind(dir.path + "/a", not_me);
+  auto refusing = SeqpacketListener::bind(dir.file("a"), not_me);
   ASSERT_TRUE(refusing);
-  Fd c = connect_to(dir.path + "/a");
+  Fd c = connect_to(dir.file("a"));
   ASSERT_TRUE(refusing->poll_once(50, [](auto, auto, auto) { ADD_FAILURE() << "refused peer was heard"; }));
   EXPECT_EQ(refusing->stats().refused_peer, 1u);
 
-  auto one = SeqpacketListener::bind(dir.path + "/b", {}, 1);
+  auto one = SeqpacketListener::bind(dir.file("b"), {}, 1);
   ASSERT_TRUE(one);
-  Fd c1 = connect_to(dir.path + "/b"), c2 = connect_to(dir.path + "/b");
+  Fd c1 = connect_to(dir.file("b")), c2 = connect_to(dir.file("b"));
   ASSERT_TRUE(one->poll_once(50, [](auto, auto, auto) {}));
   EXPECT_EQ(one->clients(), 1u);
   EXPECT_EQ(one->stats().refused_too_many, 1u);
@@ -94,11 +88,11 @@ pid_t send_from_child(const Fd& c, const char* text) {
 // A socket inherited over fork speaks for the child, not for the process that connected.
 TEST(SeqpacketListener, AttributesEachDatagramToItsSender) {
   TempDir dir;
-  auto open = SeqpacketListener::bind(dir.path + "/open", {});
+  auto open = SeqpacketListener::bind(dir.file("open"), {});
   const pid_t me = ::getpid();
-  auto only_me = SeqpacketListener::bind(dir.path + "/me", {.only_uid = std::nullopt, .accept_pid = [me](pid_t p) { return p == me; }});
+  auto only_me = SeqpacketListener::bind(dir.file("me"), {.only_uid = std::nullopt, .accept_pid = [me](pid_t p) { return p == me; }});
   ASSERT_TRUE(open && only_me);
-  Fd a = connect_to(dir.path + "/open"), b = connect_to(dir.path + "/me");
+  Fd a = connect_to(dir.file("open")), b = connect_to(dir.file("me"));
   ASSERT_TRUE(open->poll_once(50, [](auto, auto, auto) {}));  // accepted: credentials from here on
   ASSERT_TRUE(only_me->poll_once(50, [](auto, auto, auto) {}));
 
@@ -117,9 +111,9 @@ TEST(SeqpacketListener, AttributesEachDatagramToItsSender) {
 
 TEST(SeqpacketListener, DropsOversizeDatagrams) {
   TempDir dir;
-  auto l = SeqpacketListener::bind(dir.path + "/s", {});
+  auto l = SeqpacketListener::bind(dir.file("s"), {});
   ASSERT_TRUE(l);
-  Fd c = connect_to(dir.path + "/s");
+  Fd c = connect_to(dir.file("s"));
   std::vector<char> big(GT_GPU_BATCH_MAX_BYTES + 8, 'x');
   ASSERT_EQ(::send(c.get(), big.data(), big.size(), 0), static_cast<ssize_t>(big.size()));
   for (int i = 0; i < 2; ++i)
@@ -129,22 +123,22 @@ TEST(SeqpacketListener, DropsOversizeDatagrams) {
 
 TEST(SeqpacketListener, ReplacesAStaleSocketButNothingElse) {
   TempDir dir;
-  { auto first = SeqpacketListener::bind(dir.path + "/s", {}); }
+  { auto first = SeqpacketListener::bind(dir.file("s"), {}); }
   // A stale socket file left by a crashed daemon:
   Fd stale(::socket(AF_UNIX, SOCK_SEQPACKET, 0));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, (dir.path + "/s").c_str(), sizeof(addr.sun_path) - 1);
+  std::strncpy(addr.sun_path, (dir.file("s")).c_str(), sizeof(addr.sun_path) - 1);
   ASSERT_EQ(::bind(stale.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
-  EXPECT_TRUE(SeqpacketListener::bind(dir.path + "/s", {}));
+  EXPECT_TRUE(SeqpacketListener::bind(dir.file("s"), {}));
 
-  std::ofstream(dir.path + "/file") << "not a socket";
-  auto refused = SeqpacketListener::bind(dir.path + "/file", {});
+  std::ofstream(dir.file("file")) << "not a socket";
+  auto refused = SeqpacketListener::bind(dir.file("file"), {});
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("not a socket"), std::string::npos);
-  ASSERT_EQ(::symlink((dir.path + "/file").c_str(), (dir.path + "/link").c_str()), 0);
-  EXPECT_FALSE(SeqpacketListener::bind(dir.path + "/link", {}));
-  std::ifstream still(dir.path + "/file");
+  ASSERT_EQ(::symlink((dir.file("file")).c_str(), (dir.file("link")).c_str()), 0);
+  EXPECT_FALSE(SeqpacketListener::bind(dir.file("link"), {}));
+  std::ifstream still(dir.file("file"));
   std::string content;
   std::getline(still, content);
   EXPECT_EQ(content, "not a socket");
@@ -153,22 +147,22 @@ TEST(SeqpacketListener, ReplacesAStaleSocketButNothingElse) {
 // A second gputrace must not take the socket of one that still serves it.
 TEST(SeqpacketListener, LeavesALiveSocketToItsOwner) {
   TempDir dir;
-  auto first = SeqpacketListener::bind(dir.path + "/s", {});
+  auto first = SeqpacketListener::bind(dir.file("s"), {});
   ASSERT_TRUE(first);
-  auto second = SeqpacketListener::bind(dir.path + "/s", {});
+  auto second = SeqpacketListener::bind(dir.file("s"), {});
   ASSERT_FALSE(second);
   EXPECT_NE(second.error().message.find("another gputrace"), std::string::npos);
-  EXPECT_TRUE(connect_to(dir.path + "/s").valid());
+  EXPECT_TRUE(connect_to(dir.file("s")).valid());
 }
 
 TEST(SeqpacketListener, IsWritableByEveryLocalProcess) {
   TempDir dir;
   const mode_t old_mask = ::umask(077);
-  auto l = SeqpacketListener::bind(dir.path + "/s", {});
+  auto l = SeqpacketListener::bind(dir.file("s"), {});
   ::umask(old_mask);
   ASSERT_TRUE(l);
   struct stat st {};
-  ASSERT_EQ(::lstat((dir.path + "/s").c_str(), &st), 0);
+  ASSERT_EQ(::lstat((dir.file("s")).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0666u);
   EXPECT_EQ(::umask(old_mask), old_mask);  // restored
 }
