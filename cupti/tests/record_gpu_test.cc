@@ -3,7 +3,8 @@
 //  - over USDT: the command's batches are kept; those of a process outside its tree, which
 //    the probe reaches just the same, are dropped and counted;
 //  - over the socket: a process with its own copy of the library (as in a container) is not
-//    reached by the probe, so the library falls back to the socket the live session serves.
+//    reached by the probe, so the library falls back to the socket the recording serves (its
+//    own, so a daemon serving the shared one cannot take the command's batches).
 #include "capture/capture.h"
 #include "temp_dir.h"
 #include "handmade_buffer.h"
@@ -95,6 +96,8 @@ TEST_F(RecordGpu, ServesTheSocketForALibraryTheProbeDoesNotReach) {
       {GPUTRACE_BIN, "record", "-o", capture.string(), "--", "/bin/sh", "-c", script}, {});
   ASSERT_EQ(recorded.exit_code, 0) << recorded.err;
   EXPECT_EQ(recorded.err.find("over the socket will not be received"), std::string::npos) << recorded.err;
+  // The command ran the copy, which the probe (attached to the original) cannot reach.
+  EXPECT_NE(recorded.out.find("library=" + copy_dir.string() + "/"), std::string::npos) << recorded.out;
 
   const Captured c = read_capture(capture);
   ASSERT_EQ(c.kernels_by_pid.size(), 1u);

@@ -13,10 +13,13 @@ namespace {
 
 using ::gputrace::test_support::TempDir;
 
+// Searchable by every user even when root's umask (sudo from a 077 user) says otherwise.
 TEST(CuptiSocket, CreatesItsDirectoryAndServesThere) {
   TempDir tmp;
   const std::string dir = tmp.file("run-gputrace");
+  const mode_t old_mask = ::umask(077);
   auto l = serve_cupti_socket(dir + "/cupti.sock", {});
+  ::umask(old_mask);
   ASSERT_TRUE(l) << l.error().describe();
   struct stat st {};
   ASSERT_EQ(::lstat(dir.c_str(), &st), 0);

@@ -41,9 +41,9 @@ std::string_view env_name(std::string_view entry) { return entry.substr(0, entry
 
 // This environment with the injection library's variables set: ours replace any the caller
 // had (glibc's getenv takes the first of duplicates, so appending would lose to them).
-std::vector<std::string> traced_environment() {
+std::vector<std::string> traced_environment(const std::string& socket_path) {
   std::vector<std::string> ours;
-  if (auto inj = injection_env(InjectionOptions{}))
+  if (auto inj = injection_env(InjectionOptions{.socket_path = socket_path}))
     ours = std::move(*inj);
   else
     log_warning("{} (GPU activity of the command will not be recorded)", inj.error().describe());
@@ -62,8 +62,8 @@ std::vector<std::string> traced_environment() {
 }
 
 // Starts CMD with the injection library in its environment.
-Result<pid_t> spawn_traced(const std::vector<std::string>& argv) {
-  std::vector<std::string> env_strings = traced_environment();
+Result<pid_t> spawn_traced(const std::vector<std::string>& argv, const std::string& socket_path) {
+  std::vector<std::string> env_strings = traced_environment(socket_path);
   std::vector<char*> args, env;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -151,7 +151,9 @@ int cmd_record(const Args& args) {
   };
   install_stop_handlers();
   Features features = Features::probe();
-  auto source = LiveSource::start(features, *config, *gc, sink);
+  const bool has_command = !o.after_dashdash().empty();
+  const std::string socket_path = has_command ? record_socket_path(getpid()) : kCuptiSocketPath;
+  auto source = LiveSource::start(features, *config, *gc, sink, socket_path);
   if (!source) {
     log_error("{}", source.error().describe());
     return 1;
@@ -162,8 +164,8 @@ int cmd_record(const Args& args) {
   std::fprintf(stderr, "gputrace: recording to %s (%zu of %zu hooks attached; Ctrl-C to stop)\n", output->c_str(),
                attached, (*source)->tracer().hooks().size());
   std::optional<pid_t> child;
-  if (!o.after_dashdash().empty()) {
-    auto pid = spawn_traced(o.after_dashdash());
+  if (has_command) {
+    auto pid = spawn_traced(o.after_dashdash(), socket_path);
     if (!pid) {
       log_error("{}", pid.error().describe());
       return 1;

@@ -15,10 +15,16 @@ void GpuDeviceBinding::on_device_record(uint32_t pid, const gt_gpu_device_event&
   // Only devices the host facts or the kernel named: a served process must not be able to
   // add devices (each is a table entry and a metric series).
   const auto device = devices_.find_name(name);
-  const auto key = std::make_pair(pid, e.device_id);
-  if (!device || (bound_.size() >= kMaxBindings && !bound_.count(key))) {
+  if (!device) {
     ++ignored_;
     return;
+  }
+  const auto key = std::make_pair(pid, e.device_id);
+  // Full (exited processes are not forgotten one by one: their last activity may still be on
+  // its way): start over. The library sends its device records again every few seconds.
+  if (bound_.size() >= kMaxBindings && !bound_.count(key)) {
+    bound_.clear();
+    ++cleared_;
   }
   bound_[key] = *device;  // a later process reusing the pid sends its own records
 }

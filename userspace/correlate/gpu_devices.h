@@ -31,14 +31,17 @@ class GpuDeviceBinding {
 
   void on_device_record(uint32_t pid, const gt_gpu_device_event& e);
   GpuBinding resolve(uint32_t pid, uint32_t device_id) const;
-  // Device records naming a PCI function the host does not have, or past the table's bound.
+  // Device records naming a PCI function the host does not have.
   uint64_t ignored() const { return ignored_; }
+  // Times the table was full and started over.
+  uint64_t cleared() const { return cleared_; }
 
- private:
   static constexpr size_t kMaxBindings = 65536;
 
+ private:
   DeviceTable& devices_;
   uint64_t ignored_ = 0;
+  uint64_t cleared_ = 0;
   std::map<std::pair<uint32_t, uint32_t>, uint32_t> bound_;  // (pid, CUDA id) -> device
 };
 

@@ -20,6 +20,7 @@ std::vector<LossCounter> engine_losses(const Engine& engine) {
   out.push_back({"correlation_open_pause_expired", engine.correlation().stats().open_pause_expired, "engine"});
   out.push_back({"link_load_dropped", engine.correlation().transfers().link_load_dropped(), "engine"});
   out.push_back({"gpu_device_records_ignored", engine.correlation().binding().ignored(), "engine"});
+  out.push_back({"gpu_device_bindings_cleared", engine.correlation().binding().cleared(), "engine"});
   return out;
 }
 

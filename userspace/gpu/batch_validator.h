@@ -6,7 +6,8 @@
 // strings are bounded, NUL-terminated and free of control characters; device ids are below
 // kMaxCudaDevices; activity ends no earlier than it starts. Every record's pid
 // is replaced by trusted_pid, the pid the kernel vouches for (the BPF record header or the
-// socket's SO_PEERCRED), so a process can only ever speak for itself.
+// credentials the kernel attached to the socket datagram), so a process can only ever speak
+// for itself.
 //
 // Rejections are an enum rather than util/result.h's Error: callers count them by reason,
 // and the message for each reason is fixed (describe()).

@@ -39,7 +39,7 @@ class GpuIngest {
 
   // A record read from the GPU probe's ring (must be GT_EV_GPU_BATCH).
   bool ingest_ring_record(const Record& ring_record, uint64_t now_ns, const RecordSink& sink);
-  // One datagram from the socket; peer_pid from SO_PEERCRED.
+  // One datagram from the socket; peer_pid is its sender as the kernel named it (SCM_CREDENTIALS).
   bool ingest_datagram(std::span<const std::byte> datagram, uint32_t peer_pid, uint64_t now_ns,
                        const RecordSink& sink);
 

@@ -11,6 +11,11 @@ namespace gputrace {
 
 // Where live sessions listen for batches that no USDT probe carries.
 inline constexpr const char* kCuptiSocketPath = "/run/gputrace/cupti.sock";
+// `record -- CMD` gives its command a socket of its own, beside it: a daemon serving the
+// shared one would otherwise receive CMD's batches.
+inline std::string record_socket_path(int recorder_pid) {
+  return "/run/gputrace/record-" + std::to_string(recorder_pid) + ".sock";
+}
 
 struct InjectionOptions {
   std::string library_path;  // empty: find_injection_library()

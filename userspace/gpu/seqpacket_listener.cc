@@ -4,6 +4,7 @@ extern "C" {
 #include "gpu.h"
 }
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,14 +14,17 @@ extern "C" {
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <utility>
 
 namespace gputrace {
 namespace {
 
-// Whether something accepts connections on the socket at addr (another gputrace).
+// Whether something accepts connections on the socket at addr (another gputrace). Never
+// blocks: a stopped owner with a full backlog (EAGAIN) is still the owner.
 bool socket_is_live(const sockaddr_un& addr) {
-  Fd probe(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  return probe.valid() && ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+  Fd probe(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!probe.valid()) return false;
+  return ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0 || errno == EAGAIN;
 }
 
 // Removes a stale socket at path. Root must not unlink (or write through) whatever else an
@@ -34,22 +38,33 @@ Result<void> clear_stale_socket(const std::string& path, const sockaddr_un& addr
   }
   if (!S_ISSOCK(st.st_mode)) return fail("{} exists and is not a socket: remove it or choose another socket path", path);
   if (socket_is_live(addr))
-    return fail("another gputrace serves {}: its batches go there (USDT still reaches this one)", path);
+    return fail_errno(EADDRINUSE, "another gputrace serves {}: its batches go there (USDT still reaches this one)", path);
   if (::unlink(path.c_str()) != 0) return fail_errno(errno, "cannot remove the stale socket {}", path);
   return {};
 }
 
-// The credentials the kernel attached to a received datagram (SO_PASSCRED): the sending
-// process at the time it sent. None for a datagram sent before the option was set.
+// The credentials the kernel attached to a received datagram (SO_PASSCRED, set on the
+// listening socket and so on every accepted one from the start): the sending process at the
+// time it sent, pid 0 when this pid namespace cannot see it. Descriptors a peer passed
+// (SCM_RIGHTS) are closed: root keeps nothing a client hands it.
 std::optional<ucred> sender_of(msghdr& msg) {
+  std::optional<ucred> sender;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(ucred))) {
+    if (c->cmsg_level != SOL_SOCKET) continue;
+    if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(ucred))) {
       ucred cred;
       std::memcpy(&cred, CMSG_DATA(c), sizeof(cred));
-      return cred;
+      sender = cred;
+    } else if (c->cmsg_type == SCM_RIGHTS) {
+      const size_t fds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < fds; ++i) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+        ::close(fd);
+      }
     }
   }
-  return std::nullopt;
+  return sender;
 }
 
 }  // namespace
@@ -64,14 +79,21 @@ Result<SeqpacketListener> SeqpacketListener::bind(const std::string& path, PeerP
   SeqpacketListener l;
   l.listen_fd_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!l.listen_fd_.valid()) return fail_errno(errno, "cannot create a SOCK_SEQPACKET socket");
-  // Every local process may report its GPU activity (what it sends is validated, not
-  // trusted), so the socket is created 0666. Set through the umask at bind rather than a
-  // chmod afterwards, which would follow whatever the path has become by then.
-  const mode_t old_mask = ::umask(0111);
   const int bound = ::bind(l.listen_fd_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
   const int bind_errno = errno;
-  ::umask(old_mask);
   if (bound != 0) return fail_errno(bind_errno, "cannot bind the CUPTI socket {}", path);
+  // Every local process may report its GPU activity (what it sends is validated, not
+  // trusted), so the socket is made 0666: never through a symlink put in its place, and not
+  // by the process-wide umask, which other threads would see.
+  if (::fchmodat(AT_FDCWD, path.c_str(), 0666, AT_SYMLINK_NOFOLLOW) != 0)
+    return fail_errno(errno, "cannot make {} writable for traced processes", path);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return fail_errno(errno, "cannot inspect the new socket {}", path);
+  l.inode_ = {st.st_dev, st.st_ino};
+  // Inherited by every accepted socket inside accept(): no datagram arrives without its sender.
+  const int on = 1;
+  if (::setsockopt(l.listen_fd_.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0)
+    return fail_errno(errno, "cannot ask for senders' credentials on {}", path);
   if (::listen(l.listen_fd_.get(), 64) != 0) return fail_errno(errno, "cannot listen on {}", path);
   l.path_ = path;
   l.policy_ = std::move(policy);
@@ -81,26 +103,31 @@ Result<SeqpacketListener> SeqpacketListener::bind(const std::string& path, PeerP
 }
 
 SeqpacketListener::~SeqpacketListener() {
-  if (listen_fd_.valid() && !path_.empty()) ::unlink(path_.c_str());
+  if (!listen_fd_.valid() || path_.empty()) return;
+  // Only our own socket: another gputrace may have replaced it since.
+  struct stat st {};
+  if (::lstat(path_.c_str(), &st) == 0 && std::make_pair(st.st_dev, st.st_ino) == inode_) ::unlink(path_.c_str());
 }
 
-Result<void> SeqpacketListener::poll_once(int timeout_ms, const DatagramSink& sink) {
+Result<size_t> SeqpacketListener::poll_once(int timeout_ms, const DatagramSink& sink) {
   std::vector<pollfd> fds;
   fds.reserve(clients_.size() + 1);
   fds.push_back({listen_fd_.get(), POLLIN, 0});
   for (const Client& c : clients_) fds.push_back({c.fd.get(), POLLIN, 0});
   const int n = ::poll(fds.data(), fds.size(), timeout_ms);
   if (n < 0 && errno != EINTR) return fail_errno(errno, "poll on the CUPTI socket failed");
-  if (n <= 0) return {};
-  // Read before accepting: the indexes in fds match clients_ only until it changes.
+  if (n <= 0) return 0;
+  const size_t known = clients_.size();
+  if (fds[0].revents & POLLIN) accept_pending();  // appends: the indexes of known clients hold
+  size_t delivered = 0;
   std::vector<size_t> gone;
-  for (size_t i = 1; i < fds.size(); ++i) {
-    if (fds[i].revents == 0) continue;
-    if (!read_pending(clients_[i - 1], sink)) gone.push_back(i - 1);
+  for (size_t i = 0; i < clients_.size(); ++i) {
+    // New peers are read at once: one may have sent everything and gone before the next poll.
+    if (i < known && fds[i + 1].revents == 0) continue;
+    if (!read_pending(clients_[i], sink, delivered)) gone.push_back(i);
   }
   for (auto it = gone.rbegin(); it != gone.rend(); ++it) clients_.erase(clients_.begin() + static_cast<long>(*it));
-  if (fds[0].revents & POLLIN) accept_pending();
-  return {};
+  return delivered;
 }
 
 void SeqpacketListener::accept_pending() {
@@ -119,16 +146,12 @@ void SeqpacketListener::accept_pending() {
       ++stats_.refused_too_many;
       continue;
     }
-    // Credentials on every datagram too: the connect-time pid goes stale when the peer
-    // forks, passes the socket on, or exits and its pid is reused.
-    const int on = 1;
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
     ++stats_.connections;
     clients_.push_back({std::move(fd), cred.pid, cred.uid});
   }
 }
 
-bool SeqpacketListener::read_pending(Client& c, const DatagramSink& sink) {
+bool SeqpacketListener::read_pending(Client& c, const DatagramSink& sink, size_t& delivered) {
   // Bounded per call, so one busy sender cannot starve the others (or the caller's loop).
   for (int i = 0; i < 256; ++i) {
     iovec iov{buffer_.data(), buffer_.size()};
@@ -146,15 +169,18 @@ bool SeqpacketListener::read_pending(Client& c, const DatagramSink& sink) {
       ++stats_.oversize;
       continue;
     }
+    // The connect-time pid goes stale when the peer forks, passes the socket on, or exits
+    // and its pid is reused: each datagram speaks for the process that sent it.
     const auto sender = sender_of(msg);
-    pid_t pid = sender ? sender->pid : c.pid;
-    uid_t uid = sender ? sender->uid : c.uid;
-    if (pid <= 0 || (sender && policy_.accept_pid && sender->pid != c.pid && !policy_.accept_pid(pid))) {
+    if (!sender || sender->pid <= 0 ||
+        (sender->pid != c.pid && ((policy_.only_uid && sender->uid != *policy_.only_uid) ||
+                                  (policy_.accept_pid && !policy_.accept_pid(sender->pid))))) {
       ++stats_.refused_sender;  // a pid this namespace cannot see, or a process the policy excludes
       continue;
     }
     ++stats_.datagrams;
-    sink(std::span(buffer_).first(static_cast<size_t>(n)), pid, uid);
+    ++delivered;
+    sink(std::span(buffer_).first(static_cast<size_t>(n)), sender->pid, sender->uid);
   }
   return true;
 }

@@ -21,6 +21,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace gputrace {
@@ -43,16 +44,18 @@ class SeqpacketListener {
  public:
   using DatagramSink = std::function<void(std::span<const std::byte> datagram, pid_t peer_pid, uid_t peer_uid)>;
 
-  // Creates the socket at path (its directory must exist and be a real directory); a stale
-  // socket there is replaced, anything else at path is an error.
+  // Creates the socket at path (its directory must exist, and be one only root can write:
+  // the socket is made 0666 by path); a stale socket there is replaced, a live one is an
+  // EADDRINUSE error, anything else at path is an error.
   static Result<SeqpacketListener> bind(const std::string& path, PeerPolicy policy, size_t max_clients = 256);
 
   SeqpacketListener(SeqpacketListener&&) noexcept = default;
   SeqpacketListener& operator=(SeqpacketListener&&) noexcept = default;
   ~SeqpacketListener();
 
-  // Waits up to timeout_ms, then accepts new peers and reads every pending datagram.
-  Result<void> poll_once(int timeout_ms, const DatagramSink& sink);
+  // Waits up to timeout_ms, then accepts new peers and reads pending datagrams (at most 256
+  // per peer, so one busy sender cannot starve the rest); returns how many it delivered.
+  Result<size_t> poll_once(int timeout_ms, const DatagramSink& sink);
 
   int fd() const { return listen_fd_.get(); }
   const std::string& path() const { return path_; }
@@ -67,9 +70,10 @@ class SeqpacketListener {
   };
   SeqpacketListener() = default;
   void accept_pending();
-  bool read_pending(Client& c, const DatagramSink& sink);  // false: peer gone
+  bool read_pending(Client& c, const DatagramSink& sink, size_t& delivered);  // false: peer gone
 
   std::string path_;
+  std::pair<dev_t, ino_t> inode_{};  // of the socket file bound at path_
   Fd listen_fd_;
   PeerPolicy policy_;
   size_t max_clients_ = 0;

@@ -13,6 +13,7 @@ extern "C" {
 #include "util/log.h"
 
 #include <array>
+#include <cerrno>
 #include <string_view>
 
 namespace gputrace {
@@ -33,9 +34,11 @@ OwnedRecord loss_record(std::string_view name, uint64_t value, uint64_t ts) {
 }  // namespace
 
 Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, const TraceConfig& config,
-                                                       std::optional<gc::GcOptions> gc, Sink sink) {
+                                                       std::optional<gc::GcOptions> gc, Sink sink,
+                                                       std::string cupti_socket) {
   std::unique_ptr<LiveSource> s(new LiveSource());
   s->sink_ = std::move(sink);
+  s->cupti_socket_path_ = std::move(cupti_socket);
   // Host facts first: they describe everything that follows.
   const uint64_t t0 = monotonic_ns();
   const auto devices = read_pci_devices();
@@ -64,22 +67,18 @@ Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, 
   // probe has nothing to attach to and the rest records as usual.
   if (auto lib = find_injection_library()) {
     if (auto probe = GpuProbe::attach(s->tracer_->maps(), *lib, -1)) {
-      if (auto added = s->consumer_->add_ring(probe->ring_fd(), "GPU"); !added)
-        return tl::unexpected(added.error());
-      s->gpu_probe_.emplace(std::move(*probe));
+      // Without its ring the probe is dropped: the library then falls back to the socket.
+      if (auto added = s->consumer_->add_ring(probe->ring_fd(), "GPU"))
+        s->gpu_probe_.emplace(std::move(*probe));
+      else
+        log_warning("GPU activity over USDT will not be traced: {}", added.error().describe());
     } else {
       log_warning("GPU activity over USDT will not be traced: {}", probe.error().describe());
     }
   } else {
     log_v1("GPU activity will not be traced: {}", lib.error().describe());
   }
-  // The library's fallback route (docs/cupti.md): without the socket, a process the probe
-  // does not reach (another copy of the library, a container's own) would go unheard.
-  PeerPolicy policy{.only_uid = std::nullopt, .accept_pid = [self](pid_t pid) { return self->gpu_sender_wanted(pid); }};
-  if (auto listener = serve_cupti_socket(kCuptiSocketPath, std::move(policy)))
-    s->cupti_socket_.emplace(std::move(*listener));
-  else
-    log_warning("GPU activity over the socket will not be received: {}", listener.error().describe());
+  s->serve_socket();
   if (auto k = KmsgFaultReader::open())
     s->kmsg_.emplace(std::move(*k));
   else
@@ -99,15 +98,41 @@ void LiveSource::forward_gpu_batch(const Record& r) {
   });
 }
 
-void LiveSource::read_cupti_socket() {
-  if (!cupti_socket_) return;
+// The library's fallback route (docs/cupti.md): without the socket, a process the probe does
+// not reach (another copy of the library, a container's own) would go unheard. Said once: a
+// retry every ten seconds must not repeat it.
+void LiveSource::serve_socket() {
+  PeerPolicy policy{.only_uid = std::nullopt, .accept_pid = [this](pid_t pid) { return gpu_sender_wanted(pid); }};
+  auto listener = serve_cupti_socket(cupti_socket_path_, std::move(policy));
+  if (listener) {
+    if (cupti_socket_failed_before_) log_v1("now serving the CUPTI socket {}", cupti_socket_path_);
+    cupti_socket_.emplace(std::move(*listener));
+    return;
+  }
+  if (!cupti_socket_failed_before_) {
+    // Another gputrace (a daemon beside `top`) serving it is normal, not a problem to report.
+    if (listener.error().errnum == EADDRINUSE)
+      log_v1("GPU activity over the socket goes to another gputrace: {}", listener.error().describe());
+    else
+      log_warning("GPU activity over the socket will not be received: {}", listener.error().describe());
+  }
+  cupti_socket_failed_before_ = true;
+}
+
+// Returns how many datagrams it read.
+size_t LiveSource::read_cupti_socket() {
+  if (!cupti_socket_) return 0;
   auto read = cupti_socket_->poll_once(0, [this](std::span<const std::byte> datagram, pid_t peer, uid_t) {
     gpu_ingest_.ingest_datagram(datagram, static_cast<uint32_t>(peer), monotonic_ns(), [this](const Record& inner) {
       sink_(inner);
       ++forwarded_;
     });
   });
-  if (!read) log_warning("{}", read.error().describe());
+  if (!read) {
+    log_warning("{}", read.error().describe());
+    return 0;
+  }
+  return *read;
 }
 
 void LiveSource::forward(const Record& r) {
@@ -141,13 +166,17 @@ Result<void> LiveSource::pump(std::chrono::milliseconds timeout) {
   if (now - last_link_check_ >= std::chrono::seconds(10)) {
     last_link_check_ = now;
     emit_link_changes();
+    if (!cupti_socket_) serve_socket();
   }
   return {};
 }
 
 Result<void> LiveSource::stop() {
   if (auto r = consumer_->drain(); !r) return tl::unexpected(r.error());
-  read_cupti_socket();
+  // Everything the socket holds: a client may have sent its last batches just now. Bounded,
+  // since a live client could keep sending.
+  for (int pass = 0; pass < 64 && read_cupti_socket() > 0; ++pass) {
+  }
   emit_faults();
   emit_losses();
   return {};

@@ -11,6 +11,7 @@
 #include "gc/gc_tracer.h"
 #include "gpu/gpu_ingest.h"
 #include "gpu/gpu_probe.h"
+#include "gpu/injection_env.h"
 #include "gpu/seqpacket_listener.h"
 #include "host/kmsg_faults.h"
 #include "host/link_watch.h"
@@ -23,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 namespace gputrace {
 
@@ -30,11 +32,14 @@ class LiveSource {
  public:
   using Sink = std::function<void(const Record&)>;
   // gc: trace GC pauses of the managed runtimes these options select (nullopt: do not).
+  // cupti_socket: where to serve the injection library's socket route (docs/cupti.md).
   static Result<std::unique_ptr<LiveSource>> start(const Features& features, const TraceConfig& config,
-                                                   std::optional<gc::GcOptions> gc, Sink sink);
+                                                   std::optional<gc::GcOptions> gc, Sink sink,
+                                                   std::string cupti_socket = kCuptiSocketPath);
 
   // Waits up to `timeout` for events and forwards what arrived; every second also forwards
-  // the loss counters and new kernel-log faults, every ten the PCIe links that changed.
+  // the loss counters and new kernel-log faults, every ten the PCIe links that changed (and
+  // tries again to serve the CUPTI socket if another gputrace held it).
   Result<void> pump(std::chrono::milliseconds timeout);
   // Final drain and final loss counters; call before closing the sink.
   Result<void> stop();
@@ -50,7 +55,8 @@ class LiveSource {
   LiveSource() = default;
   void forward(const Record& r);
   void forward_gpu_batch(const Record& r);
-  void read_cupti_socket();
+  size_t read_cupti_socket();
+  void serve_socket();
   bool gpu_sender_wanted(uint32_t pid) const { return !gpu_tree_ || gpu_tree_->contains(pid); }
   void emit_losses();
   void emit_faults();
@@ -61,7 +67,9 @@ class LiveSource {
   std::unique_ptr<RingConsumer> consumer_;
   std::unique_ptr<gc::GcTracer> gc_;
   std::optional<GpuProbe> gpu_probe_;  // CUPTI batches from libgputrace_cupti.so, any process
+  std::string cupti_socket_path_;
   std::optional<SeqpacketListener> cupti_socket_;  // ... from processes the probe misses
+  bool cupti_socket_failed_before_ = false;
   GpuIngest gpu_ingest_;               // validates them: the served process is untrusted
   std::optional<ProcessTree> gpu_tree_;  // set: only these processes' GPU activity is wanted
   uint64_t gpu_batches_unwanted_ = 0;
