@@ -195,6 +195,13 @@ int cmd_record(const Args& args) {
   }
   end_command(child);
   if (auto r = (*source)->stop(); !r) log_error("{}", r.error().describe());
+  // A launcher (docker run, srun, a service manager) starts the workload outside CMD's tree:
+  // say why the recording has no GPU activity rather than leave it empty without a word.
+  if (has_command && (*source)->gpu_stats().batches == 0 && (*source)->gpu_batches_unwanted() > 0)
+    log_warning("no GPU activity came from the command's processes, but {} batches came from other processes and "
+                "were left out: if the command starts its workload through a launcher, record without -- CMD "
+                "(--duration D) to keep every process's",
+                (*source)->gpu_batches_unwanted());
   if (auto r = (*writer)->close(); !r && !write_error) write_error = r.error();
   if (write_error) {
     log_error("writing {}: {}", *output, write_error->describe());

@@ -17,7 +17,8 @@ Result<GpuProbe> GpuProbe::attach(const SharedMaps& maps, const std::string& lib
   if (!probe.skel_) return fail_errno(errno, "cannot open the GPU batch BPF object");
   if (auto shared = maps.reuse_in(probe.skel_->obj); !shared) return tl::unexpected(shared.error());
   if (int err = gpu_bpf::load(probe.skel_))
-    return fail_errno(err, "cannot load the GPU batch BPF program (uprobes need CONFIG_UPROBE_EVENTS)");
+    return fail_errno(err, "cannot load the GPU batch BPF program (it needs CONFIG_UPROBE_EVENTS and Linux 5.12 or "
+                           "newer for its atomic exchange)");
   probe.link_ = bpf_program__attach_usdt(probe.skel_->progs.gt_gpu_batch_probe, pid, library_path.c_str(),
                                          "gputrace", "batch", nullptr);
   if (!probe.link_)

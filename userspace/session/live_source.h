@@ -50,6 +50,8 @@ class LiveSource {
 
   const KernelTracer& tracer() const { return *tracer_; }
   uint64_t records_forwarded() const { return forwarded_; }
+  const GpuIngestStats& gpu_stats() const { return gpu_ingest_.stats(); }
+  uint64_t gpu_batches_unwanted() const { return gpu_batches_unwanted_; }
 
  private:
   LiveSource() = default;
