@@ -28,21 +28,23 @@ export LD_LIBRARY_PATH=$stage/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export GPUTRACE_BIN=$stage/bin/gputrace
 export GPUTRACE_CUPTI_LIB=$stage/lib/libgputrace_cupti.so
 export GPU_VECADD=$stage/bin/gpu_vecadd
+unset CUDA_INJECTION64_PATH  # the tier decides where the library is injected, not the image
 tests=$stage/bin/gpu_tier_tests
 
 note() { echo "$*" | tee -a "$summary"; }
-# step NAME STATUS: records the outcome; 124 is timeout's word for "ran out of time"
+# step NAME STATUS: records the outcome; 124 (and 137, after timeout -k's SIGKILL) is timeout's
+# word for "ran out of time"
 step() {
   local what=$1 rc=$2
-  if ((rc == 0)); then note "[ok]     $what"; else note "[failed] $what (exit $rc$( ((rc == 124)) && echo ', timed out'))"; failed=1; fi
+  if ((rc == 0)); then note "[ok]     $what"; else note "[failed] $what (exit $rc$( ((rc == 124 || rc == 137)) && echo ', timed out'))"; failed=1; fi
 }
 
 # (a) the machine
 {
   echo "date: $(date -u +%FT%TZ)   host: $(hostname)   user: $(id -u)"
   echo "kernel: $(uname -r) $(uname -m)"
-  echo "gpus:"; nvidia-smi -L 2>&1
-  nvidia-smi --query-gpu=name,driver_version,pci.bus_id,clocks.sm,clocks.max.sm --format=csv 2>&1
+  echo "gpus:"; timeout 20 nvidia-smi -L 2>&1
+  timeout 20 nvidia-smi --query-gpu=name,driver_version,pci.bus_id,clocks.sm,clocks.max.sm --format=csv 2>&1
   echo "/dev/nvidiactl: $([[ -e /dev/nvidiactl ]] && echo present || echo MISSING)"
   echo "BTF /sys/kernel/btf/vmlinux: $([[ -e /sys/kernel/btf/vmlinux ]] && echo present || echo MISSING)"
   echo "uprobe PMU: $([[ -d /sys/bus/event_source/devices/uprobe ]] && echo present || echo MISSING)"
@@ -53,7 +55,7 @@ step() {
   for f in "$stage"/bin/* "$GPUTRACE_CUPTI_LIB"; do echo "ldd $f:"; ldd "$f" 2>&1 | grep -v -E 'linux-vdso|ld-linux'; done
   "$GPUTRACE_BIN" --version 2>&1 || true
 } >"$out/env.txt" 2>&1
-gpu=$(nvidia-smi -L 2>/dev/null | head -1)
+gpu=$(timeout 20 nvidia-smi -L 2>/dev/null | head -1)
 note "kernel $(uname -r); GPU ${gpu:-none (no nvidia-smi or no GPU)}; BTF $([[ -e /sys/kernel/btf/vmlinux ]] && echo yes || echo no); uprobe PMU $([[ -d /sys/bus/event_source/devices/uprobe ]] && echo yes || echo no)"
 if ldd "$stage"/bin/* "$GPUTRACE_CUPTI_LIB" 2>&1 | grep -q 'not found'; then
   note "missing libraries (see env.txt): $(ldd "$stage"/bin/* "$GPUTRACE_CUPTI_LIB" 2>&1 | grep 'not found' | sort -u | tr -s ' \t\n' ' ')"
@@ -71,7 +73,7 @@ grep -A1 ': Skipped$' "$out/tests.log" | grep -v -E ': Skipped$|^--$' | sort -u 
 # (c) the recorder by hand, and its report, for a person to read
 timeout -k 5 60 "$GPUTRACE_BIN" record -o "$out/vecadd.gtrace" -- "$GPU_VECADD" >"$out/record.log" 2>&1
 step "gputrace record -- gpu_vecadd" $?
-grep -E '^gputrace:|^RESULT=' "$out/record.log" | tee -a "$summary"
+grep -E '^gputrace:|^gpu_vecadd:|^RESULT=' "$out/record.log" | tee -a "$summary"
 # gputrace's exit status is its own: the program's is in its output
 grep -q '^RESULT=ok$' "$out/record.log"
 step "gpu_vecadd under gputrace record printed RESULT=ok" $?
