@@ -26,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace gputrace::cupti {
 namespace {
@@ -136,6 +137,9 @@ void flush_loop(Injection& in) noexcept {
 bool start_flush_thread(Injection& in) {
   sigset_t all, old;
   sigfillset(&all);
+  // Except the ones a fault raises in the thread itself: blocked, the kernel kills the
+  // process outright and the application's crash handler never runs.
+  for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS}) sigdelset(&all, fault);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   bool started = false;
   try {
@@ -271,13 +275,19 @@ bool enable_kinds(Injection& in) {
       {CUPTI_ACTIVITY_KIND_MEMORY2, in.options.memory, false, "MEMORY2"},
   };
   bool any_core = false;
+  std::vector<CUpti_ActivityKind> enabled;
   for (const auto& k : kinds) {
     if (!k.wanted) continue;
-    if (const CUptiResult r = cuptiActivityEnable(k.kind); r != CUPTI_SUCCESS)
+    if (const CUptiResult r = cuptiActivityEnable(k.kind); r != CUPTI_SUCCESS) {
       say(std::string("cannot enable CUPTI activity kind ") + k.name + ": " + result_name(r));
-    else
+    } else {
+      enabled.push_back(k.kind);
       any_core = any_core || k.core;
+    }
   }
+  // Nothing worth tracing: leave nothing on either (CUPTI would go on filling buffers).
+  if (!any_core)
+    for (CUpti_ActivityKind kind : enabled) cuptiActivityDisable(kind);
   return any_core;
 }
 
@@ -292,7 +302,13 @@ void release_cupti(Injection& in) {
 // A libcupti newer than the headers this library was built with may emit record versions
 // they do not describe (activity_layout.h reads fields by offset, checked against them).
 void check_runtime_version(uint32_t runtime) {
-  if (runtime > CUPTI_API_VERSION)
+  // From CUDA 13 the version is xxyyzz and zz is CUPTI's patch level, which keeps the records.
+  const auto release = [](uint32_t v) { return v >= 130000 ? v / 100 : v; };
+#ifdef GPUTRACE_CUPTI_LAYOUT_UNVERIFIED
+  say("this library was built against CUPTI headers (API " + std::to_string(CUPTI_API_VERSION) +
+      ") newer than the record layouts gputrace has verified (CUDA 13.1): GPU records may be misread");
+#endif
+  if (release(runtime) > release(CUPTI_API_VERSION))
     say("libcupti reports API version " + std::to_string(runtime) + ", newer than the " +
         std::to_string(CUPTI_API_VERSION) +
         " this library was built against: if GPU records look wrong, rebuild gputrace against this CUDA toolkit");
@@ -338,10 +354,11 @@ int initialize() {
         "): gputrace will assume CUDA numbers its devices in PCI address order");
   in.processor.set_state(GT_GPU_STATE_ACTIVE, CUPTI_SUCCESS, version, "");
   in.processor.send_status(true);
-  // The final flush happens even without the flush thread: full buffers still arrive.
-  std::atexit(at_exit);
   if (!start_flush_thread(in))
     say("cannot start the flush thread: GPU activity arrives only as CUPTI buffers fill, and at exit");
+  // After the thread exists: an exit() on another thread must not find it half assigned. The
+  // final flush happens even without the flush thread: full buffers still arrive.
+  std::atexit(at_exit);
   return 1;
 }
 

@@ -116,6 +116,9 @@ void DaemonTransport::try_connect() {
 }
 
 void DaemonTransport::disconnect() {
+  // A connection that worked and broke (the daemon restarted) is retried at the next send,
+  // not a reconnect interval after it was made.
+  if (fd_ >= 0) next_connect_ns_ = 0;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   route_ = Route::None;  // the next connection may reach another daemon: a new epoch

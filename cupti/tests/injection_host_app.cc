@@ -55,7 +55,9 @@ void fork_a_child() {
   std::printf("child=hung pid=%d\n", child);
 }
 
-void print_flush_thread_mask() {
+// The SigBlk line of the flush thread's /proc status; empty when there is no such thread.
+std::string flush_thread_mask() {
+  std::string mask;
   DIR* tasks = ::opendir("/proc/self/task");
   while (dirent* t = tasks ? ::readdir(tasks) : nullptr) {
     if (t->d_name[0] == '.') continue;
@@ -65,9 +67,21 @@ void print_flush_thread_mask() {
     if (comm != "gputrace-cupti") continue;
     std::ifstream status(dir + "/status");
     for (std::string line; std::getline(status, line);)
-      if (line.rfind("SigBlk:", 0) == 0) std::printf("flush_thread_sigblk=%s\n", line.substr(7).c_str());
+      if (line.rfind("SigBlk:", 0) == 0) mask = line.substr(7);
   }
   if (tasks) ::closedir(tasks);
+  return mask;
+}
+
+void print_flush_thread_mask() {
+  // glibc starts a new thread with every signal blocked, its own two (32, 33) included, and
+  // sets the mask it was asked for as the thread begins: wait until it has.
+  std::string mask = flush_thread_mask();
+  for (int i = 0; i < 1000 && !mask.empty() && ((std::stoull(mask, nullptr, 16) >> 31) & 3) == 3; ++i) {
+    ::usleep(1000);
+    mask = flush_thread_mask();
+  }
+  std::printf("flush_thread_sigblk=%s\n", mask.c_str());
 }
 
 }  // namespace

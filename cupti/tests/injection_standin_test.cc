@@ -160,20 +160,42 @@ TEST(InjectionWithStandinCupti, GivesCuptiBackWhenItCannotUseIt) {
   EXPECT_EQ(r.statuses.back().state, GT_GPU_STATE_CUPTI_FAILED);
 }
 
+// Only the optional kinds could be enabled: they are switched off again before the slot goes
+// back, or CUPTI would go on filling buffers nobody reads.
+TEST(InjectionWithStandinCupti, LeavesNothingEnabledWhenNoCoreKindIs) {
+  const std::string core = std::to_string(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) + "," +
+                           std::to_string(CUPTI_ACTIVITY_KIND_MEMCPY) + "," + std::to_string(CUPTI_ACTIVITY_KIND_MEMSET);
+  const HostRun r = run_host({"kernels", "1"}, {"GPUTRACE_CUPTI_API=1", "GPUTRACE_STANDIN_ENABLE_FAIL=" + core});
+  EXPECT_EQ(r.program.exit_code, 0) << r.program.err;
+  EXPECT_TRUE(has(r.program.err, "no CUPTI activity kind could be enabled")) << r.program.err;
+  EXPECT_TRUE(r.called("cuptiActivityDisable(" + std::to_string(CUPTI_ACTIVITY_KIND_RUNTIME) + ")")) << r.program.err;
+  EXPECT_TRUE(r.called("cuptiActivityDisable(" + std::to_string(CUPTI_ACTIVITY_KIND_DRIVER) + ")")) << r.program.err;
+  EXPECT_TRUE(r.called("cuptiUnsubscribe()")) << r.program.err;
+  ASSERT_FALSE(r.statuses.empty());
+  EXPECT_EQ(r.statuses.back().state, GT_GPU_STATE_CUPTI_FAILED);
+}
+
+// From CUDA 13 the last two digits are CUPTI's patch level: a newer patch keeps the records,
+// a newer release may not.
 TEST(InjectionWithStandinCupti, SaysOnceWhenLibcuptiIsNewerThanItsHeaders) {
-  const HostRun r = run_host({}, {"GPUTRACE_STANDIN_VERSION=" + std::to_string(CUPTI_API_VERSION + 1)});
+  const uint32_t next_release = CUPTI_API_VERSION >= 130000 ? (CUPTI_API_VERSION / 100 + 1) * 100 : CUPTI_API_VERSION + 1;
+  const HostRun r = run_host({}, {"GPUTRACE_STANDIN_VERSION=" + std::to_string(next_release)});
   const std::string line = "newer than the " + std::to_string(CUPTI_API_VERSION);
   const size_t at = r.program.err.find(line);
   EXPECT_NE(at, std::string::npos) << r.program.err;
   EXPECT_EQ(r.program.err.find(line, at + 1), std::string::npos) << r.program.err;
   ASSERT_FALSE(r.statuses.empty());
-  EXPECT_EQ(r.statuses.front().cupti_version, static_cast<uint32_t>(CUPTI_API_VERSION + 1));
+  EXPECT_EQ(r.statuses.front().cupti_version, next_release);
   const HostRun same = run_host({}, {});
   EXPECT_FALSE(has(same.program.err, "newer than")) << same.program.err;
+  if (CUPTI_API_VERSION >= 130000 && CUPTI_API_VERSION % 100 < 99) {
+    const HostRun patch = run_host({}, {"GPUTRACE_STANDIN_VERSION=" + std::to_string(CUPTI_API_VERSION + 1)});
+    EXPECT_FALSE(has(patch.program.err, "newer than")) << patch.program.err;
+  }
 }
 
-// The flush thread blocks every signal: the application's handlers and sigwait threads see
-// their signals, not this thread.
+// The flush thread blocks every signal but the faults: the application's handlers and sigwait
+// threads see their signals, not this thread.
 TEST(InjectionWithStandinCupti, TheFlushThreadTakesNoSignals) {
   const HostRun r = run_host({"sigblk"}, {});
   const size_t at = r.program.out.find("flush_thread_sigblk=");
@@ -181,6 +203,9 @@ TEST(InjectionWithStandinCupti, TheFlushThreadTakesNoSignals) {
   const uint64_t mask = std::stoull(r.program.out.substr(at + 20), nullptr, 16);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD, SIGPIPE, SIGALRM})
     EXPECT_TRUE(mask & (uint64_t{1} << (sig - 1))) << "signal " << sig << " not blocked: " << std::hex << mask;
+  // A fault in the thread must still reach the application's crash handler.
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL})
+    EXPECT_FALSE(mask & (uint64_t{1} << (sig - 1))) << "fault signal " << sig << " blocked: " << std::hex << mask;
 }
 
 TEST(InjectionWithStandinCupti, NamesAMistypedSettingAndRunsWithTheDefault) {

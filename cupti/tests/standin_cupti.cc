@@ -11,6 +11,7 @@
 //   GPUTRACE_STANDIN_HOLDER=NAME     the other subscriber's name it reports with 39
 //   GPUTRACE_STANDIN_REGISTER=N      cuptiActivityRegisterCallbacks's result (default 0)
 //   GPUTRACE_STANDIN_VERSION=N       cuptiGetVersion's answer (default CUPTI_API_VERSION)
+//   GPUTRACE_STANDIN_ENABLE_FAIL=K,… the activity kinds cuptiActivityEnable refuses
 // Every call is logged on stderr as "standin-cupti[PID]: call(args)", for the tests to check
 // what was called, in which order, and by which process.
 //
@@ -28,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <string>
 
 namespace {
 
@@ -75,6 +77,15 @@ CUptiResult CUPTIAPI cuptiGetVersion(uint32_t* version) {
   return CUPTI_SUCCESS;
 }
 
+// Both entry points, as the library calls whichever its headers declare.
+CUptiResult CUPTIAPI cuptiSubscribe(CUpti_SubscriberHandle* subscriber, CUpti_CallbackFunc, void*) {
+  const int r = env_int("GPUTRACE_STANDIN_SUBSCRIBE", CUPTI_SUCCESS);
+  log_call("cuptiSubscribe() = %d", r);
+  *subscriber = r == CUPTI_SUCCESS ? reinterpret_cast<CUpti_SubscriberHandle>(0x5eed) : nullptr;
+  return static_cast<CUptiResult>(r);
+}
+
+#ifdef CUpti_SubscriberParams_STRUCT_SIZE
 CUptiResult CUPTIAPI cuptiSubscribe_v2(CUpti_SubscriberHandle* subscriber, CUpti_CallbackFunc, void*,
                                        CUpti_SubscriberParams* params) {
   const int r = env_int("GPUTRACE_STANDIN_SUBSCRIBE", CUPTI_SUCCESS);
@@ -86,6 +97,7 @@ CUptiResult CUPTIAPI cuptiSubscribe_v2(CUpti_SubscriberHandle* subscriber, CUpti
   *subscriber = r == CUPTI_SUCCESS ? reinterpret_cast<CUpti_SubscriberHandle>(0x5eed) : nullptr;
   return static_cast<CUptiResult>(r);
 }
+#endif
 
 CUptiResult CUPTIAPI cuptiUnsubscribe(CUpti_SubscriberHandle) {
   log_call("cuptiUnsubscribe()");
@@ -123,6 +135,14 @@ CUptiResult CUPTIAPI cuptiSetThreadIdType(CUpti_ActivityThreadIdType type) {
 
 CUptiResult CUPTIAPI cuptiActivityEnable(CUpti_ActivityKind kind) {
   log_call("cuptiActivityEnable(%d)", static_cast<int>(kind));
+  const std::string refused = "," + std::string(std::getenv("GPUTRACE_STANDIN_ENABLE_FAIL") ?: "") + ",";
+  if (refused.find("," + std::to_string(static_cast<int>(kind)) + ",") != std::string::npos)
+    return CUPTI_ERROR_NOT_COMPATIBLE;
+  return CUPTI_SUCCESS;
+}
+
+CUptiResult CUPTIAPI cuptiActivityDisable(CUpti_ActivityKind kind) {
+  log_call("cuptiActivityDisable(%d)", static_cast<int>(kind));
   return CUPTI_SUCCESS;
 }
 
