@@ -37,11 +37,17 @@ T as(const std::vector<std::byte>& bytes) {
   return v;
 }
 
-TEST(ActivityProcessor, WalksACuptiBufferWithLibcuptisIterator) {
+// One processor per test, on a capturing transport and its own clock (CUPTI's timestamp
+// callback off unless the test turns it on).
+class ActivityProcessorTest : public ::testing::Test {
+ protected:
   CaptureTransport transport;
   ClockAlignment clock;
+  ActivityProcessor processor{transport, clock, 77};
+};
+
+TEST_F(ActivityProcessorTest, WalksACuptiBufferWithLibcuptisIterator) {
   clock.use_callback();
-  ActivityProcessor processor(transport, clock, 77);
   HandmadeBuffer buf;
   testing::fill_reference_activity(buf);
   auto& context = buf.add<testing::LatestContext>();  // a kind gputrace does not ship
@@ -76,11 +82,8 @@ TEST(ActivityProcessor, WalksACuptiBufferWithLibcuptisIterator) {
 // The batch path end to end for GT_EV_GPU_DEVICE: a device described before any activity
 // (as the context-created callback does) goes out in the first batch, ahead of the first
 // activity on it, and the daemon's validator accepts that batch.
-TEST(ActivityProcessor, SendsTheDeviceAheadOfItsActivityInAValidBatch) {
-  CaptureTransport transport;
-  ClockAlignment clock;
+TEST_F(ActivityProcessorTest, SendsTheDeviceAheadOfItsActivityInAValidBatch) {
   clock.use_callback();
-  ActivityProcessor processor(transport, clock, 77);
   ASSERT_TRUE(processor.add_device(*make_device_record(0, 0x0000, 0x41, 0x00, "NVIDIA H100 80GB HBM3")));
   EXPECT_FALSE(processor.add_device(*make_device_record(0, 0x0000, 0x99, 0x00, "again")));
   EXPECT_TRUE(processor.add_unresolved_device(1));
@@ -116,10 +119,7 @@ TEST(ActivityProcessor, SendsTheDeviceAheadOfItsActivityInAValidBatch) {
   EXPECT_EQ(s.records, 10u);  // activity only: the device record is not counted as converted
 }
 
-TEST(ActivityProcessor, ResendsTheDeviceAfterALostBatchAndToANewReceiver) {
-  CaptureTransport transport;
-  ClockAlignment clock;
-  ActivityProcessor processor(transport, clock, 77);
+TEST_F(ActivityProcessorTest, ResendsTheDeviceAfterALostBatchAndToANewReceiver) {
   processor.add_device(*make_device_record(0, 0, 0x41, 0, "gpu"));
   HandmadeBuffer buf;
   testing::fill_reference_activity(buf);
@@ -134,11 +134,8 @@ TEST(ActivityProcessor, ResendsTheDeviceAfterALostBatchAndToANewReceiver) {
   EXPECT_EQ(by_kind(transport)[GT_EV_GPU_DEVICE].size(), 1u);
 }
 
-TEST(ActivityProcessor, DoesNoWorkWithoutATracer) {
-  CaptureTransport transport;
+TEST_F(ActivityProcessorTest, DoesNoWorkWithoutATracer) {
   transport.set_active(false);
-  ClockAlignment clock;
-  ActivityProcessor processor(transport, clock, 77);
   HandmadeBuffer buf;
   testing::fill_reference_activity(buf);
   processor.process_buffer(buf.data(), buf.size());
@@ -147,10 +144,7 @@ TEST(ActivityProcessor, DoesNoWorkWithoutATracer) {
   EXPECT_EQ(processor.stats().unobserved, 1u);
 }
 
-TEST(ActivityProcessor, ResendsNamesAfterALostBatchAndReportsDrops) {
-  CaptureTransport transport;
-  ClockAlignment clock;
-  ActivityProcessor processor(transport, clock, 77);
+TEST_F(ActivityProcessorTest, ResendsNamesAfterALostBatchAndReportsDrops) {
   HandmadeBuffer buf;
   testing::fill_reference_activity(buf);
   transport.set_refuse(true);
@@ -213,11 +207,8 @@ size_t unresolved_references(const CaptureTransport& t, size_t& kernels) {
 // One early batch of a buffer is refused (the daemon's socket was full for a moment): the
 // names and the device record it carried must go out again in the very next batch, not after
 // the whole buffer, or every later batch of the buffer refers to ids the daemon never saw.
-TEST(ActivityProcessor, AOneBatchLossIsRepairedInTheNextBatch) {
-  CaptureTransport transport;
-  ClockAlignment clock;
+TEST_F(ActivityProcessorTest, AOneBatchLossIsRepairedInTheNextBatch) {
   clock.use_callback();
-  ActivityProcessor processor(transport, clock, 77);
   processor.add_device(*make_device_record(0, 0, 0x41, 0, "gpu"));
   ManyKernels many(600);  // about four batches
   transport.refuse_only(0);
@@ -231,11 +222,8 @@ TEST(ActivityProcessor, AOneBatchLossIsRepairedInTheNextBatch) {
 
 // The USDT route cannot see a batch lost to a full BPF ring: the probe fires and returns. The
 // periodic announce_again is what brings names and devices back.
-TEST(ActivityProcessor, AnnouncesAgainForLossesItCannotSee) {
-  CaptureTransport transport;
-  ClockAlignment clock;
+TEST_F(ActivityProcessorTest, AnnouncesAgainForLossesItCannotSee) {
   clock.use_callback();
-  ActivityProcessor processor(transport, clock, 77);
   processor.add_device(*make_device_record(0, 0, 0x41, 0, "gpu"));
   HandmadeBuffer buf;
   testing::fill_reference_activity(buf);
@@ -256,10 +244,7 @@ TEST(ActivityProcessor, AnnouncesAgainForLossesItCannotSee) {
   EXPECT_EQ(kernels, 3u);
 }
 
-TEST(ActivityProcessor, CountsUntimedRecords) {
-  CaptureTransport transport;
-  ClockAlignment clock;
-  ActivityProcessor processor(transport, clock, 77);
+TEST_F(ActivityProcessorTest, CountsUntimedRecords) {
   HandmadeBuffer buf;
   testing::fill_reference_activity(buf);
   auto& untimed = buf.add<testing::LatestKernel>();
@@ -273,10 +258,7 @@ TEST(ActivityProcessor, CountsUntimedRecords) {
 
 // libcupti stops walking at a record kind it does not know (a newer CUPTI's, or garbage): the
 // rest of the buffer is lost, and counted, not silently skipped.
-TEST(ActivityProcessor, CountsABufferLibcuptiCouldNotWalkToTheEnd) {
-  CaptureTransport transport;
-  ClockAlignment clock;
-  ActivityProcessor processor(transport, clock, 77);
+TEST_F(ActivityProcessorTest, CountsABufferLibcuptiCouldNotWalkToTheEnd) {
   HandmadeBuffer buf;
   testing::fill_reference_activity(buf);
   buf.add<testing::LatestKernel>().kind = static_cast<CUpti_ActivityKind>(0x7ffffff0);
@@ -290,10 +272,7 @@ TEST(ActivityProcessor, CountsABufferLibcuptiCouldNotWalkToTheEnd) {
   EXPECT_EQ(processor.stats().buffers_cut_short, 1u);  // a buffer walked to its end is not
 }
 
-TEST(ActivityProcessor, StatusNamesTheOtherSubscriber) {
-  CaptureTransport transport;
-  ClockAlignment clock;
-  ActivityProcessor processor(transport, clock, 77);
+TEST_F(ActivityProcessorTest, StatusNamesTheOtherSubscriber) {
   processor.set_state(GT_GPU_STATE_OTHER_SUBSCRIBER, CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED, 130001,
                       "Nsight Systems");
   processor.send_status(true);
