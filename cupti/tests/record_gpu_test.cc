@@ -21,6 +21,7 @@ extern "C" {
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
@@ -66,15 +67,20 @@ class RecordGpu : public ::testing::Test {
 TEST_F(RecordGpu, KeepsTheCommandsActivityAndDropsOtherProcesses) {
   const fs::path capture = dir.path() / "usdt.gtrace";
   const fs::path started = dir.path() / "started";
-  // The command marks that it runs (so recording is on), waits for the outsider, then emits.
-  const std::string script = "touch " + started.string() + "; sleep 1; exec " GPUTRACE_BATCH_EMITTER;
+  const fs::path go = dir.path() / "go";
+  // The command marks that it runs (so recording is on), waits until the outsider is done
+  // (bounded: 20 s), then emits.
+  const std::string script = "touch " + started.string() + "; i=0; while [ ! -e " + go.string() +
+                             " ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; exec " GPUTRACE_BATCH_EMITTER;
   auto record = testing::start_program(
       {GPUTRACE_BIN, "record", "-o", capture.string(), "--", "/bin/sh", "-c", script}, {});
   for (int i = 0; i < 300 && !fs::exists(started); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_TRUE(fs::exists(started)) << "gputrace record never started its command";
   auto outsider = testing::start_program({GPUTRACE_BATCH_EMITTER}, {"GPUTRACE_CUPTI_SOCKET="});
   const int outsider_pid = outsider.pid;
-  ASSERT_EQ(testing::wait_program(outsider).exit_code, 0);
+  const int outsider_exit = testing::wait_program(outsider).exit_code;
+  std::ofstream(go) << "go";
+  ASSERT_EQ(outsider_exit, 0);
   const auto recorded = testing::wait_program(record);
   ASSERT_EQ(recorded.exit_code, 0) << recorded.err;
 
