@@ -20,6 +20,57 @@ const char* size_class_name(uint8_t c) {
   return c < 3 ? names[c] : "?";
 }
 
+const char* library_state_name(uint32_t state) {
+  switch (state) {
+    case GT_GPU_STATE_ACTIVE: return "active";
+    case GT_GPU_STATE_OTHER_SUBSCRIBER: return "other_subscriber";
+    case GT_GPU_STATE_CUPTI_FAILED: return "cupti_failed";
+    case GT_GPU_STATE_EXITING: return "exited";
+  }
+  return "unknown";
+}
+
+const char* clock_mode_name(uint32_t mode) {
+  switch (mode) {
+    case GT_GPU_CLOCK_MONOTONIC: return "monotonic";
+    case GT_GPU_CLOCK_CALIBRATED: return "calibrated";
+    case GT_GPU_CLOCK_RAW: return "raw";
+  }
+  return "unknown";
+}
+
+json library_json(const std::optional<GpuLibraryStatus>& l) {
+  if (!l) return nullptr;
+  return {{"state", library_state_name(l->state)}, {"cupti_result", l->cupti_result},
+          {"holder", l->holder},                   {"clock", clock_mode_name(l->clock_mode)},
+          {"clock_error_ns", l->clock_error_ns},   {"records", l->records},
+          {"dropped_cupti", l->dropped_cupti},     {"dropped_local", l->dropped_local}};
+}
+
+// One line per process whose GPU timeline is missing, approximate or incomplete.
+std::string library_notes(const json& p) {
+  const json& l = p["library"];
+  if (l.is_null()) return "";
+  const std::string who = fmt::format("  pid {} ({})", p["pid"].get<uint64_t>(), safe_text(p["comm"]));
+  const std::string state = l["state"].get<std::string>();
+  std::string out;
+  if (state == "other_subscriber")
+    out += fmt::format("{}: no GPU timeline: CUPTI is held by {}\n", who, safe_text(l["holder"]));
+  else if (state == "cupti_failed")
+    out += fmt::format("{}: no GPU timeline: CUPTI failed (CUptiResult {})\n", who, l["cupti_result"].get<int32_t>());
+  const std::string clock = l["clock"].get<std::string>();
+  if (clock == "calibrated")
+    out += fmt::format("{}: GPU times calibrated to CLOCK_MONOTONIC within {:.1f} us\n", who,
+                       l["clock_error_ns"].get<uint64_t>() / 1e3);
+  else if (clock == "raw")
+    out += fmt::format("{}: GPU times on CUPTI's own clock (neither aligned nor calibrated): left out\n", who);
+  const uint64_t dropped_cupti = l["dropped_cupti"].get<uint64_t>(), dropped_local = l["dropped_local"].get<uint64_t>();
+  if (dropped_cupti + dropped_local > 0)
+    out += fmt::format("{}: {} GPU records lost in the process ({} by CUPTI, its buffers full; {} not handed over)\n",
+                       who, dropped_cupti + dropped_local, dropped_cupti, dropped_local);
+  return out;
+}
+
 }  // namespace
 
 json gpu_section(const Engine& engine) {
@@ -38,7 +89,8 @@ json gpu_section(const Engine& engine) {
                          {"memsets", s.memsets},
                          {"stalled_copies", s.stalled_copies},
                          {"idle_gc_ns", s.idle_gc_ns},
-                         {"idle_gc_pauses", s.idle_gc_pauses}});
+                         {"idle_gc_pauses", s.idle_gc_pauses},
+                         {"library", library_json(s.library)}});
   }
   json baselines = json::array();
   for (const TransferBaseline& b : c.transfers().baselines()) {
@@ -73,6 +125,7 @@ void render_gpu_section(std::string& out, const json& gpu) {
                        safe_text(p["comm"]), p["kernels"].get<uint64_t>(), p["memcpys"].get<uint64_t>(),
                        p["memcpy_bytes"].get<uint64_t>() >> 20, p["memcpy_gbps"].get<double>(),
                        p["stalled_copies"].get<uint64_t>(), p["idle_gc_ns"].get<uint64_t>() / 1e6);
+  for (const auto& p : procs) out += library_notes(p);
   const json& t = gpu["transfers"];
   out += fmt::format("  transfers: {} copies, {} judged, {} stalled{}\n", t["copies"].get<uint64_t>(),
                      t["judged"].get<uint64_t>(), t["stalled"].get<uint64_t>(),

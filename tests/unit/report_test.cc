@@ -3,6 +3,7 @@
 #include "golden.h"
 #include "report_scenario.h"
 
+#include <cstring>
 #include <sstream>
 
 namespace gputrace {
@@ -60,6 +61,58 @@ TEST(Report, OwnerOfAnUndescribedProcessThatExitedIsMarkedExited) {
   ASSERT_EQ(model["processes"].size(), 1u);
   EXPECT_EQ(model["processes"][0]["start_ns"], 0);
   EXPECT_EQ(model["processes"][0]["exit_ns"], 20 * test::kMs);
+}
+
+gt_gpu_status_event library_status(uint32_t state, uint32_t clock_mode) {
+  gt_gpu_status_event e{};
+  e.state = state;
+  e.clock_mode = clock_mode;
+  return e;
+}
+
+// The injection library's status reaches the report: a process whose CUPTI another tool
+// holds is listed and says so, a calibrated clock gives its bound, lost records are counted.
+TEST(Report, ShowsWhatEachInjectionLibraryCouldAndCouldNotDo) {
+  TraceBuilder t;
+  t.proc_info(1, 500, 1, "profiled");
+  t.proc_info(2, 600, 1, "server");
+  auto held = library_status(GT_GPU_STATE_OTHER_SUBSCRIBER, GT_GPU_CLOCK_MONOTONIC);
+  held.cupti_result = 39;
+  std::strcpy(held.holder, "Nsight Systems");
+  t.add(held, GT_EV_GPU_STATUS, 5 * test::kMs, 500);
+  auto lossy = library_status(GT_GPU_STATE_ACTIVE, GT_GPU_CLOCK_CALIBRATED);
+  lossy.clock_error_ns = 2500;
+  lossy.dropped_cupti = 7;
+  lossy.dropped_local = 3;
+  t.add(library_status(GT_GPU_STATE_ACTIVE, GT_GPU_CLOCK_MONOTONIC), GT_EV_GPU_STATUS, 5 * test::kMs, 600);
+  t.gpu_kernel(600, 6 * test::kMs, 7 * test::kMs);
+  t.add(lossy, GT_EV_GPU_STATUS, 8 * test::kMs, 600);  // the latest one holds
+  Engine engine;
+  t.feed(engine);
+  const auto model = build_report_model(engine, scenario_header());
+
+  const auto& procs = model["gpu"]["processes"];
+  ASSERT_EQ(procs.size(), 2u);
+  EXPECT_EQ(procs[0]["library"]["state"], "other_subscriber");
+  EXPECT_EQ(procs[0]["library"]["holder"], "Nsight Systems");
+  EXPECT_EQ(procs[1]["kernels"], 1);
+  EXPECT_EQ(procs[1]["library"]["clock"], "calibrated");
+  EXPECT_EQ(procs[1]["library"]["dropped_cupti"], 7);
+  uint64_t dropped_cupti = 0, dropped_local = 0;
+  for (const auto& l : model["losses"]) {
+    if (l["name"] == "gpu_records_dropped_by_cupti") dropped_cupti = l["count"];
+    if (l["name"] == "gpu_records_dropped_in_process") dropped_local = l["count"];
+  }
+  EXPECT_EQ(dropped_cupti, 7u);
+  EXPECT_EQ(dropped_local, 3u);
+
+  std::ostringstream text;
+  write_report(model, ReportFormat::Text, text);
+  EXPECT_NE(text.str().find("pid 500 (profiled): no GPU timeline: CUPTI is held by Nsight Systems"), std::string::npos)
+      << text.str();
+  EXPECT_NE(text.str().find("pid 600 (server): GPU times calibrated to CLOCK_MONOTONIC within 2.5 us"),
+            std::string::npos);
+  EXPECT_NE(text.str().find("pid 600 (server): 10 GPU records lost in the process (7 by CUPTI"), std::string::npos);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "correlate/correlator.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace gputrace {
 
@@ -16,6 +17,16 @@ Correlator::Correlator(const CorrelationConfig& config, DeviceTable& devices, De
 void Correlator::on_gpu_record(const Record& r) {
   if (r.header.kind == GT_EV_GPU_DEVICE) {
     binding_.on_device_record(r.header.pid, r.as<gt_gpu_device_event>());
+    return;
+  }
+  if (r.header.kind == GT_EV_GPU_STATUS) {
+    // Cumulative in the process: the latest one holds. A process that only ever sent this
+    // (CUPTI held by another tool) is listed with it.
+    const auto e = r.as<gt_gpu_status_event>();
+    per_process_[r.header.pid].library =
+        GpuLibraryStatus{e.state,         e.cupti_result, std::string(e.holder, strnlen(e.holder, sizeof(e.holder))),
+                         e.clock_mode,    e.clock_error_ns, e.records,
+                         e.dropped_cupti, e.dropped_local};
     return;
   }
   const auto activity = gpu_activity_of(r);

@@ -2,8 +2,23 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 namespace gputrace {
+
+// The injection library's own word on its state (its latest GT_EV_GPU_STATUS): whether it
+// traces at all, on which clock, and what it lost before anything reached gputrace.
+struct GpuLibraryStatus {
+  uint32_t state = 0;          // enum gt_gpu_state
+  int32_t cupti_result = 0;    // CUptiResult of the call that decided state
+  std::string holder;          // the other CUPTI client, with GT_GPU_STATE_OTHER_SUBSCRIBER
+  uint32_t clock_mode = 0;     // enum gt_gpu_clock_mode
+  uint64_t clock_error_ns = 0; // bound on the calibrated clock's error
+  uint64_t records = 0;        // converted in the process
+  uint64_t dropped_cupti = 0;  // CUPTI could not store them (its buffers were full)
+  uint64_t dropped_local = 0;  // the library could not hand them over
+};
 
 struct GpuProcessStats {
   uint64_t kernels = 0;
@@ -15,6 +30,7 @@ struct GpuProcessStats {
   uint64_t stalled_copies = 0;
   uint64_t idle_gc_ns = 0;     // GPU idle time overlapped by this process's GC pauses
   uint64_t idle_gc_pauses = 0;
+  std::optional<GpuLibraryStatus> library;  // none: no status record arrived
 };
 
 }  // namespace gputrace

@@ -20,6 +20,15 @@ std::vector<LossCounter> engine_losses(const Engine& engine) {
   out.push_back({"correlation_open_pause_expired", engine.correlation().stats().open_pause_expired, "engine"});
   out.push_back({"link_load_dropped", engine.correlation().transfers().link_load_dropped(), "engine"});
   out.push_back({"gpu_device_records_ignored", engine.correlation().binding().ignored(), "engine"});
+  // What the injection libraries lost before sending (their status records, per process).
+  uint64_t dropped_cupti = 0, dropped_local = 0;
+  for (const auto& [pid, g] : engine.correlation().processes()) {
+    if (!g.library) continue;
+    dropped_cupti += g.library->dropped_cupti;
+    dropped_local += g.library->dropped_local;
+  }
+  out.push_back({"gpu_records_dropped_by_cupti", dropped_cupti, "gpu"});
+  out.push_back({"gpu_records_dropped_in_process", dropped_local, "gpu"});
   out.push_back({"gpu_device_bindings_cleared", engine.correlation().binding().cleared(), "engine"});
   return out;
 }

@@ -14,7 +14,7 @@ class Engine;
 struct LossCounter {
   std::string name;
   uint64_t count = 0;
-  const char* source = "";  // "bpf" (reported by the tracer) or "engine"
+  const char* source = "";  // "bpf" (reported by the tracer), "engine", or "gpu" (the injection libraries)
 };
 
 std::vector<LossCounter> engine_losses(const Engine& engine);
