@@ -108,7 +108,13 @@ uint64_t RecordConverter::send_name(const char* name, uint64_t epoch, BatchWrite
   rec.event.name_id = found.id;
   rec.event.name_len = static_cast<uint32_t>(len);
   rec.event.flags = flags;
-  std::memcpy(rec.text, text.data(), len);
+  // Printable ASCII only, the rest as '?': the daemon refuses a whole batch for a name with a
+  // control character or broken UTF-8 (a cut can split a multibyte character), and kernel
+  // names, mangled or not, are ASCII in practice.
+  for (size_t i = 0; i < len; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    rec.text[i] = c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?';
+  }
   out.append(&rec, size);
   return found.id;
 }

@@ -346,6 +346,32 @@ TEST(RecordConverter, CutsOverlongNamesAndFlagsThem) {
   EXPECT_EQ(n.flags & GT_GPU_NAME_TRUNCATED, GT_GPU_NAME_TRUNCATED);
 }
 
+// The daemon refuses a whole batch for a name with a control character or broken UTF-8: the
+// library never sends one (records() runs every batch through the daemon's validator).
+TEST(RecordConverter, ShipsNamesAsPrintableAscii) {
+  Harness h;
+  std::string odd = "vec\x1b[2Jadd_caf\xc3\xa9";
+  std::string cut(GT_GPU_NAME_MAX - 2, 'x');
+  cut += "\xe2\x82\xac";  // a multibyte character across the cut
+  LatestKernel k{};
+  k.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
+  k.start = 1;
+  k.end = 2;
+  k.name = odd.c_str();
+  h.convert(k);
+  k.name = cut.c_str();
+  h.convert(k);
+  std::vector<std::string> names;
+  for (const auto& r : h.records()) {
+    if (as<gt_event_header>(r).kind != GT_EV_GPU_NAME) continue;
+    const auto n = as<gt_gpu_name_event>(r);
+    names.emplace_back(reinterpret_cast<const char*>(r.data()) + sizeof(n), n.name_len);
+  }
+  ASSERT_EQ(names.size(), 2u);
+  EXPECT_EQ(names[0], "vec?[2Jadd_caf??");
+  EXPECT_EQ(names[1], std::string(GT_GPU_NAME_MAX - 2, 'x') + "?");
+}
+
 TEST(RecordConverter, AppliesTheCalibratedClockOffset) {
   Harness h;
   // A fake CUPTI clock exactly 1 s behind CLOCK_MONOTONIC.

@@ -168,6 +168,12 @@ TEST(GpuBatchValidator, RejectsControlCharactersInText) {
   EXPECT_EQ(rejection(batch({name("tab\tname")})), BatchReject::BadName);
   EXPECT_TRUE(validate_batch(batch({name("void vecadd<float>(float const*, float*)")}), 1));
   EXPECT_TRUE(validate_batch(batch({name("caf\xc3\xa9")}), 1));  // UTF-8 passes
+  EXPECT_TRUE(validate_batch(batch({name("\xe2\x82\xac \xf0\x9f\x9a\x80")}), 1));  // 3- and 4-byte forms
+  EXPECT_EQ(rejection(batch({name("csi\xc2\x9b" "2J")})), BatchReject::BadName);    // U+009B, a C1 control
+  EXPECT_EQ(rejection(batch({name("raw\x9b" "2J")})), BatchReject::BadName);         // not UTF-8
+  EXPECT_EQ(rejection(batch({name("overlong\xc0\xaf")})), BatchReject::BadName);
+  EXPECT_EQ(rejection(batch({name("cut\xe2\x82")})), BatchReject::BadName);
+  EXPECT_EQ(rejection(batch({name("surrogate\xed\xa0\x80")})), BatchReject::BadName);
 
   gt_gpu_device_event d{};
   d.hdr.kind = GT_EV_GPU_DEVICE;

@@ -15,12 +15,41 @@ T load(std::span<const std::byte> bytes) {
   return v;
 }
 
-// Text that reaches terminals and reports: no control characters (an escape sequence in a
-// kernel name would repaint `gputrace top`). Bytes from 0x80 up pass: UTF-8 names are fine.
+// Text that reaches terminals and reports: well-formed UTF-8 without control characters, C0
+// or C1 (an escape sequence in a kernel name would repaint `gputrace top`; 0x9b is one on
+// terminals that read C1 codes).
 bool printable(const char* text, size_t len) {
-  for (size_t i = 0; i < len; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) return false;
+  const auto* b = reinterpret_cast<const unsigned char*>(text);
+  for (size_t i = 0; i < len;) {
+    const unsigned char c = b[i];
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    // Lead byte: how many continuation bytes follow, and the range the first one must be in
+    // (which rules out overlong forms, surrogates and code points past U+10FFFF).
+    size_t more = 0;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      more = 1;
+      if (c == 0xc2) lo = 0xa0;  // U+0080..U+009F are the C1 controls
+    } else if (c >= 0xe0 && c <= 0xef) {
+      more = 2;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      more = 3;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return false;
+    }
+    if (i + more >= len) return false;  // cut short
+    if (b[i + 1] < lo || b[i + 1] > hi) return false;
+    for (size_t k = 2; k <= more; ++k)
+      if (b[i + k] < 0x80 || b[i + k] > 0xbf) return false;
+    i += more + 1;
   }
   return true;
 }
