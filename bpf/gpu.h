@@ -30,6 +30,7 @@ enum gt_gpu_event_kind {
 	GT_EV_GPU_API = 66,    /* CUDA runtime/driver API call (GPUTRACE_CUPTI_API=1) */
 	GT_EV_GPU_MEMORY = 67, /* device memory allocation/release (GPUTRACE_CUPTI_MEMORY=1) */
 	GT_EV_GPU_DEVICE = 68, /* which PCI device a CUDA device id is: sent before its activity */
+	GT_EV_GPU_LIB_LOSSES = 69, /* what the library saw but could not ship: sent with each status */
 };
 
 #define GT_GPU_NO_CPU 0xffff
@@ -225,5 +226,25 @@ struct gt_gpu_device_event {
 	char name[64];    /* e.g. "NVIDIA H100 80GB HBM3", NUL-terminated */
 };
 GT_STATIC_ASSERT(sizeof(struct gt_gpu_device_event) == 104, "gt_gpu_device_event layout");
+
+/*
+ * GT_EV_GPU_LIB_LOSSES: cumulative counts of what the library took from CUPTI but could not
+ * ship, sent in the same batch as each status record. Records CUPTI could not time (a start or
+ * end of 0), records cut short by the end of their buffer, buffers libcupti stopped walking
+ * early (a record kind it did not know: the rest of the buffer is lost, uncounted), kernels
+ * shipped with name id 0 (the name table was full).
+ */
+struct gt_gpu_lib_losses_event {
+	struct gt_event_header hdr;
+	__u64 untimed;
+	__u64 truncated;
+	__u64 buffers_cut_short;
+	__u64 names_overflowed;
+	__u32 headers_version; /* CUPTI_API_VERSION of the headers the library was built against */
+	__u32 flags;           /* GT_GPU_LAYOUT_UNVERIFIED */
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_lib_losses_event) == 64, "gt_gpu_lib_losses_event layout");
+/* Built against headers newer than the record layouts gputrace has checked (docs/cupti.md). */
+#define GT_GPU_LAYOUT_UNVERIFIED 1
 
 #endif /* GPUTRACE_BPF_GPU_H */

@@ -100,19 +100,36 @@ void ActivityProcessor::send_status_locked(bool force) {
   status_.records = stats_.records;
   status_.dropped_cupti = stats_.dropped_cupti;
   status_.dropped_local = writer_.records_dropped();
-  // The header (timestamp) differs every time: compare the payload only.
-  const bool changed = std::memcmp(reinterpret_cast<const char*>(&status_) + sizeof(gt_event_header),
-                                   reinterpret_cast<const char*>(&last_sent_) + sizeof(gt_event_header),
-                                   sizeof(status_) - sizeof(gt_event_header)) != 0;
+  losses_.untimed = stats_.incomplete;
+  losses_.truncated = stats_.truncated;
+  losses_.buffers_cut_short = stats_.buffers_cut_short;
+  losses_.names_overflowed = names_.overflowed();
+  losses_.headers_version = CUPTI_API_VERSION;
+#ifdef GPUTRACE_CUPTI_LAYOUT_UNVERIFIED
+  losses_.flags = GT_GPU_LAYOUT_UNVERIFIED;
+#endif
+  // The header (timestamp) differs every time: compare the payloads only.
+  const auto payload_differs = [](const auto& a, const auto& b) {
+    return std::memcmp(reinterpret_cast<const char*>(&a) + sizeof(gt_event_header),
+                       reinterpret_cast<const char*>(&b) + sizeof(gt_event_header), sizeof(a) - sizeof(gt_event_header)) != 0;
+  };
+  const bool changed = payload_differs(status_, last_sent_) || payload_differs(losses_, last_sent_losses_);
   if (!force && !changed && status_epoch_ == transport_.epoch()) return;
+  const uint64_t now = ClockAlignment::monotonic_now();
+  for (gt_event_header* h : {&status_.hdr, &losses_.hdr}) {
+    h->cpu = GT_GPU_NO_CPU;
+    h->ts_ns = now;
+    h->pid = pid_;
+  }
   status_.hdr.kind = GT_EV_GPU_STATUS;
-  status_.hdr.cpu = GT_GPU_NO_CPU;
   status_.hdr.size = sizeof(status_);
-  status_.hdr.ts_ns = ClockAlignment::monotonic_now();
-  status_.hdr.pid = pid_;
+  losses_.hdr.kind = GT_EV_GPU_LIB_LOSSES;
+  losses_.hdr.size = sizeof(losses_);
   writer_.append(&status_, sizeof(status_));
-  if (!writer_.flush()) return;  // not heard: the next call sends it again
+  writer_.append(&losses_, sizeof(losses_));
+  if (!writer_.flush()) return;  // not heard: the next call sends them again
   last_sent_ = status_;
+  last_sent_losses_ = losses_;
   status_epoch_ = transport_.epoch();
 }
 

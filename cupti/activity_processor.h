@@ -60,7 +60,8 @@ class ActivityProcessor {
 
   // What the status record reports about CUPTI itself.
   void set_state(gt_gpu_state state, int cupti_result, uint32_t cupti_version, const std::string& holder);
-  // Sends the status record if the receiver has not seen the current one (force: always).
+  // Sends the status record, and with it the library's own losses, if the receiver has not
+  // seen the current ones (force: always).
   void send_status(bool force);
   // Sends raw bytes through the transport (test interface: malformed input).
   bool send_raw(std::span<const std::byte> bytes);
@@ -81,6 +82,8 @@ class ActivityProcessor {
   ProcessorStats stats_;
   gt_gpu_status_event status_{};
   gt_gpu_status_event last_sent_{};
+  gt_gpu_lib_losses_event losses_{};  // sent with every status record
+  gt_gpu_lib_losses_event last_sent_losses_{};
   uint64_t status_epoch_ = 0;
 };
 

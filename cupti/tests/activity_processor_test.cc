@@ -158,7 +158,7 @@ TEST_F(ActivityProcessorTest, ResendsNamesAfterALostBatchAndReportsDrops) {
   EXPECT_EQ(kinds[GT_EV_GPU_KERNEL].size(), 3u);
   ASSERT_FALSE(kinds[GT_EV_GPU_STATUS].empty());
   const auto st = as<gt_gpu_status_event>(kinds[GT_EV_GPU_STATUS].back());
-  EXPECT_EQ(st.dropped_local, 7u);  // the refused batches: name, 3 kernels, memcpy, memset; status
+  EXPECT_EQ(st.dropped_local, 8u);  // the refused batches: name, 3 kernels, memcpy, memset; status, losses
   EXPECT_EQ(st.dropped_cupti, 9u);
 }
 
@@ -254,6 +254,15 @@ TEST_F(ActivityProcessorTest, CountsUntimedRecords) {
   EXPECT_EQ(processor.stats().incomplete, 1u);
   EXPECT_EQ(processor.stats().records, 5u);
   EXPECT_EQ(by_kind(transport)[GT_EV_GPU_KERNEL].size(), 3u);
+  // ... and the daemon hears of it, with the status.
+  processor.send_status(true);
+  const auto losses = by_kind(transport)[GT_EV_GPU_LIB_LOSSES];
+  ASSERT_FALSE(losses.empty());
+  const auto sent = as<gt_gpu_lib_losses_event>(losses.back());
+  EXPECT_EQ(sent.untimed, 1u);
+  EXPECT_EQ(sent.truncated, 0u);
+  EXPECT_EQ(sent.headers_version, static_cast<uint32_t>(CUPTI_API_VERSION));
+  EXPECT_EQ(sent.flags, 0u);  // these headers are within the checked layouts
 }
 
 // libcupti stops walking at a record kind it does not know (a newer CUPTI's, or garbage): the

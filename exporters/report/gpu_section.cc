@@ -41,10 +41,20 @@ const char* clock_mode_name(uint32_t mode) {
 
 json library_json(const std::optional<GpuLibraryStatus>& l) {
   if (!l) return nullptr;
-  return {{"state", library_state_name(l->state)}, {"cupti_result", l->cupti_result},
-          {"holder", l->holder},                   {"clock", clock_mode_name(l->clock_mode)},
-          {"clock_error_ns", l->clock_error_ns},   {"records", l->records},
-          {"dropped_cupti", l->dropped_cupti},     {"dropped_local", l->dropped_local}};
+  return {{"state", library_state_name(l->state)},
+          {"cupti_result", l->cupti_result},
+          {"holder", l->holder},
+          {"clock", clock_mode_name(l->clock_mode)},
+          {"clock_error_ns", l->clock_error_ns},
+          {"records", l->records},
+          {"dropped_cupti", l->dropped_cupti},
+          {"dropped_local", l->dropped_local},
+          {"untimed", l->untimed},
+          {"truncated", l->truncated},
+          {"buffers_cut_short", l->buffers_cut_short},
+          {"names_overflowed", l->names_overflowed},
+          {"headers_version", l->headers_version},
+          {"layout_unverified", l->layout_unverified}};
 }
 
 // One line per process whose GPU timeline is missing, approximate or incomplete.
@@ -68,6 +78,16 @@ std::string library_notes(const json& p) {
   if (dropped_cupti + dropped_local > 0)
     out += fmt::format("{}: {} GPU records lost in the process ({} by CUPTI, its buffers full; {} not handed over)\n",
                        who, dropped_cupti + dropped_local, dropped_cupti, dropped_local);
+  const uint64_t untimed = l["untimed"].get<uint64_t>(), truncated = l["truncated"].get<uint64_t>(),
+                 cut = l["buffers_cut_short"].get<uint64_t>(), unnamed = l["names_overflowed"].get<uint64_t>();
+  if (untimed + truncated + cut + unnamed > 0)
+    out += fmt::format("{}: the library could not ship {} untimed and {} truncated records; {} buffers cut short; "
+                       "{} kernels without a name\n",
+                       who, untimed, truncated, cut, unnamed);
+  if (l["layout_unverified"].get<bool>())
+    out += fmt::format("{}: its library was built against CUPTI {}, newer than the record layouts gputrace checked: "
+                       "GPU records may be misread\n",
+                       who, l["headers_version"].get<uint32_t>());
   return out;
 }
 

@@ -209,6 +209,17 @@ TEST(GpuBatchValidator, RejectsOutOfRangeFields) {
   EXPECT_EQ(rejection(batch({bytes_of(m)})), BatchReject::BadRecord);
 }
 
+TEST(GpuBatchValidator, ChecksTheLibrarysLossRecord) {
+  gt_gpu_lib_losses_event l{};
+  l.hdr.kind = GT_EV_GPU_LIB_LOSSES;
+  l.hdr.size = sizeof(l);
+  l.untimed = 3;
+  l.flags = GT_GPU_LAYOUT_UNVERIFIED;
+  EXPECT_TRUE(validate_batch(batch({bytes_of(l)}), 1));
+  l.flags = 2;  // no such flag
+  EXPECT_EQ(rejection(batch({bytes_of(l)})), BatchReject::BadStatus);
+}
+
 TEST(GpuBatchValidator, TakesThePidOfARingRecordFromItsKernelHeader) {
   auto inner = batch({kernel(1, 2)});
   gt_event_header h{};

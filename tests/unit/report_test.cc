@@ -87,6 +87,12 @@ TEST(Report, ShowsWhatEachInjectionLibraryCouldAndCouldNotDo) {
   t.add(library_status(GT_GPU_STATE_ACTIVE, GT_GPU_CLOCK_MONOTONIC), GT_EV_GPU_STATUS, 5 * test::kMs, 600);
   t.gpu_kernel(600, 6 * test::kMs, 7 * test::kMs);
   t.add(lossy, GT_EV_GPU_STATUS, 8 * test::kMs, 600);  // the latest one holds
+  gt_gpu_lib_losses_event unshipped{};
+  unshipped.untimed = 4;
+  unshipped.buffers_cut_short = 1;
+  unshipped.headers_version = 130200;
+  unshipped.flags = GT_GPU_LAYOUT_UNVERIFIED;
+  t.add(unshipped, GT_EV_GPU_LIB_LOSSES, 8 * test::kMs, 600);
   Engine engine;
   t.feed(engine);
   const auto model = build_report_model(engine, scenario_header());
@@ -105,6 +111,8 @@ TEST(Report, ShowsWhatEachInjectionLibraryCouldAndCouldNotDo) {
   }
   EXPECT_EQ(dropped_cupti, 7u);
   EXPECT_EQ(dropped_local, 3u);
+  EXPECT_EQ(procs[1]["library"]["untimed"], 4);
+  EXPECT_EQ(procs[1]["library"]["layout_unverified"], true);
 
   std::ostringstream text;
   write_report(model, ReportFormat::Text, text);
@@ -113,6 +121,9 @@ TEST(Report, ShowsWhatEachInjectionLibraryCouldAndCouldNotDo) {
   EXPECT_NE(text.str().find("pid 600 (server): GPU times calibrated to CLOCK_MONOTONIC within 2.5 us"),
             std::string::npos);
   EXPECT_NE(text.str().find("pid 600 (server): 10 GPU records lost in the process (7 by CUPTI"), std::string::npos);
+  EXPECT_NE(text.str().find("pid 600 (server): the library could not ship 4 untimed and 0 truncated records; 1 buffers"),
+            std::string::npos);
+  EXPECT_NE(text.str().find("built against CUPTI 130200, newer than the record layouts"), std::string::npos);
 }
 
 }  // namespace

@@ -23,10 +23,26 @@ void Correlator::on_gpu_record(const Record& r) {
     // Cumulative in the process: the latest one holds. A process that only ever sent this
     // (CUPTI held by another tool) is listed with it.
     const auto e = r.as<gt_gpu_status_event>();
-    per_process_[r.header.pid].library =
-        GpuLibraryStatus{e.state,         e.cupti_result, std::string(e.holder, strnlen(e.holder, sizeof(e.holder))),
-                         e.clock_mode,    e.clock_error_ns, e.records,
-                         e.dropped_cupti, e.dropped_local};
+    GpuLibraryStatus& l = library_of(r.header.pid);
+    l.state = e.state;
+    l.cupti_result = e.cupti_result;
+    l.holder.assign(e.holder, strnlen(e.holder, sizeof(e.holder)));
+    l.clock_mode = e.clock_mode;
+    l.clock_error_ns = e.clock_error_ns;
+    l.records = e.records;
+    l.dropped_cupti = e.dropped_cupti;
+    l.dropped_local = e.dropped_local;
+    return;
+  }
+  if (r.header.kind == GT_EV_GPU_LIB_LOSSES) {
+    const auto e = r.as<gt_gpu_lib_losses_event>();
+    GpuLibraryStatus& l = library_of(r.header.pid);
+    l.untimed = e.untimed;
+    l.truncated = e.truncated;
+    l.buffers_cut_short = e.buffers_cut_short;
+    l.names_overflowed = e.names_overflowed;
+    l.headers_version = e.headers_version;
+    l.layout_unverified = e.flags & GT_GPU_LAYOUT_UNVERIFIED;
     return;
   }
   const auto activity = gpu_activity_of(r);
@@ -44,6 +60,12 @@ void Correlator::on_gpu_record(const Record& r) {
   pending_.push_back(*activity);
   stats_.max_pending = std::max<uint64_t>(stats_.max_pending, pending_.size());
   judge_ready();
+}
+
+GpuLibraryStatus& Correlator::library_of(uint32_t pid) {
+  auto& library = per_process_[pid].library;
+  if (!library) library.emplace();
+  return *library;
 }
 
 void Correlator::on_kernel_clock(uint64_t ts) {

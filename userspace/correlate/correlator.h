@@ -63,6 +63,8 @@ class Correlator {
 
  private:
   void judge_ready();
+  // The process's library status, created on its first status or loss record.
+  GpuLibraryStatus& library_of(uint32_t pid);
   bool waits_for_open_pause(const GpuActivity& a);
   void judge(const GpuActivity& a);
 

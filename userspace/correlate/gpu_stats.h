@@ -18,6 +18,13 @@ struct GpuLibraryStatus {
   uint64_t records = 0;        // converted in the process
   uint64_t dropped_cupti = 0;  // CUPTI could not store them (its buffers were full)
   uint64_t dropped_local = 0;  // the library could not hand them over
+  // From its GT_EV_GPU_LIB_LOSSES record, sent with each status: taken from CUPTI, not shipped.
+  uint64_t untimed = 0;            // CUPTI could not time them
+  uint64_t truncated = 0;          // cut short by the end of their buffer
+  uint64_t buffers_cut_short = 0;  // buffers libcupti stopped walking early (the rest uncounted)
+  uint64_t names_overflowed = 0;   // kernels shipped without a name
+  uint32_t headers_version = 0;    // CUPTI_API_VERSION the library was built against
+  bool layout_unverified = false;  // ... newer than the record layouts gputrace has checked
 };
 
 struct GpuProcessStats {

@@ -42,6 +42,7 @@ constexpr std::array<KindInfo, GT_EV_KIND_MAX> make_table() {
   t[GT_EV_GPU_API] = {"gpu_api", sizeof(gt_gpu_api_event)};
   t[GT_EV_GPU_MEMORY] = {"gpu_memory", sizeof(gt_gpu_memory_event)};
   t[GT_EV_GPU_DEVICE] = {"gpu_device", sizeof(gt_gpu_device_event)};
+  t[GT_EV_GPU_LIB_LOSSES] = {"gpu_lib_losses", sizeof(gt_gpu_lib_losses_event)};
   t[GT_EV_STACK] = {"stack", sizeof(gt_stack_event)};
   t[GT_EV_PROC_INFO] = {"proc_info", sizeof(gt_proc_event)};
   t[GT_EV_DEVICE_FACTS] = {"device_facts", sizeof(gt_device_facts_event)};

@@ -21,14 +21,22 @@ std::vector<LossCounter> engine_losses(const Engine& engine) {
   out.push_back({"link_load_dropped", engine.correlation().transfers().link_load_dropped(), "engine"});
   out.push_back({"gpu_device_records_ignored", engine.correlation().binding().ignored(), "engine"});
   // What the injection libraries lost before sending (their status records, per process).
-  uint64_t dropped_cupti = 0, dropped_local = 0;
+  GpuLibraryStatus sum;
   for (const auto& [pid, g] : engine.correlation().processes()) {
     if (!g.library) continue;
-    dropped_cupti += g.library->dropped_cupti;
-    dropped_local += g.library->dropped_local;
+    sum.dropped_cupti += g.library->dropped_cupti;
+    sum.dropped_local += g.library->dropped_local;
+    sum.untimed += g.library->untimed;
+    sum.truncated += g.library->truncated;
+    sum.buffers_cut_short += g.library->buffers_cut_short;
+    sum.names_overflowed += g.library->names_overflowed;
   }
-  out.push_back({"gpu_records_dropped_by_cupti", dropped_cupti, "gpu"});
-  out.push_back({"gpu_records_dropped_in_process", dropped_local, "gpu"});
+  out.push_back({"gpu_records_dropped_by_cupti", sum.dropped_cupti, "gpu"});
+  out.push_back({"gpu_records_dropped_in_process", sum.dropped_local, "gpu"});
+  out.push_back({"gpu_records_untimed", sum.untimed, "gpu"});
+  out.push_back({"gpu_records_truncated", sum.truncated, "gpu"});
+  out.push_back({"gpu_buffers_cut_short", sum.buffers_cut_short, "gpu"});
+  out.push_back({"gpu_names_overflowed", sum.names_overflowed, "gpu"});
   out.push_back({"gpu_device_bindings_cleared", engine.correlation().binding().cleared(), "engine"});
   return out;
 }

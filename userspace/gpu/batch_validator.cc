@@ -105,6 +105,7 @@ size_t batch_record_size(uint16_t kind) {
     case GT_EV_GPU_MEMORY: return sizeof(gt_gpu_memory_event);
     case GT_EV_GPU_STATUS: return sizeof(gt_gpu_status_event);
     case GT_EV_GPU_DEVICE: return sizeof(gt_gpu_device_event);
+    case GT_EV_GPU_LIB_LOSSES: return sizeof(gt_gpu_lib_losses_event);
     default: return 0;
   }
 }
@@ -128,6 +129,10 @@ std::optional<BatchReject> check_record(const Record& r) {
     case GT_EV_GPU_NAME: return name_ok(r) ? std::nullopt : std::optional(BatchReject::BadName);
     case GT_EV_GPU_STATUS: return status_ok(r) ? std::nullopt : std::optional(BatchReject::BadStatus);
     case GT_EV_GPU_DEVICE: return device_ok(r) ? std::nullopt : std::optional(BatchReject::BadRecord);
+    case GT_EV_GPU_LIB_LOSSES:
+      return r.as<gt_gpu_lib_losses_event>().flags & ~uint32_t{GT_GPU_LAYOUT_UNVERIFIED}
+                 ? std::optional(BatchReject::BadStatus)
+                 : std::nullopt;
     default: return BatchReject::NotGpuRecord;
   }
 }

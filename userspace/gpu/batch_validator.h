@@ -42,7 +42,7 @@ enum class BatchReject : uint8_t {
   BadRecord,       // a record does not decode (size, kind, truncation), has a field out of range
   NotGpuRecord,    // a valid record of a kind the CUPTI library never sends
   BadName,         // name length, terminator or padding wrong
-  BadStatus,       // status record with out-of-range fields or an unterminated string
+  BadStatus,       // status or library-loss record with out-of-range fields or an unterminated string
   BadTimestamps,   // activity ending before it starts
   RateLimited,     // the sending process exceeded its record budget
   NotABatch,       // a ring record handed to the GPU path that is not GT_EV_GPU_BATCH
