@@ -6,6 +6,7 @@
 //    reached by the probe, so the library falls back to the socket the recording serves (its
 //    own, so a daemon serving the shared one cannot take the command's batches).
 #include "capture/capture.h"
+#include "engine/process_table.h"
 #include "temp_dir.h"
 #include "handmade_buffer.h"
 #include "subprocess.h"
@@ -49,7 +50,7 @@ Captured read_capture(const fs::path& file) {
     if (r.header.kind == GT_EV_GPU_KERNEL) ++c.kernels_by_pid[r.header.pid];
     if (r.header.kind == GT_EV_LOSS) {
       const auto e = r.as<gt_loss_event>();
-      c.losses[std::string(e.name, strnlen(e.name, sizeof(e.name)))] = e.value;
+      c.losses[fixed_string(e.name, sizeof(e.name))] = e.value;
     }
   });
   if (!read) ADD_FAILURE() << read.error().describe();

@@ -1,7 +1,6 @@
 #include "correlate/correlator.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace gputrace {
 
@@ -26,7 +25,7 @@ void Correlator::on_gpu_record(const Record& r) {
     GpuLibraryStatus& l = library_of(r.header.pid);
     l.state = e.state;
     l.cupti_result = e.cupti_result;
-    l.holder.assign(e.holder, strnlen(e.holder, sizeof(e.holder)));
+    l.holder = fixed_string(e.holder, sizeof(e.holder));
     l.clock_mode = e.clock_mode;
     l.clock_error_ns = e.clock_error_ns;
     l.records = e.records;

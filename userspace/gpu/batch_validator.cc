@@ -89,12 +89,6 @@ bool memory_ok(const Record& r) {
   return e.op == GT_GPU_MEMORY_ALLOC || e.op == GT_GPU_MEMORY_RELEASE;
 }
 
-template <class T>
-bool ordered(const Record& r) {
-  const T e = r.as<T>();
-  return e.end_ns >= e.hdr.ts_ns;
-}
-
 // The size each fixed-size kind has in batch version GT_GPU_BATCH_VERSION; names vary.
 size_t batch_record_size(uint16_t kind) {
   switch (kind) {
@@ -118,13 +112,10 @@ std::optional<BatchReject> check_record(const Record& r) {
     return BatchReject::BadRecord;
   switch (r.header.kind) {
     case GT_EV_GPU_KERNEL:
-      return ordered<gt_gpu_kernel_event>(r) ? std::nullopt : std::optional(BatchReject::BadTimestamps);
     case GT_EV_GPU_MEMCPY:
-      return ordered<gt_gpu_memcpy_event>(r) ? std::nullopt : std::optional(BatchReject::BadTimestamps);
     case GT_EV_GPU_MEMSET:
-      return ordered<gt_gpu_memset_event>(r) ? std::nullopt : std::optional(BatchReject::BadTimestamps);
     case GT_EV_GPU_API:
-      return ordered<gt_gpu_api_event>(r) ? std::nullopt : std::optional(BatchReject::BadTimestamps);
+      return gpu_activity_end(r) >= r.ts() ? std::nullopt : std::optional(BatchReject::BadTimestamps);
     case GT_EV_GPU_MEMORY: return memory_ok(r) ? std::nullopt : std::optional(BatchReject::BadRecord);
     case GT_EV_GPU_NAME: return name_ok(r) ? std::nullopt : std::optional(BatchReject::BadName);
     case GT_EV_GPU_STATUS: return status_ok(r) ? std::nullopt : std::optional(BatchReject::BadStatus);
@@ -138,6 +129,16 @@ std::optional<BatchReject> check_record(const Record& r) {
 }
 
 }  // namespace
+
+uint64_t gpu_activity_end(const Record& r) {
+  switch (r.header.kind) {
+    case GT_EV_GPU_KERNEL: return r.as<gt_gpu_kernel_event>().end_ns;
+    case GT_EV_GPU_MEMCPY: return r.as<gt_gpu_memcpy_event>().end_ns;
+    case GT_EV_GPU_MEMSET: return r.as<gt_gpu_memset_event>().end_ns;
+    case GT_EV_GPU_API: return r.as<gt_gpu_api_event>().end_ns;
+    default: return r.ts();
+  }
+}
 
 const char* describe(BatchReject r) {
   switch (r) {

@@ -63,6 +63,10 @@ using BatchResult = tl::expected<GpuBatch, BatchReject>;
 
 BatchResult validate_batch(std::span<const std::byte> batch, uint32_t trusted_pid);
 
+// When a GPU record's work ended: end_ns of kernels, copies, memsets and API calls, the
+// record's own time for the other kinds.
+uint64_t gpu_activity_end(const Record& r);
+
 // A GT_EV_GPU_BATCH record from the bulk ring: the header's pid is the kernel's.
 BatchResult validate_batch_record(const Record& ring_record);
 

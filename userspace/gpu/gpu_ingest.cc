@@ -9,17 +9,6 @@ namespace {
 constexpr size_t kMaxSequenceEntries = 4096;
 constexpr uint64_t kMaxCreditedGap = 1 << 20;
 
-// When an activity record's work ended (its start for point events and non-activity kinds).
-uint64_t activity_end(const Record& r) {
-  switch (r.header.kind) {
-    case GT_EV_GPU_KERNEL: return r.as<gt_gpu_kernel_event>().end_ns;
-    case GT_EV_GPU_MEMCPY: return r.as<gt_gpu_memcpy_event>().end_ns;
-    case GT_EV_GPU_MEMSET: return r.as<gt_gpu_memset_event>().end_ns;
-    case GT_EV_GPU_API: return r.as<gt_gpu_api_event>().end_ns;
-    default: return r.ts();
-  }
-}
-
 }  // namespace
 
 uint64_t GpuIngestStats::rejected_total() const { return std::accumulate(rejected.begin(), rejected.end(), uint64_t{0}); }
@@ -48,7 +37,7 @@ bool GpuIngest::accept(BatchResult batch, uint64_t now_ns, const RecordSink& sin
   // Validated already: this walk cannot fail.
   decode_stream(batch->records, [&](const Record& r) {
     // The end too: one activity "ending" in a century would hold every judgement back.
-    if (r.ts() > now_ns + kMaxAheadNs || activity_end(r) > now_ns + kMaxAheadNs) {
+    if (r.ts() > now_ns + kMaxAheadNs || gpu_activity_end(r) > now_ns + kMaxAheadNs) {
       ++stats_.records_misdated;
       return;
     }

@@ -92,10 +92,7 @@ void LiveSource::forward_gpu_batch(const Record& r) {
     return;
   }
   // only the records inside a batch that validates travel on
-  gpu_ingest_.ingest_ring_record(r, monotonic_ns(), [this](const Record& inner) {
-    sink_(inner);
-    ++forwarded_;
-  });
+  gpu_ingest_.ingest_ring_record(r, monotonic_ns(), [this](const Record& inner) { emit(inner); });
 }
 
 // The library's fallback route (docs/cupti.md): without the socket, a process the probe does
@@ -123,10 +120,8 @@ void LiveSource::serve_socket() {
 size_t LiveSource::read_cupti_socket() {
   if (!cupti_socket_) return 0;
   auto read = cupti_socket_->poll_once(0, [this](std::span<const std::byte> datagram, pid_t peer, uid_t) {
-    gpu_ingest_.ingest_datagram(datagram, static_cast<uint32_t>(peer), monotonic_ns(), [this](const Record& inner) {
-      sink_(inner);
-      ++forwarded_;
-    });
+    gpu_ingest_.ingest_datagram(datagram, static_cast<uint32_t>(peer), monotonic_ns(),
+                                [this](const Record& inner) { emit(inner); });
   });
   if (!read) {
     log_warning("{}", read.error().describe());
@@ -143,13 +138,9 @@ void LiveSource::forward(const Record& r) {
   if (gpu_tree_) gpu_tree_->on_record(r);
   if (r.kind() == GT_EV_DMA_MAP && stacks_) {
     auto e = r.as<gt_dma_event>();
-    if (auto stack = stacks_->record_for(e.stack_id, r.ts() > 0 ? r.ts() - 1 : 0)) {
-      sink_(stack->view());
-      ++forwarded_;
-    }
+    if (auto stack = stacks_->record_for(e.stack_id, r.ts() > 0 ? r.ts() - 1 : 0)) emit(stack->view());
   }
-  sink_(r);
-  ++forwarded_;
+  emit(r);
   if (gc_) gc_->on_record(r);  // exec and exit records drive GC attach and detach
 }
 
