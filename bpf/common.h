@@ -24,35 +24,7 @@
 #define GT_DEVNAME_LEN 32
 #define GT_DRIVER_LEN 24
 
-/* Record kinds. Numbers are part of the capture format: never reuse one. */
-enum gt_event_kind {
-	GT_EV_NONE = 0,
-	/* processes (bpf/proc.h) */
-	GT_EV_PROC_EXEC = 1,
-	GT_EV_PROC_FORK = 2,
-	GT_EV_PROC_EXIT = 3,
-	/* DMA API (bpf/dma.h) */
-	GT_EV_DMA_MAP = 10,
-	GT_EV_DMA_UNMAP = 11,
-	GT_EV_DEVICE = 12,
-	GT_EV_DRIVER_UNBIND = 13,
-	/* IOMMU (bpf/iommu.h) */
-	GT_EV_IOMMU_MAP = 20,
-	GT_EV_IOMMU_UNMAP = 21,
-	GT_EV_IOMMU_FAULT = 22,
-	GT_EV_IOMMU_LATENCY = 23,
-	/* PCIe health (bpf/pcie.h) */
-	GT_EV_AER = 30,
-	GT_EV_SWIOTLB_BOUNCE = 31,
-	/* managed-runtime GC: 40..59 (bpf/gc.h) */
-	/* GPU activity from the CUPTI library: 60..79 (bpf/gpu.h) */
-	/* written by userspace, never by BPF (userspace/host, userspace/loader) */
-	GT_EV_STACK = 100,       /* a kernel stack, symbolized where it was recorded */
-	GT_EV_PROC_INFO = 101,   /* a process that existed when tracing started */
-	GT_EV_DEVICE_FACTS = 102,/* sysfs facts of a device: IOMMU group and mode, PCIe link */
-	GT_EV_LOSS = 103,        /* cumulative value of one loss counter */
-	GT_EV_KIND_MAX = 128,
-};
+#include "kinds.h"
 
 /* Every record starts with this header; size covers header + payload. */
 struct gt_event_header {
@@ -66,16 +38,26 @@ struct gt_event_header {
 GT_STATIC_ASSERT(sizeof(struct gt_event_header) == 24, "gt_event_header layout");
 
 /*
- * Loss counters kept by BPF in a per-CPU array, indexed by this enum. Userspace adds the
- * counters it owns (decode errors, ...) in userspace/util/losses.h after GT_LOSS_BPF_MAX.
+ * Loss counters kept by BPF in a per-CPU array (map gt_losses), indexed by enum gt_loss.
+ * X(NAME, index, counter_name, "what it counts"): the daemon's loss table
+ * (userspace/model/loss_counters.h) takes names and descriptions from here.
  */
+#define GT_BPF_LOSSES(X)                                                                      \
+	X(RING_FULL_BULK, 0, ring_full_bulk,                                                   \
+	  "events dropped because the bulk BPF ring buffer was full (DMA, IOMMU, GC)")          \
+	X(RING_FULL_CRITICAL, 1, ring_full_critical,                                           \
+	  "events dropped because the critical BPF ring buffer was full (exit, fault, unbind, device)") \
+	X(STACK, 2, stack_not_captured, "mapping stacks the stack map could not take")         \
+	X(DEVICE_TABLE, 3, device_table_full,                                                  \
+	  "devices treated as filtered out because the device verdict table was full")          \
+	X(PENDING_TABLE, 4, pending_table_full,                                                \
+	  "maps not seen because the entry/return pairing table was full")
+
+#define GT_LOSS_ENUMERATOR(NAME, INDEX, ...) GT_LOSS_##NAME = INDEX,
+
 enum gt_loss {
-	GT_LOSS_RING_FULL_BULK = 0,     /* bulk ring full: a DMA/IOMMU/GC event was dropped */
-	GT_LOSS_RING_FULL_CRITICAL = 1, /* critical ring full: an exit/fault/unbind/device was dropped */
-	GT_LOSS_STACK = 2,              /* kernel stack not captured (stack map full or error) */
-	GT_LOSS_DEVICE_TABLE = 3,       /* device verdict table full: device treated as filtered out */
-	GT_LOSS_PENDING_TABLE = 4,      /* entry/return pairing table full: a map was not seen */
-	GT_LOSS_BPF_MAX = 8,
+	GT_BPF_LOSSES(GT_LOSS_ENUMERATOR)
+	GT_LOSS_BPF_MAX = 8, /* size of the map: room to grow without a new capture format */
 };
 
 /* Where a handler's event came from: which attach flavour ran it. */

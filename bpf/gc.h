@@ -8,13 +8,6 @@
 
 #include "common.h"
 
-/* Record kinds, in the range common.h reserves for GC (40..59). */
-enum gt_gc_event_kind {
-	GT_EV_GC_PAUSE = 40, /* one finished pause (or CPython collection) */
-	GT_EV_GC_CYCLE = 41, /* one finished Go GC cycle (gcStart .. mark termination) */
-	GT_EV_GC_BEGIN = 42, /* a pause began: its GT_EV_GC_PAUSE follows when it ends */
-};
-
 enum gt_gc_runtime {
 	GT_GC_RT_NONE = 0,
 	GT_GC_RT_CPYTHON = 1,

@@ -19,20 +19,6 @@
 
 #include "common.h"
 
-/* Record kinds, in the range common.h reserves for GPU activity (60..79). */
-enum gt_gpu_event_kind {
-	GT_EV_GPU_BATCH = 60,  /* written by BPF: hdr + struct gt_gpu_batch + records */
-	GT_EV_GPU_KERNEL = 61,
-	GT_EV_GPU_MEMCPY = 62,
-	GT_EV_GPU_MEMSET = 63,
-	GT_EV_GPU_NAME = 64,   /* a kernel name, interned: sent once before its first use */
-	GT_EV_GPU_STATUS = 65, /* library state: CUPTI result, clock mode, drop counts */
-	GT_EV_GPU_API = 66,    /* CUDA runtime/driver API call (GPUTRACE_CUPTI_API=1) */
-	GT_EV_GPU_MEMORY = 67, /* device memory allocation/release (GPUTRACE_CUPTI_MEMORY=1) */
-	GT_EV_GPU_DEVICE = 68, /* which PCI device a CUDA device id is: sent before its activity */
-	GT_EV_GPU_LIB_LOSSES = 69, /* what the library saw but could not ship: sent with each status */
-};
-
 #define GT_GPU_NO_CPU 0xffff
 #define GT_GPU_BATCH_MAGIC 0x42475447u /* "GTGB", little endian */
 #define GT_GPU_BATCH_VERSION 1
@@ -65,13 +51,23 @@ struct gt_gpu_batch_event {
 };
 GT_STATIC_ASSERT(sizeof(struct gt_gpu_batch_event) == 56, "gt_gpu_batch_event layout");
 
-/* Per-CPU counters of bpf/gpu.bpf.c (map gt_gpu_probe_stats), indexed by this enum. */
+/*
+ * Per-CPU counters of bpf/gpu.bpf.c (map gt_gpu_probe_stats), indexed by enum
+ * gt_gpu_probe_stat. All but BATCHES are losses: X(NAME, index, counter name, "what it counts")
+ * feeds the daemon's loss table (userspace/model/loss_counters.h).
+ */
+#define GT_GPU_PROBE_LOSSES(X)                                                                \
+	X(BAD_LENGTH, 1, gpu_probe_bad_length,                                                 \
+	  "GPU batches the USDT probe refused: length 0, not a multiple of 8, or too long")     \
+	X(READ_FAILED, 2, gpu_probe_read_failed, "GPU batches that were not readable user memory") \
+	X(RING_FULL, 3, gpu_probe_ring_full, "GPU batches dropped because the GPU ring was full") \
+	X(BUSY, 4, gpu_probe_busy, "GPU batches dropped: the CPU's scratch was in use by a preempted run")
+
+#define GT_GPU_PROBE_ENUMERATOR(NAME, INDEX, ...) GT_GPU_PROBE_##NAME = INDEX,
+
 enum gt_gpu_probe_stat {
-	GT_GPU_PROBE_BATCHES = 0,   /* batches copied into the ring */
-	GT_GPU_PROBE_BAD_LENGTH = 1,/* length 0, not a multiple of 8, or over GT_GPU_BATCH_MAX_BYTES */
-	GT_GPU_PROBE_READ_FAILED = 2,/* the batch was not readable user memory */
-	GT_GPU_PROBE_RING_FULL = 3, /* the GPU ring (gt_ring_gpu) was full */
-	GT_GPU_PROBE_BUSY = 4,      /* this CPU's scratch was in use by a preempted run */
+	GT_GPU_PROBE_BATCHES = 0, /* batches copied into the ring */
+	GT_GPU_PROBE_LOSSES(GT_GPU_PROBE_ENUMERATOR)
 	GT_GPU_PROBE_STAT_MAX = 5,
 };
 

@@ -4,6 +4,7 @@
 #include "gpu/batch_validator.h"
 
 #include "decode/decoder.h"
+#include "decode/kinds.h"
 
 #include <cstdlib>
 
@@ -13,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!batch) return 0;
   size_t records = 0;
   const auto walked = gputrace::decode_stream(batch->records, [&](const gputrace::Record& r) {
-    if (r.header.pid != 4242 || r.header.kind < GT_EV_GPU_KERNEL || r.header.kind > GT_EV_GPU_LIB_LOSSES) std::abort();
+    if (r.header.pid != 4242 || !gputrace::is_gpu_activity_kind(r.header.kind)) std::abort();
     ++records;
   });
   if (walked.error != gputrace::DecodeError::None || records != batch->count ||

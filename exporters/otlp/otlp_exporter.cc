@@ -1,5 +1,6 @@
 #include "otlp/otlp_exporter.h"
 
+#include "model/loss_counters.h"
 #include "util/fd.h"
 #include "util/log.h"
 
@@ -26,13 +27,14 @@ using Clock = std::chrono::steady_clock;
 
 size_t index(Signal s) { return static_cast<size_t>(s); }
 
-const char* item_name(Signal s) {
+// The loss counter of items of signal s given up by one destination.
+Loss dropped_loss(bool http, Signal s) {
   switch (s) {
-    case Signal::Metrics: return "metric_points";
-    case Signal::Traces: return "spans";
-    case Signal::Logs: return "log_records";
+    case Signal::Metrics: return http ? Loss::otlp_http_dropped_metric_points : Loss::otlp_file_dropped_metric_points;
+    case Signal::Traces: return http ? Loss::otlp_http_dropped_spans : Loss::otlp_file_dropped_spans;
+    case Signal::Logs: return http ? Loss::otlp_http_dropped_log_records : Loss::otlp_file_dropped_log_records;
   }
-  return "items";
+  return Loss::otlp_file_dropped_metric_points;
 }
 
 // What a delivery attempt concluded.
@@ -261,8 +263,8 @@ void OtlpExporter::publish(const telemetry::TelemetryBatch& batch) {
 std::map<std::string, uint64_t> OtlpExporter::losses() const {
   std::map<std::string, uint64_t> out;
   for (Signal s : {Signal::Metrics, Signal::Traces, Signal::Logs}) {
-    if (file_) out[fmt::format("otlp_file_dropped_{}", item_name(s))] = file_->dropped(s);
-    if (http_) out[fmt::format("otlp_http_dropped_{}", item_name(s))] = http_->dropped(s);
+    if (file_) out[std::string(loss_name(dropped_loss(false, s)))] = file_->dropped(s);
+    if (http_) out[std::string(loss_name(dropped_loss(true, s)))] = http_->dropped(s);
   }
   return out;
 }

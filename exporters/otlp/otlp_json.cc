@@ -286,7 +286,7 @@ std::vector<json> OtlpEncoder::encode_logs(const TelemetryBatch& batch) {
       rec["body"] = str(f.message);
       json attrs = json::array();
       attrs.push_back(kv("event.name", str("gputrace.finding")));
-      attrs.push_back(kv("gputrace.finding.kind", str(f.kind)));
+      attrs.push_back(kv("gputrace.finding.kind", str(std::string(f.kind_name()))));
       if (!f.device.empty()) attrs.push_back(kv("gputrace.device", str(f.device)));
       if (f.pid && !f.comm.empty()) attrs.push_back(kv("gputrace.comm", str(f.comm)));
       if (f.end_ns) attrs.push_back(kv("gputrace.finding.end_time_unix_nano", integer(static_cast<int64_t>(batch.clock.to_unix_ns(f.end_ns)))));

@@ -2,6 +2,7 @@
 
 #include "prometheus/exposition.h"
 #include "prometheus/textfile.h"
+#include "model/loss_counters.h"
 #include "util/log.h"
 
 #include <condition_variable>
@@ -74,7 +75,7 @@ void PrometheusExporter::publish(const telemetry::TelemetryBatch& batch) {
 
 std::map<std::string, uint64_t> PrometheusExporter::losses() const {
   std::map<std::string, uint64_t> out;
-  if (writer_) out["prometheus_textfile_errors"] = writer_->errors.load();
+  if (writer_) out[std::string(loss_name(Loss::prometheus_textfile_errors))] = writer_->errors.load();
   return out;
 }
 

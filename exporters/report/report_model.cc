@@ -85,7 +85,7 @@ json findings_json(const Engine& engine) {
   });
   json out = json::array();
   for (const Finding* f : sorted)
-    out.push_back({{"kind", f->kind}, {"severity", to_string(f->severity)}, {"start_ns", f->start_ns},
+    out.push_back({{"kind", f->kind_name()}, {"severity", to_string(f->severity)}, {"start_ns", f->start_ns},
                    {"end_ns", f->end_ns}, {"pid", f->pid}, {"comm", f->comm}, {"device", f->device},
                    {"message", f->message}, {"evidence", f->evidence}});
   return out;
@@ -96,7 +96,7 @@ json summary_json(const Engine& engine) {
   std::map<std::string, uint64_t> by_kind;
   for (const auto& f : engine.findings()) {
     by_severity[to_string(f.severity)] = by_severity[to_string(f.severity)].get<uint64_t>() + 1;
-    ++by_kind[f.kind];
+    ++by_kind[std::string(f.kind_name())];
   }
   return {{"findings", engine.findings().size()}, {"by_severity", by_severity}, {"by_kind", by_kind}};
 }
@@ -134,7 +134,7 @@ json losses_json(const Engine& engine, const ReportHeader& header) {
   json out = json::array();
   for (const LossCounter& l : engine_losses(engine)) out.push_back(loss(l.name, l.count, l.source));
   std::map<std::string, uint64_t> input = header.input_losses;
-  input.try_emplace("decode_errors", 0);
+  input.try_emplace(std::string(loss_name(Loss::decode_errors)), 0);
   for (const auto& [name, value] : input) out.push_back(loss(name, value, "input"));
   return out;
 }

@@ -7,14 +7,14 @@ bool finding_has_span(const Finding& f) { return f.start_ns != 0 && f.end_ns >= 
 TimelineSpan span_of_finding(const Finding& f, size_t index) {
   TimelineSpan s;
   // a stall is an event in its own right on a GPU timeline; other findings are named by kind
-  s.name = f.kind == "pcie_stall" ? "pcie.stall" : "finding." + f.kind;
+  s.name = f.kind == FindingKind::pcie_stall ? "pcie.stall" : "finding." + std::string(f.kind_name());
   s.start_ns = f.start_ns;
   s.end_ns = f.end_ns;
   s.pid = f.pid;
   s.device = f.device;
   s.error = f.severity == Severity::Critical;
   s.finding = index;
-  s.attributes["kind"] = f.kind;
+  s.attributes["kind"] = std::string(f.kind_name());
   s.attributes["severity"] = to_string(f.severity);
   s.attributes["message"] = f.message;
   if (!f.comm.empty()) s.attributes["comm"] = f.comm;

@@ -9,7 +9,7 @@
 //   spans.insert(spans.end(), f.spans.begin(), f.spans.end());  not_kept += f.not_kept;
 #pragma once
 
-#include "analyze/finding.h"
+#include "model/finding.h"
 #include "snapshot/timeline_span.h"
 
 #include <cstddef>

@@ -126,7 +126,7 @@ void host_families(Builder& b, const HostSnapshot& s, const MetricModel& m) {
   for (const auto& [name, n] : s.losses) losses.points.push_back(count_point(n, {{"counter", name}}));
 
   std::map<std::pair<std::string, std::string>, uint64_t> findings;
-  for (const Finding& f : s.findings) ++findings[{f.kind, to_string(f.severity)}];
+  for (const Finding& f : s.findings) ++findings[{std::string(f.kind_name()), to_string(f.severity)}];
   // kinds the snapshot counts without the findings themselves (kept findings may be capped)
   for (const auto& [kind, n] : s.findings_by_kind) {
     uint64_t listed = 0;

@@ -21,7 +21,7 @@
 //   at exit:         every s->shutdown(deadline) at once, on threads of their own
 #pragma once
 
-#include "analyze/finding.h"
+#include "model/finding.h"
 #include "snapshot/host_snapshot.h"
 #include "snapshot/timeline_span.h"
 #include "telemetry/metric_model.h"

@@ -303,7 +303,7 @@ void TimelineRecorder::add_finding(const Finding& f) {
   else
     t = track(TrackGroupKind::Host, 0, TrackKind::Instants, 1000, "findings");
   keep(t, &TrackStore::marks,
-       TimelineMark{.start_ns = f.start_ns, .end_ns = std::max(f.start_ns, f.end_ns), .track = t, .kind = f.kind,
+       TimelineMark{.start_ns = f.start_ns, .end_ns = std::max(f.start_ns, f.end_ns), .track = t, .kind = std::string(f.kind_name()),
                     .severity = f.severity, .message = f.message});
 }
 

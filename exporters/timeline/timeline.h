@@ -18,7 +18,7 @@
 // records all the time (its `w` key writes the files), which is why slices are compact.
 #pragma once
 
-#include "analyze/finding.h"
+#include "model/finding.h"
 #include "decode/record.h"
 
 #include <array>

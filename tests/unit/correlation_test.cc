@@ -344,7 +344,7 @@ TEST(Correlation, LateShuffledGpuRecordsGiveTheSameFindings) {
     for (const Record& r : records) engine.push(r);
     engine.finish();
     std::vector<std::string> out;
-    for (const Finding& f : engine.findings()) out.push_back(f.kind + " " + f.message + " " + f.evidence.dump());
+    for (const Finding& f : engine.findings()) out.push_back(std::string(f.kind_name()) + " " + f.message + " " + f.evidence.dump());
     return std::make_pair(out, engine.stats().late_gpu_records);
   };
   std::vector<Record> shuffled;

@@ -86,7 +86,7 @@ TEST(Engine, SameInputGivesSameFindings) {
     Engine engine;
     t.feed(engine);
     std::vector<std::string> out;
-    for (const auto& f : engine.findings()) out.push_back(f.kind + f.message + f.evidence.dump());
+    for (const auto& f : engine.findings()) out.push_back(std::string(f.kind_name()) + f.message + f.evidence.dump());
     return out;
   };
   const auto first = run();

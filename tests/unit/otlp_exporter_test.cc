@@ -242,7 +242,7 @@ TEST(OtlpJson, OneLogRecordPerFindingLinkedToItsSpan) {
       EXPECT_TRUE(rec["body"].contains("stringValue"));
       EXPECT_EQ(rec["observedTimeUnixNano"], std::to_string(test::kUnixBase + 61'000'000'000));
       const std::string kind = json::parse(attr(rec["attributes"], "gputrace.finding.kind"))["stringValue"];
-      if (kind == "dma_growth") {
+      if (kind == "dma_mapping_growth") {
         EXPECT_FALSE(rec.contains("traceId"));  // no time range, no span
         EXPECT_FALSE(rec.contains("timeUnixNano"));
       } else {

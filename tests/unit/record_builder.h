@@ -275,7 +275,7 @@ class TraceBuilder {
 inline std::vector<Finding> findings_of(const Engine& engine, const std::string& kind) {
   std::vector<Finding> out;
   for (const auto& f : engine.findings())
-    if (f.kind == kind) out.push_back(f);
+    if (f.kind_name() == kind) out.push_back(f);
   return out;
 }
 

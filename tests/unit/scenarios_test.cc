@@ -173,7 +173,7 @@ std::vector<Finding> run_scenario(const std::string& name, const Base& base, con
 std::vector<Finding> of_kind(const std::vector<Finding>& all, const std::string& kind) {
   std::vector<Finding> out;
   for (const Finding& f : all)
-    if (f.kind == kind) out.push_back(f);
+    if (f.kind_name() == kind) out.push_back(f);
   return out;
 }
 

@@ -9,9 +9,9 @@ namespace {
 using telemetry::finding_spans;
 
 TEST(FindingSpans, FindingsWithATimeRangeBecomeSpansThatKnowTheirFinding) {
-  Finding stall{.kind = "pcie_stall", .severity = Severity::Warning, .start_ns = 5, .end_ns = 9, .pid = 7, .device = "0000:41:00.0"};
-  Finding timeless{.kind = "dma_growth", .severity = Severity::Info};
-  Finding fault{.kind = "iommu_fault", .severity = Severity::Critical, .start_ns = 3, .end_ns = 3};
+  Finding stall{.kind = FindingKind::pcie_stall, .severity = Severity::Warning, .start_ns = 5, .end_ns = 9, .pid = 7, .device = "0000:41:00.0"};
+  Finding timeless{.kind = FindingKind::dma_mapping_growth, .severity = Severity::Info};
+  Finding fault{.kind = FindingKind::iommu_fault, .severity = Severity::Critical, .start_ns = 3, .end_ns = 3};
   stall.evidence = {{"bytes", 4096}};
   const std::vector<Finding> findings{stall, timeless, fault};
   const auto got = finding_spans(findings, 10);
@@ -28,7 +28,7 @@ TEST(FindingSpans, FindingsWithATimeRangeBecomeSpansThatKnowTheirFinding) {
 }
 
 TEST(FindingSpans, BeyondTheirBudgetTheyAreCounted) {
-  const std::vector<Finding> findings(5, Finding{.kind = "pcie_stall", .severity = Severity::Warning, .start_ns = 1, .end_ns = 2});
+  const std::vector<Finding> findings(5, Finding{.kind = FindingKind::pcie_stall, .severity = Severity::Warning, .start_ns = 1, .end_ns = 2});
   const auto got = finding_spans(findings, 3);
   EXPECT_EQ(got.spans.size(), 3u);
   EXPECT_EQ(got.not_kept, 2u);

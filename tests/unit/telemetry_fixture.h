@@ -96,20 +96,20 @@ inline HostSnapshot telemetry_snapshot() {
   helper.dma_outstanding_bytes = 4096;
   s.processes = {server, sidecar, odd, helper};
 
-  Finding leak{.kind = "dma_leak_owner_exit", .severity = Severity::Warning, .start_ns = kMonoBase + 10'000'000'000,
+  Finding leak{.kind = FindingKind::dma_leak_owner_exit, .severity = Severity::Warning, .start_ns = kMonoBase + 10'000'000'000,
                .end_ns = kMonoBase + 12'000'000'000, .pid = 4242, .comm = "python3", .device = "0000:41:00.0",
                .message = "python3[4242] exited with page mapping 0xffe20000 (65536 bytes, to_device) still mapped"};
   leak.evidence = {{"bus_address", "0xffe20000"}, {"size", 65536}, {"direction", "to_device"},
                    {"owner", {{"pid", 4242}, {"comm", "python3"}, {"kind", "process"}}},
                    {"stack", {"dma_map_page_attrs+0x10", "uvm_map_buffer+0x11"}}};
-  Finding fault{.kind = "iommu_fault", .severity = Severity::Critical, .start_ns = kMonoBase + 20'000'000'000,
+  Finding fault{.kind = FindingKind::iommu_fault, .severity = Severity::Critical, .start_ns = kMonoBase + 20'000'000'000,
                 .end_ns = kMonoBase + 20'000'000'000, .pid = 4242, .comm = "python3", .device = "0000:41:00.0",
                 .message = "0000:41:00.0: IOMMU fault on read of IOVA 0x200000 (reason 6)"};
   fault.evidence = {{"iova", "0x200000"}, {"reason", 6}, {"count", 1}, {"address", 0xffff888100a00000ull}, {"ratio", 0.25}};
-  Finding growth{.kind = "dma_growth", .severity = Severity::Info, .pid = 0, .device = "0000:01:00.0",
+  Finding growth{.kind = FindingKind::dma_mapping_growth, .severity = Severity::Info, .pid = 0, .device = "0000:01:00.0",
                  .message = "0000:01:00.0: outstanding mappings grew by 10 in 60 s"};
   s.findings = {leak, fault, growth};
-  s.findings_by_kind = {{"dma_growth", 1}, {"dma_leak_owner_exit", 1}, {"iommu_fault", 1}};
+  s.findings_by_kind = {{"dma_mapping_growth", 1}, {"dma_leak_owner_exit", 1}, {"iommu_fault", 1}};
   s.losses = {{"decode_errors", 0}, {"late_records", 0}, {"ring_full_bulk", 7}, {"spans_not_kept", 0}};
   return s;
 }

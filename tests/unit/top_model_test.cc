@@ -245,7 +245,7 @@ TopModel scenario_model() {
 TEST(TopModel, FindingsPaneListsNewestByEventTime) {
   TopModel m = scenario_model();
   std::vector<std::string> kinds;
-  for (const Finding* f : m.findings_newest_first(10)) kinds.push_back(f->kind);
+  for (const Finding* f : m.findings_newest_first(10)) kinds.emplace_back(f->kind_name());
   // The fault burst (ends at 202 ms) is concluded last, when its window closes, yet is older
   // than the leaks.
   const std::vector<std::string> expected = {"dma_leak_unbind", "dma_leak_owner_exit", "dma_leak_owner_exit",

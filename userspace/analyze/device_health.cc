@@ -99,7 +99,7 @@ void DeviceHealth::emit(const OpenFault& fault) {
   const auto& dev = devices_.at(fault.device);
   const char* access = (fault.flags & 1) ? "write" : "read";
   Finding f;
-  f.kind = "iommu_fault";
+  f.kind = FindingKind::iommu_fault;
   f.severity = Severity::Critical;
   f.start_ns = fault.first_ns;
   f.end_ns = fault.last_ns;

@@ -5,7 +5,7 @@
 // (bounces, latencies) reach the correlation as KernelHistory buckets.
 #pragma once
 
-#include "analyze/finding.h"
+#include "model/finding.h"
 #include "analyze/histogram_bounds.h"
 #include "engine/device_table.h"
 

@@ -74,7 +74,7 @@ void GrowthDetector::report(uint32_t device, const DeviceSeries& series, const c
   const double seconds = double(last.ts - first.ts) / 1e9;
   const auto& dev = devices_.at(device);
   Finding f;
-  f.kind = "dma_mapping_growth";
+  f.kind = FindingKind::dma_mapping_growth;
   f.severity = Severity::Warning;
   f.start_ns = first.ts;
   f.end_ns = last.ts;

@@ -7,7 +7,7 @@
 // a leak, even when a trickle follows.
 #pragma once
 
-#include "analyze/finding.h"
+#include "model/finding.h"
 #include "analyze/mappings.h"
 #include "engine/device_table.h"
 

@@ -59,7 +59,7 @@ void MappingTracker::on_unbind(const gt_unbind_event& e) {
     ++owner.leaks_reported;
     ++stats.leaked_at_unbind;
     Finding f;
-    f.kind = "dma_leak_unbind";
+    f.kind = FindingKind::dma_leak_unbind;
     f.severity = Severity::Critical;
     f.start_ns = m->map_ts;
     f.end_ns = e.hdr.ts_ns;
@@ -117,7 +117,7 @@ void MappingTracker::judge_exit(const PendingExit& exit) {
       ++stats_for(m->device).leaked_after_owner_exit;
       const auto& dev = devices_.at(m->device);
       Finding f;
-      f.kind = "dma_leak_owner_exit";
+      f.kind = FindingKind::dma_leak_owner_exit;
       f.severity = Severity::Warning;
       f.start_ns = m->map_ts;
       f.end_ns = exit.deadline_ns;

@@ -167,7 +167,7 @@ Finding MappingTracker::unmatched_unmap(const MappingKey& key, const Mapping& m,
   ++stats_for(m.device).unmatched_unmaps;
   ++owners_.at(m.owner).other_findings;
   Finding f;
-  f.kind = "dma_unmap_unmatched";
+  f.kind = FindingKind::dma_unmap_unmatched;
   f.severity = severity;
   f.start_ns = start_ns;
   f.end_ns = unmap.hdr.ts_ns;

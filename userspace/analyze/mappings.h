@@ -3,7 +3,7 @@
 // dma_leak_unbind, dma_leak_owner_exit and dma_unmap_unmatched (docs/findings.md).
 #pragma once
 
-#include "analyze/finding.h"
+#include "model/finding.h"
 #include "analyze/open_hash_map.h"
 #include "analyze/owners.h"
 #include "engine/device_table.h"

@@ -20,6 +20,7 @@
 #include "telemetry/finding_spans.h"
 #include "telemetry/metric_model.h"
 #include "timeline/timeline.h"
+#include "model/loss_counters.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -142,8 +143,8 @@ class Publisher {
 
   void publish() {
     SnapshotInputs in{.engine = &engine_, .pauses = &pauses_, .host = &host_, .identities = &identities_};
-    in.extra_losses["spans_not_kept"] = spans_.dropped();
-    in.extra_losses["finding_spans_not_kept"] = finding_spans_not_kept_;
+    in.extra_losses[std::string(loss_name(Loss::spans_not_kept))] = spans_.dropped();
+    in.extra_losses[std::string(loss_name(Loss::finding_spans_not_kept))] = finding_spans_not_kept_;
     for (auto* sink : sinks_)
       for (const auto& [name, n] : sink->losses()) in.extra_losses[name] += n;
     if (live_) in.container_of = [](uint32_t pid) { return container_id_of(pid); };

@@ -13,50 +13,42 @@ Correlator::Correlator(const CorrelationConfig& config, DeviceTable& devices, De
       transfers_(config_, devices, health, history_, processes, findings),
       idle_(config_, devices, history_, processes, findings) {}
 
-void Correlator::on_gpu_record(const Record& r) {
-  if (r.header.kind == GT_EV_GPU_DEVICE) {
-    binding_.on_device_record(r.header.pid, r.as<gt_gpu_device_event>());
-    return;
-  }
-  if (r.header.kind == GT_EV_GPU_STATUS) {
-    // Cumulative in the process: the latest one holds. A process that only ever sent this
-    // (CUPTI held by another tool) is listed with it.
-    const auto e = r.as<gt_gpu_status_event>();
-    GpuLibraryStatus& l = library_of(r.header.pid);
-    l.state = e.state;
-    l.cupti_result = e.cupti_result;
-    l.holder = fixed_string(e.holder, sizeof(e.holder));
-    l.clock_mode = e.clock_mode;
-    l.clock_error_ns = e.clock_error_ns;
-    l.records = e.records;
-    l.dropped_cupti = e.dropped_cupti;
-    l.dropped_local = e.dropped_local;
-    return;
-  }
-  if (r.header.kind == GT_EV_GPU_LIB_LOSSES) {
-    const auto e = r.as<gt_gpu_lib_losses_event>();
-    GpuLibraryStatus& l = library_of(r.header.pid);
-    l.untimed = e.untimed;
-    l.truncated = e.truncated;
-    l.buffers_cut_short = e.buffers_cut_short;
-    l.names_overflowed = e.names_overflowed;
-    l.headers_version = e.headers_version;
-    l.layout_unverified = e.flags & GT_GPU_LAYOUT_UNVERIFIED;
-    return;
-  }
-  const auto activity = gpu_activity_of(r);
-  if (!activity) return;
+// Cumulative in the process: the latest one holds. A process that only ever sent this
+// (CUPTI held by another tool) is listed with it.
+void Correlator::on_gpu_status(const gt_gpu_status_event& e) {
+  GpuLibraryStatus& l = library_of(e.hdr.pid);
+  l.state = e.state;
+  l.cupti_result = e.cupti_result;
+  l.holder = fixed_string(e.holder, sizeof(e.holder));
+  l.clock_mode = e.clock_mode;
+  l.clock_error_ns = e.clock_error_ns;
+  l.records = e.records;
+  l.dropped_cupti = e.dropped_cupti;
+  l.dropped_local = e.dropped_local;
+}
+
+void Correlator::on_gpu_lib_losses(const gt_gpu_lib_losses_event& e) {
+  GpuLibraryStatus& l = library_of(e.hdr.pid);
+  l.untimed = e.untimed;
+  l.truncated = e.truncated;
+  l.buffers_cut_short = e.buffers_cut_short;
+  l.names_overflowed = e.names_overflowed;
+  l.headers_version = e.headers_version;
+  l.layout_unverified = e.flags & GT_GPU_LAYOUT_UNVERIFIED;
+}
+
+void Correlator::on_gpu_activity(const GpuActivity& activity) {
   if (pending_.size() >= config_.max_pending_activities) {  // the kernel stream stopped moving
     ++stats_.pending_dropped;
     judge(pending_.front());
     pending_.pop_front();
   }
-  const GpuBinding binding = binding_.resolve(activity->pid, activity->device_id);
+  const GpuBinding binding = binding_.resolve(activity.pid, activity.device_id);
   if (binding.device) active_devices_.insert(*binding.device);
   // Copies claim their share of the link now: a copy judged later must see every copy
   // that overlapped it, including those that started after it.
-  if (activity->kind == GpuActivityKind::Memcpy) transfers_.on_copy_in_flight(*activity, binding);
-  pending_.push_back(*activity);
+  if (activity.kind == GpuActivityKind::Memcpy) transfers_.on_copy_in_flight(activity, binding);
+  pending_.push_back(activity);
   stats_.max_pending = std::max<uint64_t>(stats_.max_pending, pending_.size());
   judge_ready();
 }

@@ -12,7 +12,7 @@
 #pragma once
 
 #include "analyze/device_health.h"
-#include "analyze/finding.h"
+#include "model/finding.h"
 #include "correlate/correlation_config.h"
 #include "correlate/gpu_activity.h"
 #include "correlate/gpu_devices.h"
@@ -20,7 +20,6 @@
 #include "correlate/gpu_stats.h"
 #include "correlate/kernel_history.h"
 #include "correlate/transfers.h"
-#include "decode/record.h"
 
 #include <cstdint>
 #include <deque>
@@ -45,8 +44,11 @@ class Correlator {
   KernelHistory& history() { return history_; }
   const KernelHistory& history() const { return history_; }
 
-  // A GPU record (activity, device binding, names, status), in GPU-time order.
-  void on_gpu_record(const Record& r);
+  // GPU records, in GPU-time order: activity, device bindings, the library's status and losses.
+  void on_gpu_activity(const GpuActivity& activity);
+  void on_gpu_device(const gt_gpu_device_event& e) { binding_.on_device_record(e.hdr.pid, e); }
+  void on_gpu_status(const gt_gpu_status_event& e);
+  void on_gpu_lib_losses(const gt_gpu_lib_losses_event& e);
   // Every kernel record up to ts has been processed.
   void on_kernel_clock(uint64_t ts);
   // Every GPU record that starts at or before ts has been handed over.

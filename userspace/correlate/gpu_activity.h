@@ -2,14 +2,11 @@
 // what the correlation looks at.
 #pragma once
 
-#include "decode/record.h"
-
 extern "C" {
 #include "gpu.h"
 }
 
 #include <cstdint>
-#include <optional>
 
 namespace gputrace {
 
@@ -33,7 +30,9 @@ struct GpuActivity {
 // CUpti_ActivityMemoryKind values the correlation tells apart.
 inline constexpr uint8_t kCuptiMemoryPageable = 1;
 
-// The activity a GPU record describes; nullopt for the other GPU kinds (names, status ...).
-std::optional<GpuActivity> gpu_activity_of(const Record& r);
+// The activity each activity record describes.
+GpuActivity activity_of(const gt_gpu_kernel_event& e);
+GpuActivity activity_of(const gt_gpu_memcpy_event& e);
+GpuActivity activity_of(const gt_gpu_memset_event& e);
 
 }  // namespace gputrace

@@ -55,7 +55,7 @@ void GpuIdleAnalyzer::close_before(uint64_t ts) {
 
 void GpuIdleAnalyzer::emit(uint32_t pid, const Group& g) {
   Finding f;
-  f.kind = "gpu_idle_gc";
+  f.kind = FindingKind::gpu_idle_gc;
   f.severity = Severity::Warning;
   f.start_ns = g.first_ns;
   f.end_ns = g.last_ns;

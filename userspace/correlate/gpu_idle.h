@@ -8,7 +8,7 @@
 // other within idle_merge_gap_ns are one finding.
 #pragma once
 
-#include "analyze/finding.h"
+#include "model/finding.h"
 #include "correlate/correlation_config.h"
 #include "correlate/gpu_activity.h"
 #include "correlate/gpu_devices.h"

@@ -278,7 +278,7 @@ void TransferAnalyzer::emit(const GroupKey& key, const StallGroup& g) {
   const Judgement& w = g.slowest;
   const double reference = w.link_max_bytes_per_s > 0 ? w.link_max_bytes_per_s : w.baseline_bytes_per_s;
   Finding f;
-  f.kind = "pcie_stall";
+  f.kind = FindingKind::pcie_stall;
   f.severity = achieved < 0.1 * reference ? Severity::Critical : Severity::Warning;
   f.start_ns = g.first_start;
   f.end_ns = g.last_end;

@@ -11,7 +11,7 @@
 #pragma once
 
 #include "analyze/device_health.h"
-#include "analyze/finding.h"
+#include "model/finding.h"
 #include "analyze/histogram_bounds.h"
 #include "correlate/correlation_config.h"
 #include "correlate/gpu_activity.h"

@@ -21,7 +21,7 @@
 #pragma once
 
 #include "analyze/device_health.h"
-#include "analyze/finding.h"
+#include "model/finding.h"
 #include "analyze/growth.h"
 #include "analyze/iommu_ranges.h"
 #include "analyze/mappings.h"
@@ -109,6 +109,7 @@ class Engine {
   void process_kernel(const Record& record);
   void process_gpu(const Record& record);
   void count_processed(const Record& record);
+  struct Dispatch;
   void dispatch(const Record& record);
   void advance_clock(uint64_t now_ns);
   void run_timers(uint64_t now_ns);

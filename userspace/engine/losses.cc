@@ -4,40 +4,45 @@
 
 namespace gputrace {
 
-std::vector<LossCounter> engine_losses(const Engine& engine) {
+LossCounts engine_loss_counts(const Engine& engine) {
   const EngineStats& st = engine.stats();
+  const Correlator& correlation = engine.correlation();
+  LossCounts c;
+  c[Loss::late_records] = st.late_records;
+  c[Loss::invalid_stack_records] = st.invalid_stack_records;
+  c[Loss::stacks_not_kept] = st.stacks_not_kept;
+  c[Loss::health_events_not_kept] = engine.health().events_not_kept();
+  c[Loss::late_gpu_records] = st.late_gpu_records;
+  c[Loss::correlation_history_dropped] = correlation.history().entries_dropped();
+  c[Loss::gpu_released_early] = st.gpu_released_early;
+  c[Loss::correlation_pending_dropped] = correlation.stats().pending_dropped;
+  c[Loss::correlation_beyond_history] = correlation.stats().beyond_history;
+  c[Loss::correlation_open_pause_expired] = correlation.stats().open_pause_expired;
+  c[Loss::link_load_dropped] = correlation.transfers().link_load_dropped();
+  c[Loss::gpu_device_records_ignored] = correlation.binding().ignored();
+  c[Loss::gpu_device_bindings_cleared] = correlation.binding().cleared();
+  for (const auto& [pid, g] : correlation.processes()) {
+    if (!g.library) continue;
+    c[Loss::gpu_records_dropped_by_cupti] += g.library->dropped_cupti;
+    c[Loss::gpu_records_dropped_in_process] += g.library->dropped_local;
+    c[Loss::gpu_records_untimed] += g.library->untimed;
+    c[Loss::gpu_records_truncated] += g.library->truncated;
+    c[Loss::gpu_buffers_cut_short] += g.library->buffers_cut_short;
+    c[Loss::gpu_names_overflowed] += g.library->names_overflowed;
+  }
+  return c;
+}
+
+std::vector<LossCounter> engine_losses(const Engine& engine) {
   std::vector<LossCounter> out;
   for (const auto& [name, value] : engine.reported_losses()) out.push_back({name, value, "bpf"});
-  out.push_back({"late_records", st.late_records, "engine"});
-  out.push_back({"invalid_stack_records", st.invalid_stack_records, "engine"});
-  out.push_back({"stacks_not_kept", st.stacks_not_kept, "engine"});
-  out.push_back({"health_events_not_kept", engine.health().events_not_kept(), "engine"});
-  out.push_back({"late_gpu_records", st.late_gpu_records, "engine"});
-  out.push_back({"correlation_history_dropped", engine.correlation().history().entries_dropped(), "engine"});
-  out.push_back({"gpu_released_early", st.gpu_released_early, "engine"});
-  out.push_back({"correlation_pending_dropped", engine.correlation().stats().pending_dropped, "engine"});
-  out.push_back({"correlation_beyond_history", engine.correlation().stats().beyond_history, "engine"});
-  out.push_back({"correlation_open_pause_expired", engine.correlation().stats().open_pause_expired, "engine"});
-  out.push_back({"link_load_dropped", engine.correlation().transfers().link_load_dropped(), "engine"});
-  out.push_back({"gpu_device_records_ignored", engine.correlation().binding().ignored(), "engine"});
-  // What the injection libraries lost before sending (their status records, per process).
-  GpuLibraryStatus sum;
-  for (const auto& [pid, g] : engine.correlation().processes()) {
-    if (!g.library) continue;
-    sum.dropped_cupti += g.library->dropped_cupti;
-    sum.dropped_local += g.library->dropped_local;
-    sum.untimed += g.library->untimed;
-    sum.truncated += g.library->truncated;
-    sum.buffers_cut_short += g.library->buffers_cut_short;
-    sum.names_overflowed += g.library->names_overflowed;
+  const LossCounts counts = engine_loss_counts(engine);
+  for (size_t i = 0; i < kLossCount; ++i) {
+    const LossInfo& info = kLossTable[i];
+    if (info.source != LossSource::Engine && info.source != LossSource::Library) continue;
+    out.push_back({std::string(info.name), counts[static_cast<Loss>(i)],
+                   info.source == LossSource::Engine ? "engine" : "gpu"});
   }
-  out.push_back({"gpu_records_dropped_by_cupti", sum.dropped_cupti, "gpu"});
-  out.push_back({"gpu_records_dropped_in_process", sum.dropped_local, "gpu"});
-  out.push_back({"gpu_records_untimed", sum.untimed, "gpu"});
-  out.push_back({"gpu_records_truncated", sum.truncated, "gpu"});
-  out.push_back({"gpu_buffers_cut_short", sum.buffers_cut_short, "gpu"});
-  out.push_back({"gpu_names_overflowed", sum.names_overflowed, "gpu"});
-  out.push_back({"gpu_device_bindings_cleared", engine.correlation().binding().cleared(), "engine"});
   return out;
 }
 

@@ -1,21 +1,19 @@
-// Every loss counter the engine knows: those the kernel side reported (GT_EV_LOSS records:
-// ring full, stack, recursion misses, GPU batches ...) and the engine's own. Reports and
-// exporters list them all, zero or not, so "nothing lost" can be told from "not measured".
+// The loss counters of a run as the report and the exporters list them: those the tracer
+// reported in GT_EV_LOSS records (kernel, live source), then the engine's and the injection
+// libraries', in the loss table's order (model/loss_counters.h), zero or not, so "nothing
+// lost" can be told from "not measured".
 #pragma once
 
-#include <cstdint>
-#include <string>
+#include "model/loss_counters.h"
+
 #include <vector>
 
 namespace gputrace {
 
 class Engine;
 
-struct LossCounter {
-  std::string name;
-  uint64_t count = 0;
-  const char* source = "";  // "bpf" (reported by the tracer), "engine", or "gpu" (the injection libraries)
-};
+// The engine's own counters and the libraries' (summed over each process's latest status).
+LossCounts engine_loss_counts(const Engine& engine);
 
 std::vector<LossCounter> engine_losses(const Engine& engine);
 

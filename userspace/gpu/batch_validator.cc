@@ -1,6 +1,7 @@
 #include "gpu/batch_validator.h"
 
 #include "decode/decoder.h"
+#include "decode/kinds.h"
 
 #include <cstring>
 #include <optional>
@@ -89,93 +90,87 @@ bool memory_ok(const Record& r) {
   return e.op == GT_GPU_MEMORY_ALLOC || e.op == GT_GPU_MEMORY_RELEASE;
 }
 
-// The size each fixed-size kind has in batch version GT_GPU_BATCH_VERSION; names vary.
-size_t batch_record_size(uint16_t kind) {
-  switch (kind) {
-    case GT_EV_GPU_KERNEL: return sizeof(gt_gpu_kernel_event);
-    case GT_EV_GPU_MEMCPY: return sizeof(gt_gpu_memcpy_event);
-    case GT_EV_GPU_MEMSET: return sizeof(gt_gpu_memset_event);
-    case GT_EV_GPU_API: return sizeof(gt_gpu_api_event);
-    case GT_EV_GPU_MEMORY: return sizeof(gt_gpu_memory_event);
-    case GT_EV_GPU_STATUS: return sizeof(gt_gpu_status_event);
-    case GT_EV_GPU_DEVICE: return sizeof(gt_gpu_device_event);
-    case GT_EV_GPU_LIB_LOSSES: return sizeof(gt_gpu_lib_losses_event);
-    default: return 0;
-  }
+// A batch's version fixes its layout: every record but a name (variable) has exactly its
+// kind's size. The decoder lets records grow (newer writers, older readers); here a longer
+// record is junk, not news.
+template <gt_event_kind K>
+bool exact_size(const Typed<K>& r) {
+  return r.record.bytes.size() == sizeof(r.event);
 }
 
-// Checks one record's kind-specific content; None when it is fine.
-std::optional<BatchReject> check_record(const Record& r) {
-  // The decoder lets records grow (newer writers, older readers); a batch's version fixes
-  // its layout, so a longer record is junk, not news.
-  if (const size_t size = batch_record_size(r.header.kind); size != 0 && r.bytes.size() != size)
-    return BatchReject::BadRecord;
-  switch (r.header.kind) {
-    case GT_EV_GPU_KERNEL:
-    case GT_EV_GPU_MEMCPY:
-    case GT_EV_GPU_MEMSET:
-    case GT_EV_GPU_API:
-      return gpu_activity_end(r) >= r.ts() ? std::nullopt : std::optional(BatchReject::BadTimestamps);
-    case GT_EV_GPU_MEMORY: return memory_ok(r) ? std::nullopt : std::optional(BatchReject::BadRecord);
-    case GT_EV_GPU_NAME: return name_ok(r) ? std::nullopt : std::optional(BatchReject::BadName);
-    case GT_EV_GPU_STATUS: return status_ok(r) ? std::nullopt : std::optional(BatchReject::BadStatus);
-    case GT_EV_GPU_DEVICE: return device_ok(r) ? std::nullopt : std::optional(BatchReject::BadRecord);
-    case GT_EV_GPU_LIB_LOSSES:
-      return r.as<gt_gpu_lib_losses_event>().flags & ~uint32_t{GT_GPU_LAYOUT_UNVERIFIED}
-                 ? std::optional(BatchReject::BadStatus)
-                 : std::nullopt;
-    default: return BatchReject::NotGpuRecord;
+template <gt_event_kind K>
+std::optional<BatchReject> timed_activity_ok(const Typed<K>& r) {
+  if (!exact_size(r)) return BatchReject::BadRecord;
+  return r.event.end_ns >= r.event.hdr.ts_ns ? std::nullopt : std::optional(BatchReject::BadTimestamps);
+}
+
+// Checks one record's kind-specific content.
+struct RecordCheck {
+  std::optional<BatchReject> reject;
+
+  void operator()(const Typed<GT_EV_GPU_KERNEL>& r) { reject = timed_activity_ok(r); }
+  void operator()(const Typed<GT_EV_GPU_MEMCPY>& r) { reject = timed_activity_ok(r); }
+  void operator()(const Typed<GT_EV_GPU_MEMSET>& r) { reject = timed_activity_ok(r); }
+  void operator()(const Typed<GT_EV_GPU_API>& r) { reject = timed_activity_ok(r); }
+  void operator()(const Typed<GT_EV_GPU_MEMORY>& r) { check(r, memory_ok(r.record), BatchReject::BadRecord); }
+  void operator()(const Typed<GT_EV_GPU_NAME>& r) {
+    if (!name_ok(r.record)) reject = BatchReject::BadName;
   }
+  void operator()(const Typed<GT_EV_GPU_STATUS>& r) { check(r, status_ok(r.record), BatchReject::BadStatus); }
+  void operator()(const Typed<GT_EV_GPU_DEVICE>& r) { check(r, device_ok(r.record), BatchReject::BadRecord); }
+  void operator()(const Typed<GT_EV_GPU_LIB_LOSSES>& r) {
+    check(r, !(r.event.flags & ~uint32_t{GT_GPU_LAYOUT_UNVERIFIED}), BatchReject::BadStatus);
+  }
+  // The library sends only GPU-stream kinds.
+  template <gt_event_kind K>
+    requires(!KindOfStream<K, RecordStream::Gpu>)
+  void operator()(const Typed<K>&) {
+    reject = BatchReject::NotGpuRecord;
+  }
+
+  template <gt_event_kind K>
+  void check(const Typed<K>& r, bool content_ok, BatchReject otherwise) {
+    if (!exact_size(r))
+      reject = BatchReject::BadRecord;
+    else if (!content_ok)
+      reject = otherwise;
+  }
+};
+
+std::optional<BatchReject> check_record(const Record& r) {
+  RecordCheck check;
+  visit_record(r, check);
+  return check.reject;
 }
 
 }  // namespace
 
 uint64_t gpu_activity_end(const Record& r) {
-  switch (r.header.kind) {
-    case GT_EV_GPU_KERNEL: return r.as<gt_gpu_kernel_event>().end_ns;
-    case GT_EV_GPU_MEMCPY: return r.as<gt_gpu_memcpy_event>().end_ns;
-    case GT_EV_GPU_MEMSET: return r.as<gt_gpu_memset_event>().end_ns;
-    case GT_EV_GPU_API: return r.as<gt_gpu_api_event>().end_ns;
-    default: return r.ts();
-  }
+  uint64_t end = r.ts();
+  visit_record(r, [&](const auto& typed) {
+    if constexpr (requires { typed.event.end_ns; }) end = typed.event.end_ns;
+  });
+  return end;
 }
 
 const char* describe(BatchReject r) {
   switch (r) {
-    case BatchReject::TooShort: return "GPU batch shorter than its header";
-    case BatchReject::TooLong: return "GPU batch longer than the largest batch allowed";
-    case BatchReject::BadMagic: return "GPU batch with a wrong magic number";
-    case BatchReject::BadVersion: return "GPU batch of an unknown version";
-    case BatchReject::LengthMismatch: return "GPU batch whose byte count disagrees with its header";
-    case BatchReject::CountMismatch: return "GPU batch whose record count disagrees with its header";
-    case BatchReject::BadRecord: return "GPU batch with a malformed record";
-    case BatchReject::NotGpuRecord: return "GPU batch carrying a non-GPU record kind";
-    case BatchReject::BadName: return "GPU batch with a malformed kernel name";
-    case BatchReject::BadStatus: return "GPU batch with a malformed status record";
-    case BatchReject::BadTimestamps: return "GPU batch with activity ending before it starts";
-    case BatchReject::RateLimited: return "GPU batch over the sending process's rate limit";
-    case BatchReject::NotABatch: return "ring record is not a GPU batch";
+#define GT_BATCH_REJECT_DESCRIBE(REASON, ID, HELP) \
+  case BatchReject::REASON: return HELP;
+    GT_GPU_BATCH_REJECTS(GT_BATCH_REJECT_DESCRIBE)
+#undef GT_BATCH_REJECT_DESCRIBE
   }
   return "?";
 }
 
-const char* stat_name(BatchReject r) {
+Loss loss_of(BatchReject r) {
   switch (r) {
-    case BatchReject::TooShort: return "gpu_batch_too_short";
-    case BatchReject::TooLong: return "gpu_batch_too_long";
-    case BatchReject::BadMagic: return "gpu_batch_bad_magic";
-    case BatchReject::BadVersion: return "gpu_batch_bad_version";
-    case BatchReject::LengthMismatch: return "gpu_batch_length_mismatch";
-    case BatchReject::CountMismatch: return "gpu_batch_count_mismatch";
-    case BatchReject::BadRecord: return "gpu_batch_bad_record";
-    case BatchReject::NotGpuRecord: return "gpu_batch_not_gpu_record";
-    case BatchReject::BadName: return "gpu_batch_bad_name";
-    case BatchReject::BadStatus: return "gpu_batch_bad_status";
-    case BatchReject::BadTimestamps: return "gpu_batch_bad_timestamps";
-    case BatchReject::RateLimited: return "gpu_batch_rate_limited";
-    case BatchReject::NotABatch: return "gpu_batch_not_a_batch";
+#define GT_BATCH_REJECT_LOSS(REASON, ID, HELP) \
+  case BatchReject::REASON: return Loss::ID;
+    GT_GPU_BATCH_REJECTS(GT_BATCH_REJECT_LOSS)
+#undef GT_BATCH_REJECT_LOSS
   }
-  return "?";
+  return Loss::gpu_batch_bad_record;
 }
 
 BatchResult validate_batch(std::span<const std::byte> batch, uint32_t trusted_pid) {

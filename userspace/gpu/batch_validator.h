@@ -14,6 +14,7 @@
 #pragma once
 
 #include "decode/record.h"
+#include "model/loss_counters.h"
 
 extern "C" {
 #include "gpu.h"
@@ -32,25 +33,16 @@ namespace gputrace {
 // what the daemon keeps per process.
 inline constexpr uint32_t kMaxCudaDevices = 64;
 
+// Reasons to refuse a batch, each with its loss counter (model/loss_counters.h).
 enum class BatchReject : uint8_t {
-  TooShort,        // fewer bytes than a batch header
-  TooLong,         // more than GT_GPU_BATCH_MAX_BYTES
-  BadMagic,
-  BadVersion,
-  LengthMismatch,  // header's byte count disagrees with what arrived
-  CountMismatch,   // header's record count disagrees with the records found
-  BadRecord,       // a record does not decode (size, kind, truncation), has a field out of range
-  NotGpuRecord,    // a valid record of a kind the CUPTI library never sends
-  BadName,         // name length, terminator or padding wrong
-  BadStatus,       // status or library-loss record with out-of-range fields or an unterminated string
-  BadTimestamps,   // activity ending before it starts
-  RateLimited,     // the sending process exceeded its record budget
-  NotABatch,       // a ring record handed to the GPU path that is not GT_EV_GPU_BATCH
+#define GT_BATCH_REJECT_ENUMERATOR(REASON, ID, HELP) REASON,
+  GT_GPU_BATCH_REJECTS(GT_BATCH_REJECT_ENUMERATOR)
+#undef GT_BATCH_REJECT_ENUMERATOR
 };
 inline constexpr size_t kBatchRejectCount = static_cast<size_t>(BatchReject::NotABatch) + 1;
 
 const char* describe(BatchReject r);
-const char* stat_name(BatchReject r);  // stable counter name: "gpu_bad_magic", ...
+Loss loss_of(BatchReject r);  // its counter: gpu_batch_<reason>
 
 struct GpuBatch {
   uint32_t pid = 0;   // trusted

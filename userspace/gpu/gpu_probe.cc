@@ -64,16 +64,4 @@ Result<std::array<uint64_t, GT_GPU_PROBE_STAT_MAX>> GpuProbe::read_stats() const
   return total;
 }
 
-const char* GpuProbe::stat_name(gt_gpu_probe_stat s) {
-  switch (s) {
-    case GT_GPU_PROBE_BATCHES: return "gpu_probe_batches";
-    case GT_GPU_PROBE_BAD_LENGTH: return "gpu_probe_bad_length";
-    case GT_GPU_PROBE_READ_FAILED: return "gpu_probe_read_failed";
-    case GT_GPU_PROBE_RING_FULL: return "gpu_probe_ring_full";
-    case GT_GPU_PROBE_BUSY: return "gpu_probe_busy";
-    case GT_GPU_PROBE_STAT_MAX: break;
-  }
-  return "?";
-}
-
 }  // namespace gputrace

@@ -38,7 +38,6 @@ class GpuProbe {
 
   // Per-probe counters (enum gt_gpu_probe_stat), summed over CPUs.
   Result<std::array<uint64_t, GT_GPU_PROBE_STAT_MAX>> read_stats() const;
-  static const char* stat_name(gt_gpu_probe_stat s);
 
  private:
   GpuProbe() = default;

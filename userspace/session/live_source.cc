@@ -10,7 +10,10 @@ extern "C" {
 #include "gpu/injection_env.h"
 #include "host/pci_devices.h"
 #include "host/proc_snapshot.h"
+#include "model/loss_counters.h"
 #include "util/log.h"
+
+#include <fmt/format.h>
 
 #include <array>
 #include <cerrno>
@@ -18,10 +21,6 @@ extern "C" {
 
 namespace gputrace {
 namespace {
-
-// Names of the counters enum gt_loss defines, in its order (the spare slots are not reported).
-constexpr std::array<std::string_view, GT_LOSS_PENDING_TABLE + 1> kBpfLossNames = {
-    "ring_full_bulk", "ring_full_critical", "stack_not_captured", "device_table_full", "pending_table_full"};
 
 OwnedRecord loss_record(std::string_view name, uint64_t value, uint64_t ts) {
   gt_loss_event e{};
@@ -183,33 +182,39 @@ void LiveSource::emit_link_changes() {
   for (const auto& d : links_.changes(read_pci_devices())) forward(facts_record(d, ts).view());
 }
 
+// The counters this source measures, as GT_EV_LOSS records (model/loss_counters.h names
+// them): those of the BPF programs and the USDT probe, of decoding, of the GPU ingest and of
+// the socket route; the probe's and the socket's only while they exist.
 void LiveSource::emit_losses() {
   const uint64_t ts = monotonic_ns();
+  auto emit = [&](std::string_view name, uint64_t value) { forward(loss_record(name, value, ts).view()); };
+#define GT_EMIT_BPF_LOSS(NAME, INDEX, ID, HELP) emit(#ID, counters[INDEX]);
   if (auto losses = tracer_->maps().read_losses()) {
-    for (size_t i = 0; i < kBpfLossNames.size(); ++i) forward(loss_record(kBpfLossNames[i], (*losses)[i], ts).view());
+    const auto& counters = *losses;
+    GT_BPF_LOSSES(GT_EMIT_BPF_LOSS)
   }
-  forward(loss_record("ring_decode_errors", consumer_->decode_errors(), ts).view());
+  emit(loss_name(Loss::ring_decode_errors), consumer_->decode_errors());
   const GpuIngestStats& gpu = gpu_ingest_.stats();
-  for (size_t i = 0; i < kBatchRejectCount; ++i)
-    forward(loss_record(stat_name(static_cast<BatchReject>(i)), gpu.rejected[i], ts).view());
-  forward(loss_record("gpu_batches_lost", gpu.batches_lost, ts).view());
-  forward(loss_record("gpu_records_misdated", gpu.records_misdated, ts).view());
-  forward(loss_record("gpu_batches_unwanted", gpu_batches_unwanted_, ts).view());
+  for (size_t i = 0; i < kBatchRejectCount; ++i) emit(loss_name(loss_of(static_cast<BatchReject>(i))), gpu.rejected[i]);
+  emit(loss_name(Loss::gpu_batches_lost), gpu.batches_lost);
+  emit(loss_name(Loss::gpu_records_misdated), gpu.records_misdated);
+  emit(loss_name(Loss::gpu_batches_unwanted), gpu_batches_unwanted_);
   if (gpu_probe_) {
     if (auto probe = gpu_probe_->read_stats()) {
-      for (uint32_t i = GT_GPU_PROBE_BAD_LENGTH; i < GT_GPU_PROBE_STAT_MAX; ++i)
-        forward(loss_record(GpuProbe::stat_name(static_cast<gt_gpu_probe_stat>(i)), (*probe)[i], ts).view());
+      const auto& counters = *probe;
+      GT_GPU_PROBE_LOSSES(GT_EMIT_BPF_LOSS)
     }
   }
+#undef GT_EMIT_BPF_LOSS
   if (cupti_socket_) {
     const ListenerStats& sock = cupti_socket_->stats();
-    forward(loss_record("gpu_socket_refused_peer", sock.refused_peer, ts).view());
-    forward(loss_record("gpu_socket_refused_sender", sock.refused_sender, ts).view());
-    forward(loss_record("gpu_socket_refused_too_many", sock.refused_too_many, ts).view());
-    forward(loss_record("gpu_socket_oversize", sock.oversize, ts).view());
+    emit(loss_name(Loss::gpu_socket_refused_peer), sock.refused_peer);
+    emit(loss_name(Loss::gpu_socket_refused_sender), sock.refused_sender);
+    emit(loss_name(Loss::gpu_socket_refused_too_many), sock.refused_too_many);
+    emit(loss_name(Loss::gpu_socket_oversize), sock.oversize);
   }
   for (const auto& p : tracer_->program_stats())
-    forward(loss_record("missed:" + p.name, p.recursion_misses, ts).view());
+    emit(fmt::format("{}{}", kRecursionMissPrefix, p.name), p.recursion_misses);
 }
 
 }  // namespace gputrace

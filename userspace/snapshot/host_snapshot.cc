@@ -1,6 +1,7 @@
 #include "snapshot/host_snapshot.h"
 
 #include "capture/capture.h"
+#include "decode/kinds.h"
 #include "engine/engine.h"
 #include "engine/losses.h"
 #include "gc/pause_stats.h"
@@ -9,17 +10,6 @@
 
 namespace gputrace {
 namespace {
-
-// Which part of gputrace produced a record kind (bpf/common.h reserves ranges per source).
-const char* source_of_kind(unsigned kind) {
-  if (kind >= 1 && kind <= 9) return "proc";
-  if (kind >= 10 && kind <= 19) return "dma";
-  if (kind >= 20 && kind <= 29) return "iommu";
-  if (kind >= 30 && kind <= 39) return "pcie";
-  if (kind >= 40 && kind <= 59) return "gc";
-  if (kind >= 60 && kind <= 79) return "gpu";
-  return "host";
-}
 
 std::vector<DeviceRow> device_rows(const Engine& engine) {
   std::vector<DeviceRow> rows;
@@ -135,8 +125,8 @@ std::vector<ProcessRow> process_rows(const SnapshotInputs& in) {
     if (f.pid == 0) continue;
     ProcessRow& r = row(f.pid);
     ++r.findings;
-    if (f.kind == "iommu_fault") ++r.iommu_faults;
-    if (f.kind == "pcie_stall") ++r.stalls;
+    if (f.kind == FindingKind::iommu_fault) ++r.iommu_faults;
+    if (f.kind == FindingKind::pcie_stall) ++r.stalls;
     if (r.comm.empty()) r.comm = f.comm;
   }
   std::vector<ProcessRow> out;
@@ -173,7 +163,7 @@ HostSnapshot take_snapshot(const SnapshotInputs& in) {
   }
   s.records = st.records_processed;
   for (unsigned kind = 1; kind < st.records_by_kind.size(); ++kind) {
-    if (st.records_by_kind[kind]) s.records_by_source[source_of_kind(kind)] += st.records_by_kind[kind];
+    if (st.records_by_kind[kind]) s.records_by_source[std::string(kind_info(static_cast<uint16_t>(kind)).source)] += st.records_by_kind[kind];
   }
   s.devices = device_rows(engine);
   s.processes = process_rows(in);
@@ -184,7 +174,7 @@ HostSnapshot take_snapshot(const SnapshotInputs& in) {
   s.findings_total = all.size();
   for (const char* severity : {"critical", "warning", "info"}) s.findings_by_severity[severity] = 0;
   for (const Finding& f : all) {
-    ++s.findings_by_kind[f.kind];
+    ++s.findings_by_kind[std::string(f.kind_name())];
     ++s.findings_by_severity[to_string(f.severity)];
   }
   for (const LossCounter& l : engine_losses(engine)) s.losses[l.name] += l.count;

@@ -11,7 +11,7 @@
 //   HostSnapshot now = take_snapshot(in);
 #pragma once
 
-#include "analyze/finding.h"
+#include "model/finding.h"
 #include "analyze/histogram_bounds.h"
 
 #include <array>

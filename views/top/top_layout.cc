@@ -152,7 +152,7 @@ std::string row_text(const std::vector<Column>& cols, const ProcessView& r, int 
 Line finding_line(const Finding& f, uint64_t origin) {
   Line l;
   l.add(fmt::format("[{}]", severity_tag(f.severity)), severity_style(f.severity));
-  l.add(fmt::format(" {:>9} {} ", since(f.end_ns, origin), printable(f.kind)));  // when it was concluded
+  l.add(fmt::format(" {:>9} {} ", since(f.end_ns, origin), printable(std::string(f.kind_name()))));  // when it was concluded
   l.add(printable(f.message));
   return l;
 }

@@ -1,4 +1,4 @@
-#include "analyze/finding.h"
+#include "model/finding.h"
 
 namespace gputrace {
 
