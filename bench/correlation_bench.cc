@@ -11,7 +11,7 @@
 // Rates are per CPU second of the replay. Prints one line per replay and the medians. Measures; asserts nothing.
 #include "capture/capture.h"
 #include "decode/kinds.h"
-#include "engine/engine.h"
+#include "pipeline/pipeline.h"
 #include "host/synthesized.h"
 
 extern "C" {
@@ -164,15 +164,15 @@ Round replay_in_child(const std::string& path, bool with_gpu) {
     Round r;
     const auto t0 = std::chrono::steady_clock::now();
     auto reader = CaptureReader::open(path);
-    Engine engine;
+    Pipeline pipeline({.timeline = false});  // the report's analysis, without the report files' timeline
     (void)(*reader)->for_each([&](const Record& rec) {
       if (!with_gpu && is_gpu_activity_kind(rec.header.kind)) return;
-      engine.push(rec);
+      pipeline.push(rec);
       ++r.records;
     });
-    engine.finish();
+    pipeline.finish();
     r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    r.findings = engine.findings().size();
+    r.findings = pipeline.engine().findings().size();
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
     // CPU time, not wall time: on a shared machine the wall clock counts other tenants' work

@@ -5,7 +5,8 @@
 // mapping unmapped a few events later, addresses reused), spread over four devices and
 // sixteen processes, with device descriptions and mapping-site stacks as a live run has.
 #include "capture/capture.h"
-#include "engine/engine.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/replay.h"
 #include "host/synthesized.h"
 
 extern "C" {
@@ -91,11 +92,12 @@ void BM_ReplayDecodeTrack(benchmark::State& state) {
   for (auto _ : state) {
     auto reader = CaptureReader::open(path);
     if (!reader) state.SkipWithError(reader.error().describe().c_str());
-    Engine engine;
-    auto summary = (*reader)->for_each([&](const Record& r) { engine.push(r); });
-    engine.finish();
+    // The report's analysis (engine and GC statistics) without the report files' timeline.
+    Pipeline pipeline({.timeline = false});
+    auto summary = feed_capture(**reader, path, pipeline);
+    pipeline.finish();
     records = summary ? summary->records : 0;
-    benchmark::DoNotOptimize(engine.findings().size());
+    benchmark::DoNotOptimize(pipeline.engine().findings().size());
   }
   state.SetItemsProcessed(static_cast<int64_t>(records * state.iterations()));
   state.counters["records"] = static_cast<double>(records);

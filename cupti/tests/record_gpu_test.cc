@@ -6,7 +6,7 @@
 //    reached by the probe, so the library falls back to the socket the recording serves (its
 //    own, so a daemon serving the shared one cannot take the command's batches).
 #include "capture/capture.h"
-#include "engine/process_table.h"
+#include "tables/process_table.h"
 #include "temp_dir.h"
 #include "handmade_buffer.h"
 #include "subprocess.h"

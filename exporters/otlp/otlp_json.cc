@@ -189,9 +189,9 @@ json OtlpEncoder::host_resource(const HostSnapshot& s) const {
   attrs.push_back(kv("service.name", str(identity_.service_name)));
   if (!identity_.service_version.empty()) attrs.push_back(kv("service.version", str(identity_.service_version)));
   if (!identity_.service_instance_id.empty()) attrs.push_back(kv("service.instance.id", str(identity_.service_instance_id)));
-  if (!s.hostname.empty()) attrs.push_back(kv("host.name", str(s.hostname)));
+  if (!s.source.hostname.empty()) attrs.push_back(kv("host.name", str(s.source.hostname)));
   attrs.push_back(kv("os.type", str("linux")));
-  if (!s.kernel.empty()) attrs.push_back(kv("os.version", str(s.kernel)));
+  if (!s.source.kernel.empty()) attrs.push_back(kv("os.version", str(s.source.kernel)));
   for (const auto& [k, v] : identity_.resource_attributes) attrs.push_back(kv(k, str(v)));
   return json{{"attributes", attrs}};
 }

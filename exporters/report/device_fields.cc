@@ -4,21 +4,10 @@
 
 namespace gputrace {
 
-DmaApiTotals dma_api_totals(const nlohmann::ordered_json& device) {
-  DmaApiTotals t;
-  for (const char* api : {"page", "sg", "coherent"}) {
-    t.maps += device["dma_api"][api]["maps"].get<uint64_t>();
-    t.unmaps += device["dma_api"][api]["unmaps"].get<uint64_t>();
-  }
-  return t;
-}
-
-std::string pcie_link_text(const nlohmann::ordered_json& device, std::string_view downtrained_mark) {
-  const auto& l = device["pcie_link"];
-  if (l.is_null()) return "-";
-  return fmt::format("{} MT/s x{} of {} MT/s x{}{}", l["speed_mts"].get<uint64_t>(), l["width"].get<uint64_t>(),
-                     l["max_speed_mts"].get<uint64_t>(), l["max_width"].get<uint64_t>(),
-                     l["downtrained"].get<bool>() ? downtrained_mark : "");
+std::string pcie_link_text(const DeviceRow& d, std::string_view downtrained_mark) {
+  if (!d.link_known()) return "-";
+  return fmt::format("{} MT/s x{} of {} MT/s x{}{}", d.link_speed_mts, d.link_width, d.max_link_speed_mts,
+                     d.max_link_width, d.link_downtrained ? downtrained_mark : "");
 }
 
 }  // namespace gputrace

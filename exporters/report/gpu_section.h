@@ -1,16 +1,13 @@
-// The report's GPU section: what each process ran and copied on its GPUs (CUPTI), the
-// transfer baselines the stall rule learned, and the correlation's own counters.
+// The text report's GPU section: per process kernels, copies and what the correlation
+// concluded, the injection libraries' own notes, transfer totals and learned baselines.
 #pragma once
 
-#include "engine/engine.h"
-
-#include <nlohmann/json.hpp>
+#include "model/host_snapshot.h"
 
 #include <string>
 
 namespace gputrace {
 
-nlohmann::ordered_json gpu_section(const Engine& engine);
-void render_gpu_section(std::string& out, const nlohmann::ordered_json& gpu);
+void render_gpu_section(std::string& out, const GpuSection& gpu);
 
 }  // namespace gputrace

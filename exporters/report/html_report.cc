@@ -3,9 +3,9 @@
 #include "report/markdown_report.h"
 #include "report/svg.h"
 #include "report/device_fields.h"
-#include "report/late_records.h"
+#include "model/loss_counters.h"
 #include "report/listing.h"
-#include "report/units.h"
+#include "util/units.h"
 
 #include <fmt/format.h>
 
@@ -89,6 +89,7 @@ std::string text(const json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 std::string h(const json& v) { return escape(text(v)); }
+std::string h(const std::string& v) { return escape(v); }
 const char* sev_class(Severity s) { return s == Severity::Critical ? "critical" : s == Severity::Warning ? "warning" : "info"; }
 
 std::string seconds_since(uint64_t ns, uint64_t origin) {
@@ -131,34 +132,36 @@ ByTrack index_by_track(const Timeline& tl) {
 
 // ---- summary ----
 
-std::string summary_section(const ReportModel& model, const Timeline& tl) {
-  const json& sev = model["summary"]["by_severity"];
+std::string summary_section(const HostSnapshot& s, const Timeline& tl) {
+  auto severity = [&](const char* name) {
+    auto it = s.findings_by_severity.find(name);
+    return it == s.findings_by_severity.end() ? uint64_t{0} : it->second;
+  };
   uint64_t lost = 0, late = 0;
-  for (const auto& l : model["losses"]) (counts_late_records(l["name"].get<std::string>()) ? late : lost) += l["count"].get<uint64_t>();
+  for (const LossCounter& l : s.losses) (counts_late_records(l.name) ? late : lost) += l.count;
   double worst_gc = 0;
   bool any_pause = false;
-  if (model.contains("gc_pauses"))
-    for (const auto& p : model["gc_pauses"]) {
-      worst_gc = std::max(worst_gc, p["wall_share"].get<double>());
-      any_pause = any_pause || p["pauses"].get<uint64_t>() > 0;
+  if (s.gc_pauses)
+    for (const GcPauseRow& p : *s.gc_pauses) {
+      worst_gc = std::max(worst_gc, p.wall_share);
+      any_pause = any_pause || p.pauses > 0;
     }
   uint64_t outstanding = 0;
-  for (const auto& d : model["devices"]) outstanding += d["outstanding"]["mappings"].get<uint64_t>();
+  for (const DeviceRow& d : s.devices) outstanding += d.dma_outstanding;
   auto card = [](const std::string& value, const std::string& label, bool bad) {
     return fmt::format("<div class=\"card{}\"><div class=\"value\">{}</div><div class=\"label\">{}</div></div>",
                        bad ? " bad" : "", escape(value), escape(label));
   };
   std::string out = "<section id=\"summary\"><h2>What happened</h2><div class=\"cards\">";
-  out += card(std::to_string(model["summary"]["findings"].get<uint64_t>()), "findings",
-              sev["critical"].get<uint64_t>() > 0);
-  out += card(std::to_string(sev["critical"].get<uint64_t>()), "critical", sev["critical"].get<uint64_t>() > 0);
-  out += card(std::to_string(model["devices"].size()), "devices", false);
+  out += card(std::to_string(s.findings_total), "findings", severity("critical") > 0);
+  out += card(std::to_string(severity("critical")), "critical", severity("critical") > 0);
+  out += card(std::to_string(s.devices.size()), "devices", false);
   out += card(std::to_string(outstanding), "mappings outstanding at end", false);
   out += card(any_pause ? human_percent(worst_gc) : "-", "worst GC wall share", worst_gc > 0.05);
   out += card(std::to_string(lost), "events lost", lost > 0);
   if (late) out += card(std::to_string(late), "late, still processed", false);
   out += "</div><ul class=\"narrative\">";
-  for (const auto& s : report_narrative(model)) out += "<li>" + escape(s) + "</li>";
+  for (const auto& sentence : report_narrative(s)) out += "<li>" + escape(sentence) + "</li>";
   out += "</ul>";
   if (const uint64_t dropped = tl.dropped_total())
     out += fmt::format("<p class=\"note\">The timeline keeps the newest events of each track, up to a bound: {} older "
@@ -388,28 +391,24 @@ std::string gc_chart(const Timeline& tl, const ByTrack& by, const svg::TimeAxis&
 
 // ---- findings and tables ----
 
-std::string findings_section(const ReportModel& model) {
-  const json& findings = model["findings"];
+std::string findings_section(const HostSnapshot& s) {
+  const std::vector<const Finding*> findings = findings_worst_first(s);
   std::string out = fmt::format("<section id=\"findings\"><h2>Findings, worst first ({})</h2>", findings.size());
   if (findings.empty()) out += "<p>None.</p>";
   size_t n = 0;
-  const uint64_t origin = model["time"]["first_ns"].get<uint64_t>();
-  for (const auto& f : findings) {
+  for (const Finding* f : findings) {
     if (n == kListedFindings) {
       out += "<p class=\"note\">" + escape(not_listed_note(findings.size() - n, "findings")) + "</p>";
       break;
     }
-    const std::string sev = f["severity"].get<std::string>();
     out += fmt::format("<article class=\"finding {0}\" id=\"finding-{1}\"><h3>{1}. <span class=\"sev {0}\">{0}</span> "
                        "<code>{2}</code></h3><p>{3}</p><table class=\"evidence\">",
-                       escape(sev), ++n, h(f["kind"]), h(f["message"]));
-    out += fmt::format("<tr><th>time</th><td>{} .. {} ({} .. {} ns)</td></tr>",
-                       seconds_since(f["start_ns"].get<uint64_t>(), origin),
-                       seconds_since(f["end_ns"].get<uint64_t>(), origin), f["start_ns"].get<uint64_t>(),
-                       f["end_ns"].get<uint64_t>());
-    if (f["pid"].get<uint64_t>()) out += fmt::format("<tr><th>process</th><td>{}[{}]</td></tr>", h(f["comm"]), f["pid"].get<uint64_t>());
+                       to_string(f->severity), ++n, escape(std::string(f->kind_name())), h(f->message));
+    out += fmt::format("<tr><th>time</th><td>{} .. {} ({} .. {} ns)</td></tr>", seconds_since(f->start_ns, s.first_ns),
+                       seconds_since(f->end_ns, s.first_ns), f->start_ns, f->end_ns);
+    if (f->pid) out += fmt::format("<tr><th>process</th><td>{}[{}]</td></tr>", h(f->comm), f->pid);
     std::string lists;
-    for (const auto& [key, value] : f["evidence"].items()) {
+    for (const auto& [key, value] : f->evidence.items()) {
       if (value.is_array()) {
         if (value.empty()) continue;
         std::string items;
@@ -429,40 +428,36 @@ std::string findings_section(const ReportModel& model) {
   return out + "</section>";
 }
 
-std::string devices_section(const ReportModel& model) {
-  std::string out = fmt::format("<section id=\"devices\"><h2>Devices ({})</h2>", model["devices"].size());
-  if (model["devices"].empty()) return out + "<p>No device was traced or named by an event.</p></section>";
+std::string devices_section(const HostSnapshot& s) {
+  std::string out = fmt::format("<section id=\"devices\"><h2>Devices ({})</h2>", s.devices.size());
+  if (s.devices.empty()) return out + "<p>No device was traced or named by an event.</p></section>";
   out += "<table><tr><th>device</th><th>driver</th><th>IOMMU</th><th>PCIe link</th><th class=\"num\">maps</th>"
          "<th class=\"num\">unmaps</th><th class=\"num\">outstanding</th><th class=\"num\">leaks</th>"
          "<th class=\"num\">IOMMU faults</th><th class=\"num\">swiotlb bounces</th></tr>";
-  for (const auto& d : model["devices"]) {
-    const auto [maps, unmaps] = dma_api_totals(d);
-    const std::string link = pcie_link_text(d, " (downtrained)");
+  for (const DeviceRow* d : devices_in_report_order(s)) {
+    const std::string link = pcie_link_text(*d, " (downtrained)");
     out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                        "<td class=\"num\">{} ({})</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                       h(d["name"]), h(d["driver"]), h(d["iommu_mode"]), escape(link), maps, unmaps,
-                       d["outstanding"]["mappings"].get<uint64_t>(), human_bytes(d["outstanding"]["bytes"].get<uint64_t>()),
-                       d["leaks"]["at_unbind"].get<uint64_t>() + d["leaks"]["after_owner_exit"].get<uint64_t>(),
-                       d["health"]["iommu_faults"].get<uint64_t>(), d["health"]["swiotlb_bounces"].get<uint64_t>());
+                       h(d->name), h(d->driver), h(d->iommu_mode), escape(link), d->dma_maps, d->dma_unmaps,
+                       d->dma_outstanding, human_bytes(d->dma_outstanding_bytes), d->dma_leaks, d->iommu_faults,
+                       d->swiotlb_bounces);
   }
   return out + "</table></section>";
 }
 
-std::string owners_section(const ReportModel& model) {
-  std::string out = fmt::format("<section id=\"processes\"><h2>Mapping owners ({})</h2>", model["processes"].size());
-  if (model["processes"].empty()) return out + "<p>No process made a DMA mapping while traced.</p></section>";
+std::string owners_section(const HostSnapshot& s) {
+  const std::vector<OwnerRow>& procs = s.owners;
+  std::string out = fmt::format("<section id=\"processes\"><h2>Mapping owners ({})</h2>", procs.size());
+  if (procs.empty()) return out + "<p>No process made a DMA mapping while traced.</p></section>";
   out += "<table><tr><th>process</th><th>owner</th><th>exe</th><th class=\"num\">made</th><th class=\"num\">bytes</th>"
          "<th class=\"num\">outstanding</th><th class=\"num\">leaks</th><th>exited</th></tr>";
-  const json& procs = model["processes"];
   const auto listed = worst_entries(procs, kListedRows, worse_owner);
   for (size_t i : listed) {
-    const json& p = procs[i];
+    const OwnerRow& p = procs[i];
     out += fmt::format("<tr><td>{}[{}]</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-                       h(p["comm"]), p["pid"].get<uint64_t>(), h(p["owner_kind"]), h(p["exe"]),
-                       p["mappings_made"].get<uint64_t>(), human_bytes(p["bytes_mapped"].get<uint64_t>()),
-                       p["outstanding"]["mappings"].get<uint64_t>(), p["leaks_reported"].get<uint64_t>(),
-                       p["exit_ns"].is_null() ? "no" : "yes");
+                       h(p.comm), p.pid, h(p.owner_kind), h(p.exe), p.mappings_made, human_bytes(p.bytes_mapped),
+                       p.outstanding, p.leaks_reported, p.exit_ns ? "yes" : "no");
   }
   out += "</table>";
   if (listed.size() < procs.size())
@@ -471,24 +466,23 @@ std::string owners_section(const ReportModel& model) {
   return out + "</section>";
 }
 
-std::string gc_section(const ReportModel& model) {
-  if (!model.contains("gc_pauses")) return {};
-  std::string out = fmt::format("<section id=\"gc\"><h2>GC pauses ({} processes)</h2>", model["gc_pauses"].size());
-  if (model["gc_pauses"].empty()) return out + "<p>No managed-runtime process paused for GC while traced.</p></section>";
+std::string gc_section(const HostSnapshot& s) {
+  if (!s.gc_pauses) return {};
+  const std::vector<GcPauseRow>& procs = *s.gc_pauses;
+  std::string out = fmt::format("<section id=\"gc\"><h2>GC pauses ({} processes)</h2>", procs.size());
+  if (procs.empty()) return out + "<p>No managed-runtime process paused for GC while traced.</p></section>";
   out += "<table><tr><th class=\"num\">pid</th><th>runtime</th><th class=\"num\">pauses</th><th class=\"num\">total</th>"
          "<th class=\"num\">max</th><th class=\"num\">p50</th><th class=\"num\">p90</th><th class=\"num\">p99</th>"
          "<th class=\"num\">wall time</th></tr>";
-  const json& procs = model["gc_pauses"];
   const auto listed = worst_entries(procs, kListedRows, worse_gc_process);
   for (size_t i : listed) {
-    const json& p = procs[i];
+    const GcPauseRow& p = procs[i];
     out += fmt::format("<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                        "<td class=\"num\">{}</td></tr>",
-                       p["pid"].get<int>(), h(p["runtime"]), p["pauses"].get<uint64_t>(),
-                       human_duration(p["total_ns"].get<uint64_t>()), human_duration(p["max_ns"].get<uint64_t>()),
-                       human_duration(p["p50_ns"].get<uint64_t>()), human_duration(p["p90_ns"].get<uint64_t>()),
-                       human_duration(p["p99_ns"].get<uint64_t>()), human_percent(p["wall_share"].get<double>()));
+                       p.pid, h(p.runtime), p.pauses, human_duration(p.total_ns), human_duration(p.max_ns),
+                       human_duration(p.p50_ns), human_duration(p.p90_ns), human_duration(p.p99_ns),
+                       human_percent(p.wall_share));
   }
   out += "</table>";
   if (listed.size() < procs.size())
@@ -497,26 +491,25 @@ std::string gc_section(const ReportModel& model) {
   return out + "</section>";
 }
 
-std::string losses_section(const ReportModel& model) {
+std::string losses_section(const HostSnapshot& s) {
   std::string out = "<section id=\"losses\"><h2>Losses</h2><table><tr><th>counter</th><th class=\"num\">count</th><th>source</th></tr>";
-  for (const auto& l : model["losses"])
-    out += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>", h(l["name"]), l["count"].get<uint64_t>(),
-                       h(l["source"]));
+  for (const LossCounter& l : s.losses)
+    out += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>", h(l.name), l.count, escape(l.source));
   return out + "</table></section>";
 }
 
 }  // namespace
 
-std::string render_html_report(const ReportModel& model, const Timeline& timeline) {
-  const json& src = model["source"];
-  const std::string host = src["hostname"].get<std::string>().empty() ? src["path"].get<std::string>()
-                                                                      : src["hostname"].get<std::string>();
+std::string render_html_report(const HostSnapshot& s, const Timeline& timeline) {
+  const SnapshotSource& src = s.source;
+  const std::string host = src.hostname.empty() ? src.path : src.hostname;
   svg::TimeAxis axis;
-  axis.first_ns = timeline.first_ns ? timeline.first_ns : model["time"]["first_ns"].get<uint64_t>();
-  axis.last_ns = std::max(timeline.last_ns, model["time"]["last_ns"].get<uint64_t>());
+  axis.first_ns = timeline.first_ns ? timeline.first_ns : s.first_ns;
+  axis.last_ns = std::max(timeline.last_ns, s.taken_ns);
   axis.x0 = kPlotX0;
   axis.width = kPlotWidth;
   const ByTrack by = index_by_track(timeline);
+  const double seconds = s.taken_ns > s.first_ns ? double(s.taken_ns - s.first_ns) / 1e9 : 0.0;
 
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
   out += fmt::format("<title>gputrace report: {}</title>", escape(host));
@@ -524,19 +517,19 @@ std::string render_html_report(const ReportModel& model, const Timeline& timelin
   out += "<style>" + std::string(kStyle) + "</style></head><body>\n";
   out += fmt::format("<header><h1>gputrace report: {}</h1><p class=\"meta\">source {} · kernel {} · gputrace {} · "
                      "{:.3f} s{}</p></header><main>\n",
-                     escape(host), h(src["path"]), h(src["kernel"]), h(src["gputrace_version"]),
-                     model["time"]["duration_s"].get<double>(), model["time"]["complete"].get<bool>() ? "" : " (live, still running)");
-  out += summary_section(model, timeline) + "\n";
+                     escape(host), h(src.path), h(src.kernel), h(src.version), seconds,
+                     s.complete ? "" : " (live, still running)");
+  out += summary_section(s, timeline) + "\n";
   out += timeline_section(timeline, by, axis) + "\n";
   out += "<section id=\"charts\"><h2>Charts</h2><div class=\"charts\">" + outstanding_chart(timeline, by, axis) +
          gc_chart(timeline, by, axis) + "</div></section>\n";
-  out += findings_section(model) + "\n";
-  out += devices_section(model) + "\n";
-  out += owners_section(model) + "\n";
-  out += gc_section(model) + "\n";
-  out += losses_section(model) + "\n";
+  out += findings_section(s) + "\n";
+  out += devices_section(s) + "\n";
+  out += owners_section(s) + "\n";
+  out += gc_section(s) + "\n";
+  out += losses_section(s) + "\n";
   out += fmt::format("</main><footer>Generated by gputrace {} from {} (schema {}). Self-contained: no script, no network.</footer>",
-                     h(src["gputrace_version"]), h(src["path"]), h(model["schema"]));
+                     h(src.version), h(src.path), kReportSchema);
   out += "</body></html>\n";
   return out;
 }

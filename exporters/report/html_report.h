@@ -6,13 +6,13 @@
 // first with its evidence, devices, mapping owners, GC pauses and loss counters.
 #pragma once
 
-#include "report/report.h"
-#include "timeline/timeline.h"
+#include "model/host_snapshot.h"
+#include "model/timeline.h"
 
 #include <string>
 
 namespace gputrace {
 
-std::string render_html_report(const ReportModel& model, const Timeline& timeline);
+std::string render_html_report(const HostSnapshot& s, const Timeline& timeline);
 
 }  // namespace gputrace

@@ -2,33 +2,15 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <numeric>
 #include <utility>
 
 namespace gputrace {
 
-std::vector<size_t> worst_entries(const nlohmann::ordered_json& list, size_t max,
-                                  const std::function<bool(const nlohmann::ordered_json&, const nlohmann::ordered_json&)>& worse) {
-  std::vector<size_t> order(list.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  if (order.size() <= max) return order;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return worse(list[a], list[b]); });
-  order.resize(max);
-  std::sort(order.begin(), order.end());
-  return order;
+bool worse_owner(const OwnerRow& a, const OwnerRow& b) {
+  return std::pair(a.leaks_reported, a.outstanding) > std::pair(b.leaks_reported, b.outstanding);
 }
 
-bool worse_owner(const nlohmann::ordered_json& a, const nlohmann::ordered_json& b) {
-  const auto key = [](const nlohmann::ordered_json& p) {
-    return std::pair(p["leaks_reported"].get<uint64_t>(), p["outstanding"]["mappings"].get<uint64_t>());
-  };
-  return key(a) > key(b);
-}
-
-bool worse_gc_process(const nlohmann::ordered_json& a, const nlohmann::ordered_json& b) {
-  return a["wall_share"].get<double>() > b["wall_share"].get<double>();
-}
+bool worse_gc_process(const GcPauseRow& a, const GcPauseRow& b) { return a.wall_share > b.wall_share; }
 
 std::string not_listed_note(size_t more, const char* what) {
   if (more == 0) return {};

@@ -3,10 +3,11 @@
 // say how many more there are; report.json keeps every entry.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include "model/host_snapshot.h"
 
+#include <algorithm>
 #include <cstddef>
-#include <functional>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -17,13 +18,21 @@ inline constexpr size_t kListedRows = 100;     // mapping owners, GC pause rows
 
 // Indices of at most max entries of list: the worst by `worse` (a strict weak order, "a is
 // worse than b"), in the list's own order.
-std::vector<size_t> worst_entries(const nlohmann::ordered_json& list, size_t max,
-                                  const std::function<bool(const nlohmann::ordered_json&, const nlohmann::ordered_json&)>& worse);
+template <class Row, class Worse>
+std::vector<size_t> worst_entries(const std::vector<Row>& list, size_t max, Worse worse) {
+  std::vector<size_t> order(list.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  if (order.size() <= max) return order;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return worse(list[a], list[b]); });
+  order.resize(max);
+  std::sort(order.begin(), order.end());
+  return order;
+}
 
 // Orders for worst_entries. Owners: the most leaks, then the most mappings still out.
-bool worse_owner(const nlohmann::ordered_json& a, const nlohmann::ordered_json& b);
+bool worse_owner(const OwnerRow& a, const OwnerRow& b);
 // GC pause rows: the largest share of wall time stopped.
-bool worse_gc_process(const nlohmann::ordered_json& a, const nlohmann::ordered_json& b);
+bool worse_gc_process(const GcPauseRow& a, const GcPauseRow& b);
 
 // "12 more findings are not shown here: report.json lists every one." (empty when none)
 std::string not_listed_note(size_t more, const char* what);

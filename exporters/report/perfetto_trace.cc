@@ -95,7 +95,7 @@ std::vector<uint32_t> assign_lanes(const std::vector<Item>& items, size_t track_
 
 }  // namespace
 
-std::string render_perfetto_trace(const Timeline& timeline, const ReportModel& model) {
+std::string render_perfetto_trace(const Timeline& timeline, const HostSnapshot& s) {
   Writer w;
   w.out = "{\"traceEvents\":[";
   const auto& tracks = timeline.tracks;
@@ -193,11 +193,11 @@ std::string render_perfetto_trace(const Timeline& timeline, const ReportModel& m
                         kTraceHostPid, micros(timeline.last_ns), compact(dropped)));
   }
 
-  const json& src = model["source"];
-  json other = {{"generator", "gputrace " + src.value("gputrace_version", std::string())},
-                {"source", src.value("path", std::string())},
-                {"hostname", src.value("hostname", std::string())},
-                {"kernel", src.value("kernel", std::string())},
+  const SnapshotSource& src = s.source;
+  json other = {{"generator", "gputrace " + src.version},
+                {"source", src.path},
+                {"hostname", src.hostname},
+                {"kernel", src.kernel},
                 {"clock", "CLOCK_MONOTONIC"},
                 {"first_ns", timeline.first_ns},
                 {"last_ns", timeline.last_ns},

@@ -7,8 +7,8 @@
 // lines up with other tools stamping that clock. See docs/views.md.
 #pragma once
 
-#include "report/report.h"
-#include "timeline/timeline.h"
+#include "model/host_snapshot.h"
+#include "model/timeline.h"
 
 #include <cstdint>
 #include <string>
@@ -20,7 +20,7 @@ inline constexpr int64_t kTraceGpuPidBase = 10'000'000;
 inline constexpr int64_t kTraceDevicePidBase = 20'000'000;
 inline constexpr int64_t kTraceHostPid = 30'000'000;
 
-// model supplies the source (host, capture path) written into "otherData".
-std::string render_perfetto_trace(const Timeline& timeline, const ReportModel& model);
+// s supplies the source (host, capture path) written into "otherData".
+std::string render_perfetto_trace(const Timeline& timeline, const HostSnapshot& s);
 
 }  // namespace gputrace

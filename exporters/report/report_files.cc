@@ -1,6 +1,5 @@
 #include "report/report_files.h"
 
-#include "report/gc_section.h"
 #include "report/html_report.h"
 #include "report/markdown_report.h"
 #include "report/perfetto_trace.h"
@@ -15,19 +14,13 @@
 
 namespace gputrace {
 
-ReportModel full_report_model(const Engine& engine, const ReportHeader& header, const gc::PauseStats* pauses) {
-  ReportModel model = build_report_model(engine, header);
-  if (pauses) add_gc_section(model, *pauses);
-  return model;
-}
-
-std::string render_report_file(ReportFormat format, const ReportModel& model, const Timeline& timeline) {
+std::string render_report_file(ReportFormat format, const HostSnapshot& s, const Timeline& timeline) {
   switch (format) {
-    case ReportFormat::Text: return render_text_report(model);
-    case ReportFormat::Json: return dump_report_json(model);
-    case ReportFormat::Markdown: return render_markdown_report(model);
-    case ReportFormat::Html: return render_html_report(model, timeline);
-    case ReportFormat::Perfetto: return render_perfetto_trace(timeline, model);
+    case ReportFormat::Text: return render_text_report(s);
+    case ReportFormat::Json: return render_report_json(s);
+    case ReportFormat::Markdown: return render_markdown_report(s);
+    case ReportFormat::Html: return render_html_report(s, timeline);
+    case ReportFormat::Perfetto: return render_perfetto_trace(timeline, s);
   }
   return {};
 }
@@ -62,7 +55,7 @@ Result<void> replace_file(const std::string& path, const std::string& text) {
   return {};
 }
 
-Result<std::vector<std::string>> write_report_files(const std::string& dir, const ReportModel& model,
+Result<std::vector<std::string>> write_report_files(const std::string& dir, const HostSnapshot& s,
                                                     const Timeline& timeline) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return fail_errno(errno, "cannot create report directory {}", dir);
@@ -73,13 +66,13 @@ Result<std::vector<std::string>> write_report_files(const std::string& dir, cons
                                                                     {"report.html", ReportFormat::Html},
                                                                     {"trace.json", ReportFormat::Perfetto},
                                                                     {"report.json", ReportFormat::Json}};
-  // Every file is rendered before any is written: a model a renderer cannot handle leaves
+  // Every file is rendered before any is written: a snapshot a renderer cannot handle leaves
   // the previous set in place instead of a mix of old and new files. Callers are a live view
   // and a daemon that must keep running, so nothing here may throw at them.
   std::vector<std::string> texts;
   for (const auto& [name, format] : kFiles) {
     try {
-      texts.push_back(render_report_file(format, model, timeline));
+      texts.push_back(render_report_file(format, s, timeline));
     } catch (const std::exception& e) {
       return fail("cannot render {} for {}: {}", name, dir, e.what());
     }

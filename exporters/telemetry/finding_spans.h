@@ -10,7 +10,7 @@
 #pragma once
 
 #include "model/finding.h"
-#include "snapshot/timeline_span.h"
+#include "model/timeline_span.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -74,11 +74,6 @@ MetricPoint histogram_point(const FixedHistogram<kBounds>& h, double per_unit, L
 // carry it); a PCIe link has 1 to 32 lanes
 bool known_width(uint32_t lanes) { return lanes > 0 && lanes <= 32; }
 
-bool downtrained(const DeviceRow& d) {
-  const bool narrower = known_width(d.link_width) && known_width(d.max_link_width) && d.link_width < d.max_link_width;
-  return d.link_speed_mts < d.max_link_speed_mts || narrower;
-}
-
 // The fold of every process that is not named: sums of its members' rows.
 void add_into(ProcessRow& into, const ProcessRow& p) {
   into.gc_pauses += p.gc_pauses;
@@ -109,21 +104,21 @@ void add_into(ProcessRow& into, const ProcessRow& p) {
 void host_families(Builder& b, const HostSnapshot& s, const MetricModel& m) {
   b.family("gputrace.build.info", MetricKind::Gauge, MetricScope::Host, "1", "",
            "Always 1; labels name the gputrace version and the kernel it runs on.")
-      .points.push_back(count_point(1, {{"version", s.version}, {"kernel", s.kernel}}));
+      .points.push_back(count_point(1, {{"version", s.version}, {"kernel", s.source.kernel}}));
   b.family("gputrace.observed.duration", MetricKind::Gauge, MetricScope::Host, "s", "seconds",
            "Event time covered by the processed records: newest minus oldest timestamp.")
       .points.push_back(real_point(s.first_ns && s.taken_ns > s.first_ns ? seconds(s.taken_ns - s.first_ns) : 0.0));
   b.family("gputrace.records.processed", MetricKind::Counter, MetricScope::Host, "{record}", "",
            "Records the engine processed, all sources together.")
-      .points.push_back(count_point(s.records));
+      .points.push_back(count_point(s.records.processed));
   auto& by_source = b.family("gputrace.records", MetricKind::Counter, MetricScope::Host, "{record}", "",
                              "Records the engine processed, by the collector that produced them.");
-  for (const auto& [source, n] : s.records_by_source) by_source.points.push_back(count_point(n, {{"source", source}}));
+  for (const auto& [source, n] : s.records.by_source) by_source.points.push_back(count_point(n, {{"source", source}}));
 
   auto& losses = b.family("gputrace.losses", MetricKind::Counter, MetricScope::Host, "{event}", "",
                           "Every loss counter, zero or not: events, records, batches or spans not seen or "
                           "not delivered (docs/metrics.md lists each counter and its unit).");
-  for (const auto& [name, n] : s.losses) losses.points.push_back(count_point(n, {{"counter", name}}));
+  for (const auto& [name, n] : losses_by_name(s.losses)) losses.points.push_back(count_point(n, {{"counter", name}}));
 
   std::map<std::pair<std::string, std::string>, uint64_t> findings;
   for (const Finding& f : s.findings) ++findings[{std::string(f.kind_name()), to_string(f.severity)}];
@@ -223,7 +218,7 @@ void device_families(Builder& b, const HostSnapshot& s) {
     if (d.max_link_speed_mts) max_speed.points.push_back(count_point(uint64_t{d.max_link_speed_mts} * 1'000'000, dev(d)));
     if (known_width(d.link_width)) width.points.push_back(count_point(d.link_width, dev(d)));
     if (known_width(d.max_link_width)) max_width.points.push_back(count_point(d.max_link_width, dev(d)));
-    if (d.link_speed_mts && d.max_link_speed_mts) downtrained_gauge.points.push_back(count_point(downtrained(d) ? 1 : 0, dev(d)));
+    if (d.link_speed_mts && d.max_link_speed_mts) downtrained_gauge.points.push_back(count_point(d.link_downtrained ? 1 : 0, dev(d)));
   }
 }
 

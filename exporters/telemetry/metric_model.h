@@ -18,7 +18,7 @@
 //   for (const MetricFamily& f : m.families) ...
 #pragma once
 
-#include "snapshot/host_snapshot.h"
+#include "model/host_snapshot.h"
 #include "telemetry/process_selection.h"
 
 #include <cstdint>

@@ -17,7 +17,7 @@
 //   if (sel.named(pid)) ...
 #pragma once
 
-#include "snapshot/host_snapshot.h"
+#include "model/host_snapshot.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -22,8 +22,8 @@
 #pragma once
 
 #include "model/finding.h"
-#include "snapshot/host_snapshot.h"
-#include "snapshot/timeline_span.h"
+#include "model/host_snapshot.h"
+#include "model/timeline_span.h"
 #include "telemetry/metric_model.h"
 
 #include <chrono>

@@ -4,7 +4,7 @@
 
 #include "capture/capture.h"
 #include "gc/pause_stats.h"
-#include "snapshot/host_snapshot.h"
+#include "model/host_snapshot.h"
 
 namespace gputrace {
 namespace {
@@ -35,19 +35,19 @@ TEST(HostSnapshot, ProcessesDevicesLossesAndPauseHistogram) {
   host.hostname = "gpu-host-1";
   host.kernel_release = "6.18.0";
   HostSnapshot s = take_snapshot({.engine = &engine, .pauses = &pauses, .host = &host,
-                                  .extra_losses = {{"decode_errors", 2}},
+                                  .caller_losses = {{"decode_errors", 2, "input"}},
                                   .container_of = [](uint32_t) { return std::string("abc123"); }});
-  EXPECT_EQ(s.hostname, "gpu-host-1");
+  EXPECT_EQ(s.source.hostname, "gpu-host-1");
   EXPECT_EQ(s.taken_ns, 60 * kMs);
-  EXPECT_EQ(s.records, t.size());
-  EXPECT_EQ(s.records_by_source["dma"], 6u);  // device + 4 maps + unmap
-  EXPECT_EQ(s.records_by_source["gc"], 3u);
+  EXPECT_EQ(s.records.processed, t.size());
+  EXPECT_EQ(s.records.by_source["dma"], 6u);  // device + 4 maps + unmap
+  EXPECT_EQ(s.records.by_source["gc"], 3u);
 
   ASSERT_EQ(s.devices.size(), 1u);
   const DeviceRow& d = s.devices[0];
   EXPECT_TRUE(d.gpu);
   EXPECT_EQ(d.iommu_mode, "strict");
-  EXPECT_TRUE(d.link_downtrained());  // the builder's facts: 16 GT/s of 32
+  EXPECT_TRUE(d.link_downtrained);  // the builder's facts: 16 GT/s of 32
   EXPECT_EQ(d.dma_maps, 4u);
   EXPECT_EQ(d.dma_unmaps, 1u);
   EXPECT_EQ(d.dma_outstanding, 3u);
@@ -70,9 +70,10 @@ TEST(HostSnapshot, ProcessesDevicesLossesAndPauseHistogram) {
   EXPECT_EQ(p.gc_histogram.cumulative[6], 3u);   // <= 5 ms
   EXPECT_EQ(p.gc_histogram.cumulative.back(), 3u);
 
-  EXPECT_EQ(s.losses["ring_full_bulk"], 7u);
-  EXPECT_EQ(s.losses["decode_errors"], 2u);
-  EXPECT_TRUE(s.losses.contains("late_records"));
+  const auto losses = losses_by_name(s.losses);
+  EXPECT_EQ(losses.at("ring_full_bulk"), 7u);
+  EXPECT_EQ(losses.at("decode_errors"), 2u);
+  EXPECT_TRUE(losses.contains("late_records"));
 }
 
 // A process seen only by its GC pauses (no mapping, no finding) keeps its name after it exits.

@@ -90,6 +90,18 @@ TEST(PciFacts, ParsesSysfsWording) {
   EXPECT_EQ(parse_iommu_type(""), GT_IOMMU_NONE);
 }
 
+// The one judgement of a link's state that top, the report, the Prometheus gauge, doctor and
+// the stall causes share.
+TEST(PciFacts, DowntrainedNeedsKnownReadings) {
+  EXPECT_TRUE(pcie_link_downtrained(16000, 16, 32000, 16));   // slower
+  EXPECT_TRUE(pcie_link_downtrained(32000, 8, 32000, 16));    // narrower
+  EXPECT_FALSE(pcie_link_downtrained(32000, 16, 32000, 16));
+  EXPECT_FALSE(pcie_link_downtrained(0, 16, 32000, 16));      // current speed unknown
+  EXPECT_FALSE(pcie_link_downtrained(16000, 16, 0, 16));      // maximum unknown
+  EXPECT_FALSE(pcie_link_downtrained(32000, 8, 32000, 255));  // sysfs's 255: width unknown
+  EXPECT_FALSE(pcie_link_downtrained(32000, 255, 32000, 16));
+}
+
 TEST(LinkWatch, ReportsOnlyLinksThatChanged) {
   auto gpu = [](uint32_t speed, uint8_t width) {
     PciDeviceFacts f;

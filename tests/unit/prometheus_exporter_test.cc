@@ -224,6 +224,7 @@ TEST(PrometheusText, UnknownLinkWidthIsLeftOut) {
   HostSnapshot s = test::telemetry_snapshot();
   s.devices[1].max_link_width = 255;  // sysfs's "unknown", as older captures carry it
   s.devices[1].link_speed_mts = s.devices[1].max_link_speed_mts;
+  s.devices[1].link_downtrained = false;  // what the analysis concludes of it (PciFacts.DowntrainedNeedsKnownReadings)
   const std::string text = render(s, 2);
   EXPECT_EQ(text.find("gputrace_device_pcie_link_max_width_lanes{device=\"0000:41:00.0\"}"), std::string::npos);
   EXPECT_EQ(sample(text, "gputrace_device_pcie_link_width_lanes{device=\"0000:41:00.0\"}"), "8");

@@ -231,9 +231,11 @@ class TraceBuilder {
     }
     return out;
   }
-  void feed(Engine& engine, bool finish = true) const {
-    for (const Record& r : records()) engine.push(r);
-    if (finish) engine.finish();
+  // Into an Engine or a Pipeline (anything with push and finish).
+  template <class Sink>
+  void feed(Sink& sink, bool finish = true) const {
+    for (const Record& r : records()) sink.push(r);
+    if (finish) sink.finish();
   }
   size_t size() const { return records_.size(); }
 

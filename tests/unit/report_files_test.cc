@@ -11,7 +11,7 @@
 #include "report/perfetto_trace.h"
 #include "report/report_files.h"
 #include "report_scenario.h"
-#include "timeline/timeline.h"
+#include "timeline/timeline_recorder.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,21 +31,20 @@ using test::kMs;
 using test::MapOpts;
 using test::TraceBuilder;
 
-// The scenario through engine, GC pause stats and timeline, as the CLI wires them.
+// The scenario through the pipeline, as the commands build it.
 struct TracedRun {
-  explicit TracedRun(const TraceBuilder& trace, TimelineLimits limits = {}) : timeline(engine, limits) {
-    engine.set_record_observer([this](const Record& r) {
-      pauses.on_record(r);
-      timeline.on_record(r);
-    });
-    trace.feed(engine);
-    timeline.finish();
-    model = full_report_model(engine, test::scenario_header(), &pauses);
+  explicit TracedRun(const TraceBuilder& trace, TimelineLimits limits = {})
+      : pipeline({.timeline_limits = limits}) {
+    pipeline.set_input(test::scenario_input());
+    trace.feed(pipeline);
+    snapshot = pipeline.snapshot();
+    model = json::parse(render_report_json(snapshot));
+    timeline = *pipeline.timeline();
   }
-  Engine engine;
-  gc::PauseStats pauses;
-  TimelineRecorder timeline;
-  ReportModel model;
+  Pipeline pipeline;
+  HostSnapshot snapshot;
+  json model;  // the snapshot as report.json has it
+  Timeline timeline;
 };
 
 const TracedRun& scenario_run() {
@@ -54,21 +53,21 @@ const TracedRun& scenario_run() {
 }
 
 TEST(ReportFiles, TextWithGcMatchesGolden) {
-  expect_golden(render_report_file(ReportFormat::Text, scenario_run().model, scenario_run().timeline.timeline()),
+  expect_golden(render_report_file(ReportFormat::Text, scenario_run().snapshot, scenario_run().timeline),
                 "report_scenario_views.txt");
 }
 
 TEST(ReportFiles, MarkdownMatchesGolden) {
-  expect_golden(render_markdown_report(scenario_run().model), "report_scenario.md");
+  expect_golden(render_markdown_report(scenario_run().snapshot), "report_scenario.md");
 }
 
 TEST(ReportFiles, PerfettoTraceMatchesGolden) {
-  expect_golden(render_perfetto_trace(scenario_run().timeline.timeline(), scenario_run().model),
+  expect_golden(render_perfetto_trace(scenario_run().timeline, scenario_run().snapshot),
                 "report_scenario.trace.json");
 }
 
 TEST(ReportFiles, NarrativeSaysWhatHappenedWorstFirst) {
-  const auto lines = report_narrative(scenario_run().model);
+  const auto lines = report_narrative(scenario_run().snapshot);
   ASSERT_GE(lines.size(), 5u);
   EXPECT_EQ(lines[1], "5 findings: 3 critical, 2 warning, 0 info.");
   // Kinds in the order of the worst finding of each (the model lists findings worst first).
@@ -146,7 +145,7 @@ void check_chrome_trace(const json& trace) {
 }
 
 TEST(ReportFiles, PerfettoTraceIsAChromeTraceWithTracksPerProcessGpuAndDevice) {
-  const json trace = json::parse(render_perfetto_trace(scenario_run().timeline.timeline(), scenario_run().model));
+  const json trace = json::parse(render_perfetto_trace(scenario_run().timeline, scenario_run().snapshot));
   check_chrome_trace(trace);
   std::map<std::string, int64_t> process_names;
   std::multiset<std::string> kinds;
@@ -177,7 +176,7 @@ TEST(ReportFiles, PerfettoTraceIsAChromeTraceWithTracksPerProcessGpuAndDevice) {
 }
 
 TEST(ReportFiles, HtmlIsSelfContainedWithEverySection) {
-  const std::string html = render_html_report(scenario_run().model, scenario_run().timeline.timeline());
+  const std::string html = render_html_report(scenario_run().snapshot, scenario_run().timeline);
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   for (const char* id : {"summary", "timeline", "charts", "chart-outstanding", "chart-gc", "findings", "devices",
                          "processes", "gc", "losses", "timeline-svg", "finding-1", "finding-5"})
@@ -206,7 +205,7 @@ TEST(ReportFiles, HtmlIsSelfContainedWithEverySection) {
 // fault burst): the range gets a row of its own on the timeline instead of covering the
 // others; those two are apart on screen (at 152 and 200 ms of 3 s) and share one.
 TEST(ReportFiles, HtmlTimelineStacksOverlappingFindings) {
-  const std::string html = render_html_report(scenario_run().model, scenario_run().timeline.timeline());
+  const std::string html = render_html_report(scenario_run().snapshot, scenario_run().timeline);
   const size_t track = html.find("data-track=\"0000:00:04.0 gputrace_edu / findings\"");
   ASSERT_NE(track, std::string::npos);
   const std::string group = html.substr(track, html.find("</g>", track) - track);
@@ -223,7 +222,7 @@ TEST(ReportFiles, HtmlEscapesWhatProcessesAndDevicesName) {
   t.proc_info(1, 77, 5, "<img src=x>", "/tmp/a&b");
   t.map(10 * kMs, 0xffff1, 0x1000, 4096, MapOpts{.pid = 77, .comm = "<img src=x>"});
   TracedRun run(t);
-  const std::string html = render_html_report(run.model, run.timeline.timeline());
+  const std::string html = render_html_report(run.snapshot, run.timeline);
   EXPECT_EQ(html.find("<img"), std::string::npos);
   EXPECT_NE(html.find("&lt;img src=x&gt;"), std::string::npos);
 }
@@ -241,7 +240,7 @@ TEST(ReportFiles, NameThatIsNotUtf8StillWritesEveryFile) {
   ASSERT_GE(run.model["findings"].size(), 1u);  // the leak names the process
   const auto dir = std::filesystem::temp_directory_path() / ("gputrace-report-utf8-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  auto written = write_report_files(dir.string(), run.model, run.timeline.timeline());
+  auto written = write_report_files(dir.string(), run.snapshot, run.timeline);
   ASSERT_TRUE(written) << written.error().describe();
   EXPECT_EQ(written->size(), 4u);
   auto read = [&](const char* name) {
@@ -251,9 +250,7 @@ TEST(ReportFiles, NameThatIsNotUtf8StillWritesEveryFile) {
   const json report = json::parse(read("report.json"));
   EXPECT_EQ(report["findings"][0]["comm"], "py\xef\xbf\xbd");
   check_chrome_trace(json::parse(read("trace.json")));
-  std::ostringstream out;
-  EXPECT_NO_THROW(write_report(run.model, ReportFormat::Json, out));
-  EXPECT_NO_THROW(render_report(run.engine, test::scenario_header(), ReportFormat::Json));
+  EXPECT_NO_THROW(render_report_json(run.snapshot));
   std::filesystem::remove_all(dir);
 }
 
@@ -270,8 +267,8 @@ TEST(ReportFiles, TextAndMarkdownCarryNoTerminalEscapeFromTheTrace) {
   TracedRun run(t);
   ASSERT_GE(run.model["findings"].size(), 1u);
   ASSERT_NE(run.model["findings"][0]["message"].get<std::string>().find('\x1b'), std::string::npos);
-  for (const std::string& text : {render_report_file(ReportFormat::Text, run.model, run.timeline.timeline()),
-                                  render_markdown_report(run.model)}) {
+  for (const std::string& text : {render_report_file(ReportFormat::Text, run.snapshot, run.timeline),
+                                  render_markdown_report(run.snapshot)}) {
     for (char c : text) {
       const auto u = static_cast<unsigned char>(c);
       EXPECT_TRUE(u == '\n' || (u >= 0x20 && u != 0x7f)) << "control byte " << int(u) << " in\n" << text;
@@ -283,7 +280,7 @@ TEST(ReportFiles, TextAndMarkdownCarryNoTerminalEscapeFromTheTrace) {
 
 // The text report names whom each finding is about, not only what happened.
 TEST(ReportFiles, TextReportNamesTheProcessAndDeviceOfEachFinding) {
-  const std::string text = render_report_file(ReportFormat::Text, scenario_run().model, scenario_run().timeline.timeline());
+  const std::string text = render_report_file(ReportFormat::Text, scenario_run().snapshot, scenario_run().timeline);
   EXPECT_NE(text.find("      process: python3[4242]  device: 0000:41:00.0\n"), std::string::npos) << text;
   EXPECT_NE(text.find("      device: 0000:00:04.0\n      time: +0.200 s .. +0.202 s (200000000 .. 202000000 ns)"),
             std::string::npos)
@@ -292,17 +289,17 @@ TEST(ReportFiles, TextReportNamesTheProcessAndDeviceOfEachFinding) {
 
 // Late records were processed: the views must not call them lost.
 TEST(ReportFiles, LateRecordsAreNotCalledLost) {
-  ReportModel model = scenario_run().model;
-  for (auto& l : model["losses"]) {
-    if (l["name"] == "late_records") l["count"] = 33;
-    if (l["name"] == "missed:dma_map_page_attrs") l["count"] = 0;
+  HostSnapshot model = scenario_run().snapshot;
+  for (auto& l : model.losses) {
+    if (l.name == "late_records") l.count = 33;
+    if (l.name == "missed:dma_map_page_attrs") l.count = 0;
   }
   const auto lines = report_narrative(model);
   EXPECT_NE(std::find(lines.begin(), lines.end(), "Nothing was lost (every loss counter is zero)."), lines.end());
   bool late_line = false;
   for (const auto& l : lines) late_line |= l.find("arrived after the reorder window and were still processed (late_records 33)") != std::string::npos;
   EXPECT_TRUE(late_line);
-  const std::string html = render_html_report(model, scenario_run().timeline.timeline());
+  const std::string html = render_html_report(model, scenario_run().timeline);
   EXPECT_NE(html.find("<div class=\"value\">0</div><div class=\"label\">events lost</div>"), std::string::npos);
   EXPECT_NE(html.find("<div class=\"value\">33</div><div class=\"label\">late, still processed</div>"), std::string::npos);
   const std::string text = render_text_report(model);
@@ -321,12 +318,12 @@ TEST(ReportFiles, LongFindingListsAreCutWithANote) {
   }
   TracedRun run(t);
   ASSERT_EQ(run.model["findings"].size(), kListedFindings + 7);
-  const std::string md = render_markdown_report(run.model);
+  const std::string md = render_markdown_report(run.snapshot);
   size_t headings = 0;
   for (size_t at = md.find("\n### "); at != std::string::npos; at = md.find("\n### ", at + 1)) ++headings;
   EXPECT_EQ(headings, kListedFindings);
   EXPECT_NE(md.find("7 more findings not shown here: report.json lists every one."), std::string::npos);
-  const std::string html = render_html_report(run.model, run.timeline.timeline());
+  const std::string html = render_html_report(run.snapshot, run.timeline);
   EXPECT_NE(html.find(fmt::format("id=\"finding-{}\"", kListedFindings)), std::string::npos);
   EXPECT_EQ(html.find(fmt::format("id=\"finding-{}\"", kListedFindings + 1)), std::string::npos);
   EXPECT_NE(html.find("7 more findings not shown here"), std::string::npos);
@@ -340,7 +337,7 @@ TEST(ReportFiles, TimelineKeepsATotalBudgetAcrossTracks) {
   for (uint64_t i = 0; i < 100; ++i)
     for (uint32_t pid : {101u, 102u, 103u}) t.gc_pause(pid, 10 * kMs + i * kMs, 100'000);
   TracedRun run(t, TimelineLimits{.max_per_track = 100, .max_items = 120});
-  const Timeline& tl = run.timeline.timeline();
+  const Timeline& tl = run.timeline;
   ASSERT_EQ(tl.tracks.size(), 3u);
   EXPECT_EQ(tl.slices.size(), 120u);
   std::map<uint32_t, uint64_t> newest;
@@ -355,11 +352,11 @@ TEST(ReportFiles, TimelineKeepsABoundedNumberPerTrackAndSaysSo) {
   t.proc_info(1, 4242, 600, "python3");
   for (uint64_t i = 0; i < 50; ++i) t.gc_pause(4242, 10 * kMs + i * kMs, 100'000);
   TracedRun run(t, TimelineLimits{.max_per_track = 8});
-  const Timeline& tl = run.timeline.timeline();
+  const Timeline& tl = run.timeline;
   ASSERT_EQ(tl.slices.size(), 8u);
   for (size_t i = 0; i < 8; ++i) EXPECT_EQ(tl.slices[i].start_ns, 10 * kMs + (42 + i) * kMs);  // the newest, in order
   EXPECT_EQ(tl.dropped_total(), 42u);
-  const json trace = json::parse(render_perfetto_trace(tl, run.model));
+  const json trace = json::parse(render_perfetto_trace(tl, run.snapshot));
   check_chrome_trace(trace);
   EXPECT_EQ(trace["otherData"]["dropped_events"], 42);
   EXPECT_EQ(trace["otherData"]["dropped_by_track"]["python3 [4242] / GC pauses"], 42);
@@ -367,7 +364,7 @@ TEST(ReportFiles, TimelineKeepsABoundedNumberPerTrackAndSaysSo) {
   for (const auto& e : trace["traceEvents"])
     said |= e["name"].get<std::string>().find("timeline incomplete: 42 older events not kept") != std::string::npos;
   EXPECT_TRUE(said);
-  EXPECT_NE(render_html_report(run.model, tl).find("42 older ones were left out of the timeline"), std::string::npos);
+  EXPECT_NE(render_html_report(run.snapshot, tl).find("42 older ones were left out of the timeline"), std::string::npos);
 }
 
 // Outstanding mappings are sampled at most twice per period: a burst within a period
@@ -380,7 +377,7 @@ TEST(ReportFiles, OutstandingCounterKeepsTheLastValueOfABurstWithItsTime) {
   t.unmap(500 * kMs, kDev, 0x1000, 4096);
   TracedRun run(t, TimelineLimits{.counter_period_ns = 5 * kMs});
   std::vector<std::pair<uint64_t, double>> mappings;
-  const Timeline& tl = run.timeline.timeline();
+  const Timeline& tl = run.timeline;
   for (const auto& c : tl.counters)
     if (tl.tracks[c.track].unit == "mappings") mappings.push_back({c.ts_ns, c.value});
   const std::vector<std::pair<uint64_t, double>> expected = {
@@ -392,7 +389,7 @@ TEST(ReportFiles, WritesEveryFileIntoTheDirectoryAndReplacesThem) {
   const auto dir = std::filesystem::temp_directory_path() / ("gputrace-report-files-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const TracedRun& run = scenario_run();
-  auto written = write_report_files(dir.string(), run.model, run.timeline.timeline());
+  auto written = write_report_files(dir.string(), run.snapshot, run.timeline);
   ASSERT_TRUE(written) << written.error().describe();
   ASSERT_EQ(written->size(), 4u);
   for (const char* name : {"summary.md", "report.html", "trace.json", "report.json"}) {
@@ -403,7 +400,7 @@ TEST(ReportFiles, WritesEveryFileIntoTheDirectoryAndReplacesThem) {
     EXPECT_EQ(st.st_mode & 0777, 0600u) << path;
   }
   { std::ofstream(dir / "summary.md") << "stale"; }
-  ASSERT_TRUE(write_report_files(dir.string(), run.model, run.timeline.timeline()));
+  ASSERT_TRUE(write_report_files(dir.string(), run.snapshot, run.timeline));
   std::ifstream in(dir / "summary.md");
   std::string first_line;
   std::getline(in, first_line);
@@ -418,7 +415,7 @@ TEST(ReportFiles, ReportDirectoryThatIsAFileIsAClearError) {
   const auto path = std::filesystem::temp_directory_path() / ("gputrace-not-a-dir-" + std::to_string(::getpid()));
   { std::ofstream(path) << "x"; }
   const TracedRun& run = scenario_run();
-  auto written = write_report_files(path.string(), run.model, run.timeline.timeline());
+  auto written = write_report_files(path.string(), run.snapshot, run.timeline);
   ASSERT_FALSE(written);
   EXPECT_NE(written.error().describe().find("is not a directory"), std::string::npos);
   std::filesystem::remove(path);

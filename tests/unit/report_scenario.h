@@ -5,7 +5,9 @@
 #pragma once
 
 #include "record_builder.h"
+#include "pipeline/pipeline.h"
 #include "report/report.h"
+#include "snapshot/snapshot_builder.h"
 
 extern "C" {
 #include "gc.h"
@@ -99,15 +101,27 @@ inline TraceBuilder scenario(bool with_runtime_activity = false) {
   return t;
 }
 
-inline ReportHeader scenario_header() {
-  ReportHeader h;
-  h.source = "scenario.gtrace";
-  h.host.hostname = "infer-07";
-  h.host.kernel_release = "6.12.48+deb13-cloud-amd64";
-  h.host.boot_id = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
-  h.host.gputrace_version = "0.1.0";
-  h.input_losses["decode_errors"] = 0;
-  return h;
+// Where the scenario "came from", as the report's source says.
+inline const CaptureHostInfo& scenario_host() {
+  static const CaptureHostInfo host{.hostname = "infer-07",
+                                    .kernel_release = "6.12.48+deb13-cloud-amd64",
+                                    .boot_id = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+                                    .gputrace_version = "0.1.0"};
+  return host;
 }
+
+// A replay's read model of what the engine analysed (GC pauses when given).
+inline HostSnapshot scenario_snapshot(const Engine& engine, const gc::PauseStats* pauses = nullptr) {
+  SnapshotInputs in{.engine = &engine, .pauses = pauses, .host = &scenario_host(), .source_path = "scenario.gtrace"};
+  in.caller_losses.push_back({"decode_errors", 0, "input"});
+  return take_snapshot(in);
+}
+
+inline nlohmann::ordered_json scenario_json(const Engine& engine) {
+  return nlohmann::ordered_json::parse(render_report_json(scenario_snapshot(engine)));
+}
+
+// The same through a Pipeline, as the commands build it.
+inline PipelineInput scenario_input() { return {.path = "scenario.gtrace", .host = scenario_host()}; }
 
 }  // namespace gputrace::test

@@ -11,7 +11,8 @@ namespace {
 
 using test::expect_golden;
 using test::scenario;
-using test::scenario_header;
+using test::scenario_json;
+using test::scenario_snapshot;
 using test::kGpu;
 using test::TraceBuilder;
 
@@ -19,9 +20,8 @@ std::string render(ReportFormat format) {
   const TraceBuilder trace = scenario();
   Engine engine;
   trace.feed(engine);
-  std::ostringstream out;
-  write_report(build_report_model(engine, scenario_header()), format, out);
-  return out.str();
+  const HostSnapshot s = scenario_snapshot(engine);
+  return format == ReportFormat::Json ? render_report_json(s) : render_text_report(s);
 }
 
 TEST(Report, JsonMatchesGolden) { expect_golden(render(ReportFormat::Json), "report_scenario.json"); }
@@ -34,7 +34,7 @@ TEST(Report, ScenarioFindingsAreTheExpectedOnes) {
   const TraceBuilder trace = scenario();
   Engine engine;
   trace.feed(engine);
-  const auto model = build_report_model(engine, scenario_header());
+  const auto model = scenario_json(engine);
   EXPECT_EQ(model["schema"], "gputrace.report/1");
   const auto& by_kind = model["summary"]["by_kind"];
   EXPECT_EQ(by_kind["dma_leak_owner_exit"], 2);  // python3's two buffers; not insmod's ring
@@ -57,7 +57,7 @@ TEST(Report, OwnerOfAnUndescribedProcessThatExitedIsMarkedExited) {
   t.exit(20 * test::kMs, 392, 7 * test::kMs, "edu_user");
   Engine engine;
   t.feed(engine);
-  const auto model = build_report_model(engine, scenario_header());
+  const auto model = scenario_json(engine);
   ASSERT_EQ(model["processes"].size(), 1u);
   EXPECT_EQ(model["processes"][0]["start_ns"], 0);
   EXPECT_EQ(model["processes"][0]["exit_ns"], 20 * test::kMs);
@@ -95,7 +95,7 @@ TEST(Report, ShowsWhatEachInjectionLibraryCouldAndCouldNotDo) {
   t.add(unshipped, GT_EV_GPU_LIB_LOSSES, 8 * test::kMs, 600);
   Engine engine;
   t.feed(engine);
-  const auto model = build_report_model(engine, scenario_header());
+  const auto model = scenario_json(engine);
 
   const auto& procs = model["gpu"]["processes"];
   ASSERT_EQ(procs.size(), 2u);
@@ -115,7 +115,7 @@ TEST(Report, ShowsWhatEachInjectionLibraryCouldAndCouldNotDo) {
   EXPECT_EQ(procs[1]["library"]["layout_unverified"], true);
 
   std::ostringstream text;
-  write_report(model, ReportFormat::Text, text);
+  text << render_text_report(scenario_snapshot(engine));
   EXPECT_NE(text.str().find("pid 500 (profiled): no GPU timeline: CUPTI is held by Nsight Systems"), std::string::npos)
       << text.str();
   EXPECT_NE(text.str().find("pid 600 (server): GPU times calibrated to CLOCK_MONOTONIC within 2.5 us"),

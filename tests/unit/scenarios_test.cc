@@ -13,7 +13,8 @@
 
 #include "capture/capture.h"
 #include "decode/kinds.h"
-#include "report/replay.h"
+#include "pipeline/replay.h"
+#include "report/report.h"
 
 #include <filesystem>
 #include <functional>
@@ -147,7 +148,8 @@ struct Outcome {
 Outcome replay(const std::string& path) {
   auto r = replay_capture(path);
   EXPECT_TRUE(r) << r.error().describe();
-  Outcome o{render_text_report(r->model()), r->model(), r->engine->findings()};
+  const HostSnapshot s = (*r)->snapshot();
+  Outcome o{render_text_report(s), nlohmann::ordered_json::parse(render_report_json(s)), (*r)->engine().findings()};
   o.model.erase("source");
   return o;
 }

@@ -4,7 +4,7 @@
 // process whose comm holds every character the formats must escape.
 #pragma once
 
-#include "snapshot/host_snapshot.h"
+#include "model/host_snapshot.h"
 #include "telemetry/finding_spans.h"
 #include "telemetry/metric_model.h"
 #include "telemetry/telemetry_sink.h"
@@ -21,11 +21,11 @@ inline HostSnapshot telemetry_snapshot() {
   HostSnapshot s;
   s.first_ns = kMonoBase;
   s.taken_ns = kMonoBase + 60'000'000'000;
-  s.hostname = "infer-07";
-  s.kernel = "6.12.48+deb13-cloud-amd64";
+  s.source.hostname = "infer-07";
+  s.source.kernel = "6.12.48+deb13-cloud-amd64";
   s.version = "0.1.0";
-  s.records = 12345;
-  s.records_by_source = {{"dma", 9000}, {"gc", 345}, {"gpu", 2000}, {"proc", 1000}};
+  s.records.processed = 12345;
+  s.records.by_source = {{"dma", 9000}, {"gc", 345}, {"gpu", 2000}, {"proc", 1000}};
 
   DeviceRow nvme{.name = "0000:01:00.0", .driver = "nvme", .vendor = 0x144d, .device = 0xa808, .pci_class = 0x010802,
                  .gpu = false, .iommu_mode = "lazy", .iommu_group = 3};
@@ -35,14 +35,14 @@ inline HostSnapshot telemetry_snapshot() {
   nvme.dma_unmap_bytes = 5990ull * 8192;
   nvme.dma_outstanding = 10;
   nvme.dma_outstanding_bytes = 81920;
-  nvme.iommu_map_latency_count = 6000;
-  nvme.iommu_map_latency_ns = 5000ull * 1500 + 990ull * 4000 + 10ull * 300'000;
+  nvme.iommu_map_latency.count = 6000;
+  nvme.iommu_map_latency.total_ns = 5000ull * 1500 + 990ull * 4000 + 10ull * 300'000;
   for (int i = 0; i < 5000; ++i) nvme.iommu_map_latency_histogram.add(1500);
   for (int i = 0; i < 990; ++i) nvme.iommu_map_latency_histogram.add(4000);
   for (int i = 0; i < 10; ++i) nvme.iommu_map_latency_histogram.add(300'000);
   DeviceRow gpu{.name = "0000:41:00.0", .driver = "nvidia", .vendor = 0x10de, .device = 0x2330, .pci_class = 0x030200,
                 .gpu = true, .iommu_mode = "strict", .iommu_group = 12, .link_speed_mts = 16000, .link_width = 8,
-                .max_link_speed_mts = 32000, .max_link_width = 16};
+                .max_link_speed_mts = 32000, .max_link_width = 16, .link_downtrained = true};
   gpu.dma_maps = 3000;
   gpu.dma_unmaps = 2998;
   gpu.dma_map_bytes = 3000ull * 65536;
@@ -52,8 +52,8 @@ inline HostSnapshot telemetry_snapshot() {
   gpu.dma_leaks = 2;
   gpu.iommu_faults = 3;
   gpu.aer_corrected = 4;
-  gpu.iommu_unmap_latency_count = 2998;
-  gpu.iommu_unmap_latency_ns = 2998ull * 20'000;
+  gpu.iommu_unmap_latency.count = 2998;
+  gpu.iommu_unmap_latency.total_ns = 2998ull * 20'000;
   for (int i = 0; i < 2998; ++i) gpu.iommu_unmap_latency_histogram.add(20'000);  // strict mode: IOTLB flushes
   // a link trained to half its speed: 16 GT/s x8 carries about 13 GB/s; one stalled copy
   for (int i = 0; i < 7; ++i) gpu.copy_bandwidth_to_device.add(6.5e9);
@@ -110,7 +110,8 @@ inline HostSnapshot telemetry_snapshot() {
                  .message = "0000:01:00.0: outstanding mappings grew by 10 in 60 s"};
   s.findings = {leak, fault, growth};
   s.findings_by_kind = {{"dma_mapping_growth", 1}, {"dma_leak_owner_exit", 1}, {"iommu_fault", 1}};
-  s.losses = {{"decode_errors", 0}, {"late_records", 0}, {"ring_full_bulk", 7}, {"spans_not_kept", 0}};
+  s.losses = {{"decode_errors", 0, "input"}, {"late_records", 0, "engine"}, {"ring_full_bulk", 7, "bpf"},
+              {"spans_not_kept", 0, "daemon"}};
   return s;
 }
 

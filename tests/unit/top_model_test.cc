@@ -4,7 +4,7 @@
 // container-id parser the live view uses.
 #include "gc/pause_stats.h"
 #include "report_scenario.h"
-#include "snapshot/host_snapshot.h"
+#include "model/host_snapshot.h"
 #include "top/top_layout.h"
 #include "top/top_model.h"
 
@@ -31,10 +31,10 @@ HostSnapshot snapshot(uint64_t first, uint64_t taken, std::vector<ProcessRow> ro
   HostSnapshot s;
   s.first_ns = first;
   s.taken_ns = taken;
-  s.hostname = "infer-07";
-  s.kernel = "6.12.0";
+  s.source.hostname = "infer-07";
+  s.source.kernel = "6.12.0";
   s.processes = std::move(rows);
-  s.losses = {{"ring_full_bulk", 0}, {"decode_errors", 0}};
+  s.losses = {{"ring_full_bulk", 0, "bpf"}, {"decode_errors", 0, "input"}};
   return s;
 }
 
@@ -51,11 +51,11 @@ Key key(KeyKind k) { return Key{k}; }
 
 TEST(TopModel, RatesAreTheDifferenceOfTwoSnapshots) {
   HostSnapshot before = snapshot(0, 10 * kSec, {process(1, "server", 100 * kMs, 1000)});
-  before.records = 5000;
-  before.records_by_source = {{"dma", 4000}};
+  before.records.processed = 5000;
+  before.records.by_source = {{"dma", 4000}};
   HostSnapshot now = snapshot(0, 12 * kSec, {process(1, "server", 300 * kMs, 1400)});
-  now.records = 9000;
-  now.records_by_source = {{"dma", 7000}};
+  now.records.processed = 9000;
+  now.records.by_source = {{"dma", 7000}};
   now.processes[0].memcpys = 4;
   now.processes[0].memcpy_bytes = 8'000'000'000;
   now.processes[0].memcpy_ns = 500'000'000;  // 16 GB/s while copying
@@ -83,7 +83,7 @@ TEST(TopModel, WithoutAPreviousSnapshotRatesAreAveragesSinceTheFirstRecord) {
 // Late records were processed: the header shows them apart, not as (red) losses.
 TEST(TopModel, LateRecordsAreNotLosses) {
   HostSnapshot now = snapshot(0, 2 * kSec, {});
-  now.losses["late_records"] = 33;
+  now.losses.push_back({"late_records", 33, "engine"});
   const HostRates h = host_rates(now, nullptr);
   EXPECT_EQ(h.losses_total, 0u);
   EXPECT_EQ(h.late_records, 33u);
@@ -106,9 +106,9 @@ TEST(TopModel, ASnapshotAtTheSameTimeKeepsTheRateInterval) {
 
 TEST(TopModel, LossesCountWhatIsNew) {
   HostSnapshot before = snapshot(0, kSec, {});
-  before.losses["ring_full_bulk"] = 10;
+  before.losses[0].count = 10;
   HostSnapshot now = snapshot(0, 2 * kSec, {});
-  now.losses["ring_full_bulk"] = 13;
+  now.losses[0].count = 13;
   const HostRates h = host_rates(now, &before);
   EXPECT_EQ(h.losses_total, 13u);
   EXPECT_EQ(h.losses_new, 3u);

@@ -1,6 +1,6 @@
 #include "analyze/device_health.h"
 
-#include "engine/process_table.h"
+#include "tables/process_table.h"
 
 #include <fmt/format.h>
 

@@ -6,8 +6,8 @@
 #pragma once
 
 #include "model/finding.h"
-#include "analyze/histogram_bounds.h"
-#include "engine/device_table.h"
+#include "model/histogram_bounds.h"
+#include "tables/device_table.h"
 
 extern "C" {
 #include "iommu.h"

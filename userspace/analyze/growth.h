@@ -7,22 +7,16 @@
 // a leak, even when a trickle follows.
 #pragma once
 
+#include "model/analysis_config.h"
 #include "model/finding.h"
 #include "analyze/mappings.h"
-#include "engine/device_table.h"
+#include "tables/device_table.h"
 
 #include <cstdint>
 #include <deque>
 #include <vector>
 
 namespace gputrace {
-
-struct GrowthConfig {
-  uint64_t sample_period_ns = 1'000'000'000;
-  uint64_t window_ns = 30'000'000'000;
-  uint64_t min_mappings = 256;
-  uint64_t min_bytes = uint64_t{16} << 20;
-};
 
 class GrowthDetector {
  public:

@@ -6,9 +6,9 @@
 #include "model/finding.h"
 #include "analyze/open_hash_map.h"
 #include "analyze/owners.h"
-#include "engine/device_table.h"
-#include "engine/process_table.h"
-#include "engine/stack_table.h"
+#include "tables/device_table.h"
+#include "tables/process_table.h"
+#include "tables/stack_table.h"
 
 extern "C" {
 #include "dma.h"

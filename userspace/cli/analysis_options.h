@@ -3,7 +3,7 @@
 #pragma once
 
 #include "cli/options.h"
-#include "engine/engine.h"
+#include "model/analysis_config.h"
 #include "util/result.h"
 
 namespace gputrace {

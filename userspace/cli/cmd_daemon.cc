@@ -9,17 +9,14 @@
 #include "cli/commands.h"
 #include "cli/report_requests.h"
 #include "cli/tracing_options.h"
-#include "engine/engine.h"
-#include "gc/pause_stats.h"
 #include "host/container_id.h"
 #include "otlp/otlp_exporter.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/replay.h"
 #include "prometheus/prometheus_exporter.h"
 #include "session/live_source.h"
-#include "snapshot/host_snapshot.h"
-#include "snapshot/span_collector.h"
 #include "telemetry/finding_spans.h"
 #include "telemetry/metric_model.h"
-#include "timeline/timeline.h"
 #include "model/loss_counters.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -134,27 +131,27 @@ constexpr size_t kMaxFindingSpans = 1024;
 // that are new since the last interval, to every sink.
 class Publisher {
  public:
-  Publisher(const Engine& engine, const gc::PauseStats& pauses, SpanCollector& spans, const CaptureHostInfo& host,
-            telemetry::ClockMapping clock, uint64_t start_unix_ns, bool live, size_t top_processes)
-      : engine_(engine), pauses_(pauses), spans_(spans), host_(host), clock_(clock), start_unix_ns_(start_unix_ns),
-        live_(live), selection_(top_processes) {}
+  Publisher(Pipeline& pipeline, telemetry::ClockMapping clock, uint64_t start_unix_ns, bool live, size_t top_processes)
+      : pipeline_(pipeline), clock_(clock), start_unix_ns_(start_unix_ns), live_(live), selection_(top_processes) {}
 
   void add(telemetry::TelemetrySink* sink) { sinks_.push_back(sink); }
 
   void publish() {
-    SnapshotInputs in{.engine = &engine_, .pauses = &pauses_, .host = &host_, .identities = &identities_};
-    in.extra_losses[std::string(loss_name(Loss::spans_not_kept))] = spans_.dropped();
-    in.extra_losses[std::string(loss_name(Loss::finding_spans_not_kept))] = finding_spans_not_kept_;
+    SpanCollector& spans = *pipeline_.spans();
+    SnapshotRequest request{.identities = &identities_};
+    request.caller_losses.push_back({std::string(loss_name(Loss::spans_not_kept)), spans.dropped(), "daemon"});
+    request.caller_losses.push_back(
+        {std::string(loss_name(Loss::finding_spans_not_kept)), finding_spans_not_kept_, "daemon"});
     for (auto* sink : sinks_)
-      for (const auto& [name, n] : sink->losses()) in.extra_losses[name] += n;
-    if (live_) in.container_of = [](uint32_t pid) { return container_id_of(pid); };
-    const HostSnapshot snapshot = take_snapshot(in);
+      for (const auto& [name, n] : sink->losses()) request.caller_losses.push_back({name, n, "exporter"});
+    if (live_) request.container_of = [](uint32_t pid) { return container_id_of(pid); };
+    const HostSnapshot snapshot = pipeline_.snapshot(request);
     selection_.update(snapshot);
     const telemetry::MetricModel metrics = telemetry::build_metric_model(snapshot, selection_);
     // the engine's list, not the snapshot's, which may keep only the newest findings
-    const std::span<const Finding> all(engine_.findings());
+    const std::span<const Finding> all(pipeline_.engine().findings());
     const auto new_findings = all.subspan(std::min(published_findings_, all.size()));
-    std::vector<TimelineSpan> new_spans = spans_.take();
+    std::vector<TimelineSpan> new_spans = spans.take();
     telemetry::FindingSpans finding_spans = telemetry::finding_spans(new_findings, kMaxFindingSpans);
     finding_spans_not_kept_ += finding_spans.not_kept;
     std::move(finding_spans.spans.begin(), finding_spans.spans.end(), std::back_inserter(new_spans));
@@ -179,10 +176,7 @@ class Publisher {
   }
 
  private:
-  const Engine& engine_;
-  const gc::PauseStats& pauses_;
-  SpanCollector& spans_;
-  const CaptureHostInfo& host_;
+  Pipeline& pipeline_;
   telemetry::ClockMapping clock_;
   uint64_t start_unix_ns_;
   bool live_;
@@ -301,28 +295,22 @@ int cmd_daemon(const Args& args) {
     return 2;
   }
 
-  Engine engine(engine_config);
-  gc::PauseStats pauses;
-  SpanCollector spans({.max_pending = *max_spans, .min_duration_ns = static_cast<uint64_t>(min_span->count())});
-  TimelineRecorder timeline(engine);
-  engine.set_record_observer([&](const Record& r) {
-    pauses.on_record(r);
-    spans.on_record(r);
-    timeline.on_record(r);
-  });
+  Pipeline pipeline({.engine = engine_config,
+                     .spans = SpanCollectorConfig{.max_pending = *max_spans,
+                                                  .min_duration_ns = static_cast<uint64_t>(min_span->count())}});
+  pipeline.set_input({.path = replay ? *replay : "live", .host = host});
   // Report files for an incident: on SIGUSR1, from this loop (never in the handler), and at exit.
   const auto report_dir = o.get("report-dir");
-  const ReportHeader report_header = replay ? ReportHeader{*replay, host, false, {}, {}} : report_header_live(host);
   auto write_reports = [&] {
     if (!report_dir) return;
-    auto written = write_report_dir(*report_dir, engine, pauses, timeline, report_header);
+    auto written = write_report_dir(*report_dir, pipeline);
     if (!written) {
       log_error("{}", written.error().describe());
       return;
     }
     for (const auto& path : *written) std::fprintf(stderr, "gputrace: wrote %s\n", path.c_str());
   };
-  Publisher publisher(engine, pauses, spans, host, clock, start_unix_ns, !replay, *top);
+  Publisher publisher(pipeline, clock, start_unix_ns, !replay, *top);
   if (prom) publisher.add(prom.get());
   if (otlp_sink) publisher.add(otlp_sink.get());
 
@@ -330,13 +318,13 @@ int cmd_daemon(const Args& args) {
   install_report_request_handler();
   std::unique_ptr<LiveSource> source;
   if (replay) {
-    auto summary = reader->for_each([&](const Record& r) { engine.push(r); });
+    auto summary = feed_capture(*reader, *replay, pipeline);
     if (!summary) {
       log_error("{}", summary.error().describe());
       return 1;
     }
     if (summary->truncated) log_warning("{}", summary->truncation_note);
-    engine.finish();
+    pipeline.finish();
   } else {
     auto config = tracing_config(o);
     auto gc = gc_options(o);
@@ -344,7 +332,7 @@ int cmd_daemon(const Args& args) {
       log_error("{}", !config ? config.error().describe() : gc.error().describe());
       return 2;
     }
-    auto s = LiveSource::start(Features::probe(), *config, *gc, [&](const Record& r) { engine.push(r); });
+    auto s = LiveSource::start(Features::probe(), *config, *gc, [&](const Record& r) { pipeline.push(r); });
     if (!s) {
       log_error("{}", s.error().describe());
       return 1;
@@ -377,12 +365,12 @@ int cmd_daemon(const Args& args) {
     if (take_report_request()) write_reports();
     if (now < next) continue;
     next = now + *interval;
-    if (source) engine.advance_to(monotonic_ns());
+    if (source) pipeline.advance_to(monotonic_ns());
     publisher.publish();
   }
   if (source) {
     (void)source->stop();
-    engine.finish();
+    pipeline.finish();
   }
   publisher.publish();  // the final state, including what stop() drained
   publisher.shutdown();

@@ -63,10 +63,9 @@ void print_gpus(const std::vector<PciDeviceFacts>& devices) {
   for (const auto& d : devices) {
     if (!d.is_gpu()) continue;
     any = true;
-    bool downtrained = d.link_speed_mts < d.max_link_speed_mts || d.link_width < d.max_link_width;
     fmt::print("  {} {:04x}:{:04x} driver={} link {:.1f} GT/s x{} (max {:.1f} GT/s x{}){}\n", d.name, d.vendor,
                d.device, d.driver.empty() ? "-" : d.driver, d.link_speed_mts / 1000.0, d.link_width,
-               d.max_link_speed_mts / 1000.0, d.max_link_width, downtrained ? "  DOWNTRAINED" : "");
+               d.max_link_speed_mts / 1000.0, d.max_link_width, d.link_downtrained() ? "  DOWNTRAINED" : "");
   }
   if (!any) fmt::print("  none found\n");
 }

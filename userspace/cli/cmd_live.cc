@@ -6,12 +6,10 @@
 #include "cli/commands.h"
 #include "cli/report_requests.h"
 #include "cli/tracing_options.h"
-#include "engine/engine.h"
 #include "host/synthesized.h"
-#include "report/gc_section.h"
+#include "pipeline/pipeline.h"
 #include "report/report.h"
 #include "session/live_source.h"
-#include "timeline/timeline.h"
 #include "util/log.h"
 
 #include <unistd.h>
@@ -66,38 +64,28 @@ int cmd_live(const Args& args) {
     log_error("gputrace loads BPF programs: run it as root (sudo gputrace)");
     return 1;
   }
-  ReportHeader header = report_header_live(current_host_info());
   EngineConfig engine_config;
   if (auto r = apply_analysis_options(o, engine_config); !r) {
     log_error("{}", r.error().describe());
     return 2;
   }
-  Engine engine(engine_config);
-  gc::PauseStats pauses;
-  TimelineRecorder timeline(engine);
-  engine.set_record_observer([&](const Record& r) {
-    pauses.on_record(r);
-    timeline.on_record(r);
-  });
+  Pipeline pipeline({.engine = engine_config});
+  pipeline.set_input({.host = current_host_info()});
   const auto report_dir = o.get("report-dir");
   auto write_reports = [&] {
     if (!report_dir) return;
-    auto written = write_report_dir(*report_dir, engine, pauses, timeline, header);
+    auto written = write_report_dir(*report_dir, pipeline);
     if (!written) {
       log_error("{}", written.error().describe());
       return;
     }
     for (const auto& path : *written) std::fprintf(stderr, "gputrace: wrote %s\n", path.c_str());
   };
-  auto render = [&] {
-    ReportModel model = build_report_model(engine, header);
-    add_gc_section(model, pauses);
-    return render_text_report(model);
-  };
+  auto render = [&] { return render_text_report(pipeline.snapshot()); };
   install_stop_handlers();
   install_report_request_handler();
   Features features = Features::probe();
-  auto source = LiveSource::start(features, *config, *gc, [&](const Record& r) { engine.push(r); });
+  auto source = LiveSource::start(features, *config, *gc, [&](const Record& r) { pipeline.push(r); });
   if (!source) {
     log_error("{}", source.error().describe());
     return 1;
@@ -115,14 +103,14 @@ int cmd_live(const Args& args) {
     if (take_report_request()) write_reports();
     if (now < next) continue;
     next = now + *interval;
-    engine.advance_to(monotonic_ns());
+    pipeline.advance_to(monotonic_ns());
     std::string text = render();
     if (tty) std::fputs("\033[H\033[2J", stdout);  // home + clear: one redraw per interval
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
   }
   (void)(*source)->stop();
-  engine.finish();
+  pipeline.finish();
   std::string text = render();
   std::fwrite(text.data(), 1, text.size(), stdout);
   write_reports();

@@ -5,7 +5,8 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "report/format.h"
-#include "report/replay.h"
+#include "pipeline/replay.h"
+#include "report/report.h"
 #include "report/report_files.h"
 #include "util/log.h"
 
@@ -93,14 +94,15 @@ int cmd_report(const Args& args) {
     return 2;
   }
   const std::string& path = o.positional()[0];
-  auto replay = replay_capture(path, config);
-  if (!replay) {
-    log_error("{}", replay.error().describe());
+  auto pipeline = replay_capture(path, {.engine = config});
+  if (!pipeline) {
+    log_error("{}", pipeline.error().describe());
     return 1;
   }
-  const ReportModel model = replay->model();
+  const HostSnapshot snapshot = (*pipeline)->snapshot();
+  const Timeline& timeline = *(*pipeline)->timeline();
   if (auto dir = o.get("out-dir")) {
-    auto written = write_report_files(*dir, model, replay->timeline->timeline());
+    auto written = write_report_files(*dir, snapshot, timeline);
     if (!written) {
       log_error("{}", written.error().describe());
       return 1;
@@ -108,7 +110,7 @@ int cmd_report(const Args& args) {
     for (const auto& file : *written) std::printf("%s\n", file.c_str());
     return 0;
   }
-  const std::string text = render_report_file(*format, model, replay->timeline->timeline());
+  const std::string text = render_report_file(*format, snapshot, timeline);
   if (auto out = o.get("output")) {
     if (auto w = write_output(*out, text); !w) {
       log_error("{}", w.error().describe());

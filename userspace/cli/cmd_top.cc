@@ -9,13 +9,10 @@
 #include "cli/commands.h"
 #include "cli/report_requests.h"
 #include "cli/tracing_options.h"
-#include "engine/engine.h"
-#include "gc/pause_stats.h"
 #include "host/container_id.h"
-#include "report/report.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/replay.h"
 #include "session/live_source.h"
-#include "snapshot/host_snapshot.h"
-#include "timeline/timeline.h"
 #include "top/top_layout.h"
 #include "top/top_model.h"
 #include "top/top_screen.h"
@@ -77,19 +74,14 @@ struct TopOptions {
 
 // The analysis side of a run: engine, GC pauses and timeline, fed by a live source or a
 // capture; takes snapshots and writes report files.
+// The pipeline top shows, the identities it keeps across snapshots, and its report files.
 struct Analysis {
-  explicit Analysis(EngineConfig config = {}) : engine(config), timeline(engine) {
-    engine.set_record_observer([this](const Record& r) {
-      pauses.on_record(r);
-      timeline.on_record(r);
-    });
-  }
+  explicit Analysis(EngineConfig config) : pipeline({.engine = config}) {}
   HostSnapshot snapshot(bool live) {
-    SnapshotInputs in{.engine = &engine, .pauses = &pauses, .host = &header.host, .identities = &identities,
-                      .max_findings = kFindingsKept};
+    SnapshotRequest request{.max_findings = kFindingsKept, .identities = &identities};
     // docker ps and crictl ps show the first 12 digits of the id
-    if (live) in.container_of = [](uint32_t pid) { return container_id_of(pid).substr(0, 12); };
-    return take_snapshot(in);
+    if (live) request.container_of = [](uint32_t pid) { return container_id_of(pid).substr(0, 12); };
+    return pipeline.snapshot(request);
   }
   // Writes the report files if a directory was given; says where in the status line.
   void write_reports(const TopOptions& o, top::TopModel& model, bool to_stderr) {
@@ -97,7 +89,7 @@ struct Analysis {
       model.set_status("no --report-dir: report files not written");
       return;
     }
-    auto written = write_report_dir(*o.report_dir, engine, pauses, timeline, header);
+    auto written = write_report_dir(*o.report_dir, pipeline);
     if (!written) {
       model.set_status(written.error().describe());
       if (to_stderr) log_error("{}", written.error().describe());
@@ -108,10 +100,7 @@ struct Analysis {
       for (const auto& path : *written) std::fprintf(stderr, "gputrace: wrote %s\n", path.c_str());
   }
 
-  Engine engine;
-  gc::PauseStats pauses;
-  TimelineRecorder timeline;
-  ReportHeader header;
+  Pipeline pipeline;
   ProcessIdentities identities;  // container ids of processes after they exit
 };
 
@@ -251,8 +240,8 @@ bool play_through(const std::vector<Record>& records, const TopOptions& o, Displ
     if (stop_requested()) return false;
     if (o.duration.count() > 0 && std::chrono::steady_clock::now() - start >= o.duration) return false;
     cursor = cursor > UINT64_MAX - step ? UINT64_MAX : cursor + step;
-    while (next < records.size() && records[next].ts() <= cursor) analysis.engine.push(records[next++]);
-    analysis.engine.advance_to(cursor);
+    while (next < records.size() && records[next].ts() <= cursor) analysis.pipeline.push(records[next++]);
+    analysis.pipeline.advance_to(cursor);
     model.update(analysis.snapshot(false));
     display.show(model);
     if (o.iterations && ++shown >= o.iterations) return false;
@@ -287,13 +276,14 @@ int run_replay(const TopOptions& o, Display& display, top::TopModel& model) {
   Result<CaptureReadSummary> summary;
   bool played_to_the_end = true;
   if (o.speed <= 0) {
-    summary = (*reader)->for_each([&](const Record& r) { analysis.engine.push(r); });
+    summary = feed_capture(**reader, *o.replay, analysis.pipeline);
   } else {
     // Playing through needs the records after the reader's call returns: keep copies.
     std::vector<std::vector<std::byte>> held;
     summary = (*reader)->for_each([&](const Record& r) { held.emplace_back(r.bytes.begin(), r.bytes.end()); });
     if (summary) {
-      analysis.header = report_header_from_capture((*reader)->host(), *o.replay, *summary);
+      analysis.pipeline.set_input({.path = *o.replay, .host = (*reader)->host(), .truncated = summary->truncated,
+                                   .truncation_note = summary->truncation_note});
       note_truncation(*summary, model);
       std::vector<Record> records;
       records.reserve(held.size());
@@ -311,8 +301,7 @@ int run_replay(const TopOptions& o, Display& display, top::TopModel& model) {
     log_error("{}", summary.error().describe());
     return 1;
   }
-  analysis.header = report_header_from_capture((*reader)->host(), *o.replay, *summary);
-  analysis.engine.finish();
+  analysis.pipeline.finish();
   int rc = 0;
   // Ended early (q, -n, a signal): no end state to show, but the report files still come.
   if (played_to_the_end) {
@@ -336,9 +325,9 @@ int run_live(const Options& opts, const TopOptions& o, Display& display, top::To
     return 2;
   }
   Analysis analysis(o.engine);
-  analysis.header = report_header_live(current_host_info());
+  analysis.pipeline.set_input({.host = current_host_info()});
   Features features = Features::probe();
-  auto source = LiveSource::start(features, *config, *gc, [&](const Record& r) { analysis.engine.push(r); });
+  auto source = LiveSource::start(features, *config, *gc, [&](const Record& r) { analysis.pipeline.push(r); });
   if (!source) {
     display.restore();
     log_error("{}", source.error().describe());
@@ -360,7 +349,7 @@ int run_live(const Options& opts, const TopOptions& o, Display& display, top::To
     if (take_report_request()) analysis.write_reports(o, model, false);
     if (now >= next) {
       next = now + o.interval;
-      analysis.engine.advance_to(monotonic_ns());
+      analysis.pipeline.advance_to(monotonic_ns());
       model.update(analysis.snapshot(true));
       display.show(model);
       if (o.iterations && ++shown >= o.iterations) break;
@@ -368,7 +357,7 @@ int run_live(const Options& opts, const TopOptions& o, Display& display, top::To
     if (!display.wait(model, 0ms, analysis, o)) break;
   }
   (void)(*source)->stop();
-  analysis.engine.finish();
+  analysis.pipeline.finish();
   display.restore();
   if (o.report_dir) analysis.write_reports(o, model, true);
   return rc;

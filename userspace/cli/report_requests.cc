@@ -23,11 +23,10 @@ void install_report_request_handler() {
 
 bool take_report_request() { return g_report_requested.exchange(false); }
 
-Result<std::vector<std::string>> write_report_dir(const std::string& dir, const Engine& engine,
-                                                  const gc::PauseStats& pauses, TimelineRecorder& timeline,
-                                                  const ReportHeader& header) {
-  timeline.finish();
-  return write_report_files(dir, full_report_model(engine, header, &pauses), timeline.timeline());
+Result<std::vector<std::string>> write_report_dir(const std::string& dir, Pipeline& pipeline) {
+  static const Timeline kNoTimeline;
+  const Timeline* timeline = pipeline.timeline();
+  return write_report_files(dir, pipeline.snapshot(), timeline ? *timeline : kNoTimeline);
 }
 
 }  // namespace gputrace

@@ -1,12 +1,9 @@
-// Report files on request: SIGUSR1 asks a running `gputrace top` / `live` to write its
-// report files now; they are written again at exit. The signal handler only sets a flag:
-// the command's loop writes (never inside the handler).
+// Report files on request: SIGUSR1 asks a running `gputrace top`, `live` or `daemon` to
+// write its report files now; they are written again at exit. The signal handler only sets
+// a flag: the command's loop writes (never inside the handler).
 #pragma once
 
-#include "engine/engine.h"
-#include "gc/pause_stats.h"
-#include "report/report.h"
-#include "timeline/timeline.h"
+#include "pipeline/pipeline.h"
 #include "util/result.h"
 
 #include <string>
@@ -18,10 +15,8 @@ void install_report_request_handler();
 // True once per SIGUSR1 received since the last call.
 bool take_report_request();
 
-// Brings the timeline up to date and writes summary.md, report.html, trace.json and
-// report.json into dir (report/report_files.h). Returns the paths.
-Result<std::vector<std::string>> write_report_dir(const std::string& dir, const Engine& engine,
-                                                  const gc::PauseStats& pauses, TimelineRecorder& timeline,
-                                                  const ReportHeader& header);
+// summary.md, report.html, trace.json and report.json of everything the pipeline analysed
+// so far, written into dir (report/report_files.h). Returns the paths.
+Result<std::vector<std::string>> write_report_dir(const std::string& dir, Pipeline& pipeline);
 
 }  // namespace gputrace

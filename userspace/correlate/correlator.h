@@ -13,7 +13,7 @@
 
 #include "analyze/device_health.h"
 #include "model/finding.h"
-#include "correlate/correlation_config.h"
+#include "model/analysis_config.h"
 #include "correlate/gpu_activity.h"
 #include "correlate/gpu_devices.h"
 #include "correlate/gpu_idle.h"

@@ -7,7 +7,7 @@
 // that it assumed so.
 #pragma once
 
-#include "engine/device_table.h"
+#include "tables/device_table.h"
 
 extern "C" {
 #include "gpu.h"

@@ -9,13 +9,13 @@
 #pragma once
 
 #include "model/finding.h"
-#include "correlate/correlation_config.h"
+#include "model/analysis_config.h"
 #include "correlate/gpu_activity.h"
 #include "correlate/gpu_devices.h"
 #include "correlate/gpu_stats.h"
 #include "correlate/kernel_history.h"
-#include "engine/device_table.h"
-#include "engine/process_table.h"
+#include "tables/device_table.h"
+#include "tables/process_table.h"
 
 #include <nlohmann/json.hpp>
 

@@ -161,8 +161,7 @@ std::vector<TransferAnalyzer::Cause> TransferAnalyzer::causes_of(const GpuActivi
 
   if (device) {
     const DeviceFacts& f = devices_.at(*device).facts;
-    const bool narrow = f.known && f.link_speed_mts && f.max_link_speed_mts &&
-                        (f.link_speed_mts < f.max_link_speed_mts || f.link_width < f.max_link_width);
+    const bool narrow = f.link_downtrained();
     // A link read narrower than the copy ran is a stale reading (GPUs drop their link speed
     // when idle and raise it under load): not a cause. A narrow link explains the copy only
     // if the copy ran at about what that link carries.

@@ -12,15 +12,15 @@
 
 #include "analyze/device_health.h"
 #include "model/finding.h"
-#include "analyze/histogram_bounds.h"
-#include "correlate/correlation_config.h"
+#include "model/histogram_bounds.h"
+#include "model/analysis_config.h"
 #include "correlate/gpu_activity.h"
 #include "correlate/gpu_devices.h"
 #include "correlate/gpu_stats.h"
 #include "correlate/kernel_history.h"
 #include "correlate/link_load.h"
-#include "engine/device_table.h"
-#include "engine/process_table.h"
+#include "tables/device_table.h"
+#include "tables/process_table.h"
 
 #include <nlohmann/json.hpp>
 

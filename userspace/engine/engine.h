@@ -21,16 +21,17 @@
 #pragma once
 
 #include "analyze/device_health.h"
+#include "model/analysis_config.h"
 #include "model/finding.h"
 #include "analyze/growth.h"
 #include "analyze/iommu_ranges.h"
 #include "analyze/mappings.h"
 #include "correlate/correlator.h"
 #include "decode/record.h"
-#include "engine/device_table.h"
-#include "engine/process_table.h"
+#include "tables/device_table.h"
+#include "tables/process_table.h"
 #include "engine/reorder_buffer.h"
-#include "engine/stack_table.h"
+#include "tables/stack_table.h"
 
 #include <array>
 #include <cstdint>
@@ -39,23 +40,6 @@
 #include <string>
 
 namespace gputrace {
-
-struct EngineConfig {
-  uint64_t reorder_window_ns = 50'000'000;
-  // GPU records come in CUPTI batches, up to a flush period (100 ms by default) after the
-  // activity and more under load; they get their own, longer window.
-  uint64_t gpu_reorder_window_ns = 1'000'000'000;
-  CorrelationConfig correlation;
-  uint64_t owner_exit_grace_ns = 2'000'000'000;
-  GrowthConfig growth;
-  size_t max_exited_processes = 1 << 16;   // exited processes kept for naming (owners always kept)
-  size_t max_stacks = 1 << 16;
-  size_t unmap_history = size_t{1} << 18;  // recently unmapped addresses, for double-unmap checks
-  size_t max_kept_health_events = 1 << 20; // faults/AER/bounces/latencies kept for correlation
-  // GPU records waiting for the kernel stream to pass them; over this (a capture with no
-  // kernel records, a stalled kernel stream), the oldest go on early and are counted.
-  size_t max_held_gpu_records = size_t{1} << 20;
-};
 
 struct EngineStats {
   uint64_t records_pushed = 0;

@@ -17,6 +17,17 @@ namespace gputrace {
 // Display controllers (VGA, 3D: every NVIDIA/AMD data-centre GPU) by PCI base class.
 inline bool is_gpu_pci_class(uint32_t pci_class) { return (pci_class >> 16) == 0x03; }
 
+// A PCIe link runs below what it can: both speeds known, and a lower speed, or fewer lanes
+// where both widths are known (1 to 32 lanes; sysfs says 255 for a width it cannot read, and
+// captures made before the parser knew this still carry it). The one place gputrace decides
+// it: doctor, the correlation's causes and the read model (so top, the report and the
+// Prometheus gauge) all ask here.
+inline bool pcie_link_downtrained(uint32_t speed_mts, uint8_t width, uint32_t max_speed_mts, uint8_t max_width) {
+  const auto known = [](uint8_t lanes) { return lanes > 0 && lanes <= 32; };
+  const bool narrower = known(width) && known(max_width) && width < max_width;
+  return speed_mts && max_speed_mts && (speed_mts < max_speed_mts || narrower);
+}
+
 struct PciDeviceFacts {
   std::string name;  // 0000:01:00.0
   std::string driver;
@@ -29,6 +40,9 @@ struct PciDeviceFacts {
   uint8_t link_width = 0, max_link_width = 0;
 
   bool is_gpu() const { return is_gpu_pci_class(pci_class); }
+  bool link_downtrained() const {
+    return pcie_link_downtrained(link_speed_mts, link_width, max_link_speed_mts, max_link_width);
+  }
 };
 
 // All PCI devices under sysfs_root (default /sys), sorted by name.

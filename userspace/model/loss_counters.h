@@ -18,8 +18,10 @@ extern "C" {
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gputrace {
 
@@ -141,11 +143,26 @@ class LossCounts {
   std::array<uint64_t, kLossCount> counts_{};
 };
 
+// Not every loss counter counts something lost: late_records and late_gpu_records count
+// records that arrived after their reorder window and were still processed (a finding may
+// be judged a little late; no count is low). Views show them apart from what was dropped.
+inline bool counts_late_records(std::string_view loss_name) {
+  return loss_name == "late_records" || loss_name == "late_gpu_records";
+}
+
 // A counter's value as the report and the exporters list it.
 struct LossCounter {
   std::string name;
   uint64_t count = 0;
   const char* source = "";  // "bpf" (reported by the tracer), "engine", "gpu" (the injection libraries), "input"
 };
+
+// The counters by name (one value per name, summed), for views and exporters that list them
+// in name order.
+inline std::map<std::string, uint64_t> losses_by_name(const std::vector<LossCounter>& losses) {
+  std::map<std::string, uint64_t> out;
+  for (const LossCounter& l : losses) out[l.name] += l.count;
+  return out;
+}
 
 }  // namespace gputrace

@@ -2,10 +2,9 @@
 // pauses and GPU transfers — between two exports, within a fixed budget. (Findings become
 // spans on the telemetry side, with a budget of their own: exporters/telemetry/finding_spans.h.)
 //
-//   SpanCollector spans({.max_pending = 4096});
-//   engine.set_record_observer([&](const Record& r) { pauses.on_record(r); spans.on_record(r); });
+//   Pipeline pipeline({.spans = SpanCollectorConfig{.max_pending = 4096}});  // it observes the records
 //   ... every interval:
-//   std::vector<TimelineSpan> batch = spans.take();
+//   std::vector<TimelineSpan> batch = pipeline.spans()->take();
 //
 // An inference server can make tens of thousands of copies a second, and a CPython process in
 // a hot loop thousands of young-generation collections; a span for each would cost more than
@@ -15,7 +14,7 @@
 #pragma once
 
 #include "decode/record.h"
-#include "snapshot/timeline_span.h"
+#include "model/timeline_span.h"
 
 #include <cstdint>
 #include <vector>

@@ -1,6 +1,6 @@
 #include "top/top_layout.h"
 
-#include "report/units.h"
+#include "util/units.h"
 
 #include <fmt/format.h>
 
@@ -57,8 +57,8 @@ Line title_line(const TopModel& m) {
   const HostSnapshot& s = m.shown();
   Line l;
   l.add("gputrace top", Style::Title);
-  l.add(fmt::format("  {}  kernel {}  {}", printable(s.hostname.empty() ? "?" : s.hostname),
-                    printable(s.kernel.empty() ? "?" : s.kernel), printable(m.source())));
+  l.add(fmt::format("  {}  kernel {}  {}", printable(s.source.hostname.empty() ? "?" : s.source.hostname),
+                    printable(s.source.kernel.empty() ? "?" : s.source.kernel), printable(m.source())));
   l.add(fmt::format("  t {}  rates over {:.1f}s", s.taken_ns > s.first_ns ? since(s.taken_ns, s.first_ns) : "+0.000s",
                     m.rates().interval_s));
   return l;  // PAUSED is on the status line: a long source path would push it off an 80-column title
@@ -73,7 +73,7 @@ Line events_line(const TopModel& m) {
   if (!sources.empty()) l.add(fmt::format(" ({})", sources), Style::Dim);
   l.add("  losses ");
   if (r.losses_total == 0) {
-    l.add(fmt::format("none ({} counters)", m.shown().losses.size()));
+    l.add(fmt::format("none ({} counters)", losses_by_name(m.shown().losses).size()));
   } else {
     std::string names;
     for (size_t i = 0; i < r.nonzero_losses.size() && i < 3; ++i)
@@ -115,7 +115,7 @@ Line device_line(const TopModel& m, const DeviceRow& d) {
     l.add(fmt::format("  aer {}/{}/{}", d.aer_corrected, d.aer_nonfatal, d.aer_fatal), Style::Warning);
   l.add("  link ");
   if (d.max_link_speed_mts) {
-    if (d.link_downtrained()) l.add("DOWNTRAINED ", Style::Alert);
+    if (d.link_downtrained) l.add("DOWNTRAINED ", Style::Alert);
     l.add(fmt::format("{} x{} of {} x{}", gts(d.link_speed_mts), d.link_width, gts(d.max_link_speed_mts), d.max_link_width));
   } else {
     l.add("-");

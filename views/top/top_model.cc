@@ -1,6 +1,6 @@
 #include "top/top_model.h"
 
-#include "report/late_records.h"
+#include "model/loss_counters.h"
 
 #include <fmt/format.h>
 
@@ -112,17 +112,17 @@ HostRates host_rates(const HostSnapshot& now, const HostSnapshot* before) {
   const double ns = interval_ns(now, before);
   HostRates h;
   h.interval_s = ns / 1e9;
-  h.records_per_s = per_second(delta(now.records, before ? before->records : 0), ns);
-  for (const auto& [source, count] : now.records_by_source) {
+  h.records_per_s = per_second(delta(now.records.processed, before ? before->records.processed : 0), ns);
+  for (const auto& [source, count] : now.records.by_source) {
     uint64_t was = 0;
     if (before)
-      if (auto it = before->records_by_source.find(source); it != before->records_by_source.end()) was = it->second;
+      if (auto it = before->records.by_source.find(source); it != before->records.by_source.end()) was = it->second;
     h.per_source[source] = per_second(delta(count, was), ns);
   }
   uint64_t before_total = 0;
   if (before)
-    for (const auto& [name, count] : before->losses) before_total += counts_late_records(name) ? 0 : count;
-  for (const auto& [name, count] : now.losses) {
+    for (const auto& [name, count] : losses_by_name(before->losses)) before_total += counts_late_records(name) ? 0 : count;
+  for (const auto& [name, count] : losses_by_name(now.losses)) {
     if (counts_late_records(name)) {
       h.late_records += count;
       continue;

@@ -6,7 +6,7 @@
 // this is unit-tested without a terminal.
 #pragma once
 
-#include "snapshot/host_snapshot.h"
+#include "model/host_snapshot.h"
 
 #include <cstdint>
 #include <optional>

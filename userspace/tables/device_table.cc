@@ -1,6 +1,6 @@
-#include "engine/device_table.h"
+#include "tables/device_table.h"
 
-#include "engine/process_table.h"
+#include "tables/process_table.h"
 
 #include <fmt/format.h>
 

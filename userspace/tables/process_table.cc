@@ -1,4 +1,4 @@
-#include "engine/process_table.h"
+#include "tables/process_table.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "engine/stack_table.h"
+#include "tables/stack_table.h"
 
 extern "C" {
 #include "host.h"

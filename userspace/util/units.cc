@@ -1,4 +1,4 @@
-#include "report/units.h"
+#include "util/units.h"
 
 #include <fmt/format.h>
 

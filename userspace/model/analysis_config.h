@@ -1,5 +1,7 @@
-// Thresholds of the correlation analyses. Every default is explained in docs/findings.md
-// (pcie_stall, gpu_idle_gc); `--threshold NAME=VALUE` changes them (cli/analysis_options.h).
+// The settings an analysis runs with: the engine's windows and bounds, the leak rules' grace,
+// the growth detector's and the correlation's thresholds. Plain data: the report carries
+// them (what a finding was judged against). Every default is explained in docs/findings.md;
+// `--threshold NAME=VALUE` changes them (cli/analysis_options.h).
 #pragma once
 
 #include <cstddef>
@@ -38,6 +40,32 @@ struct CorrelationConfig {
   uint64_t idle_min_ns = 500'000;
   uint64_t idle_resume_slack_ns = 2'000'000;
   uint64_t idle_merge_gap_ns = 1'000'000'000;
+};
+
+// dma_mapping_growth: outstanding mappings sampled every sample_period_ns; growth over
+// window_ns of at least min_mappings and min_bytes is a finding.
+struct GrowthConfig {
+  uint64_t sample_period_ns = 1'000'000'000;
+  uint64_t window_ns = 30'000'000'000;
+  uint64_t min_mappings = 256;
+  uint64_t min_bytes = uint64_t{16} << 20;
+};
+
+struct EngineConfig {
+  uint64_t reorder_window_ns = 50'000'000;
+  // GPU records come in CUPTI batches, up to a flush period (100 ms by default) after the
+  // activity and more under load; they get their own, longer window.
+  uint64_t gpu_reorder_window_ns = 1'000'000'000;
+  CorrelationConfig correlation;
+  uint64_t owner_exit_grace_ns = 2'000'000'000;
+  GrowthConfig growth;
+  size_t max_exited_processes = 1 << 16;   // exited processes kept for naming (owners always kept)
+  size_t max_stacks = 1 << 16;
+  size_t unmap_history = size_t{1} << 18;  // recently unmapped addresses, for double-unmap checks
+  size_t max_kept_health_events = 1 << 20; // faults/AER/bounces/latencies kept for correlation
+  // GPU records waiting for the kernel stream to pass them; over this (a capture with no
+  // kernel records, a stalled kernel stream), the oldest go on early and are counted.
+  size_t max_held_gpu_records = size_t{1} << 20;
 };
 
 }  // namespace gputrace

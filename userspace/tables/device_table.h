@@ -12,6 +12,8 @@ extern "C" {
 #include <optional>
 #include <string>
 #include <string_view>
+#include "host/pci_devices.h"
+
 #include <unordered_map>
 #include <vector>
 
@@ -25,6 +27,10 @@ struct DeviceFacts {
   uint8_t max_link_width = 0;
   uint32_t link_speed_mts = 0;
   uint32_t max_link_speed_mts = 0;
+
+  bool link_downtrained() const {
+    return known && pcie_link_downtrained(link_speed_mts, link_width, max_link_speed_mts, max_link_width);
+  }
 };
 
 struct DeviceInfo {
