@@ -8,9 +8,9 @@
 // preempted by other tenants of this shared machine is not counted.
 // bench/bpf_cost.sh runs every mode and bpftrace in interleaved rounds and reports medians.
 #include "dma_cost.skel.h"
-#include "loader/shared_maps.h"
-#include "loader/skeleton.h"
-#include "ring/consumer.h"
+#include "userspace/loader/shared_maps.h"
+#include "userspace/loader/skeleton.h"
+#include "userspace/ring/consumer.h"
 
 #include <bpf/libbpf.h>
 #include <pthread.h>

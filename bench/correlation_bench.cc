@@ -9,16 +9,16 @@
 // twice, interleaved: with every record, and with the GPU records left out (the kernel-side
 // work alone), so the cost of the correlation shows as a ratio measured side by side.
 // Rates are per CPU second of the replay. Prints one line per replay and the medians. Measures; asserts nothing.
-#include "capture/capture.h"
-#include "decode/kinds.h"
-#include "pipeline/pipeline.h"
-#include "host/synthesized.h"
+#include "userspace/capture/capture.h"
+#include "userspace/decode/kinds.h"
+#include "userspace/pipeline/pipeline.h"
+#include "userspace/host/synthesized.h"
 
 extern "C" {
-#include "dma.h"
-#include "gc.h"
-#include "gpu.h"
-#include "host.h"
+#include "bpf/dma.h"
+#include "bpf/gc.h"
+#include "bpf/gpu.h"
+#include "bpf/host.h"
 }
 
 #include <sys/resource.h>

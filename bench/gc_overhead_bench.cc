@@ -3,9 +3,9 @@
 // medians, so drifts in machine load hit both sides alike. Measures; asserts nothing.
 //
 //   gc_overhead_bench ROUNDS -- COMMAND [ARGS...]
-#include "gc/gc_tracer.h"
-#include "loader/shared_maps.h"
-#include "util/log.h"
+#include "userspace/gc/gc_tracer.h"
+#include "userspace/loader/shared_maps.h"
+#include "userspace/util/log.h"
 
 #include <bpf/libbpf.h>
 #include <fmt/format.h>

@@ -4,14 +4,14 @@
 // The capture is generated once per run with the real writer: NVMe-like DMA churn (each
 // mapping unmapped a few events later, addresses reused), spread over four devices and
 // sixteen processes, with device descriptions and mapping-site stacks as a live run has.
-#include "capture/capture.h"
-#include "pipeline/pipeline.h"
-#include "pipeline/replay.h"
-#include "host/synthesized.h"
+#include "userspace/capture/capture.h"
+#include "userspace/pipeline/pipeline.h"
+#include "userspace/pipeline/replay.h"
+#include "userspace/host/synthesized.h"
 
 extern "C" {
-#include "dma.h"
-#include "proc.h"
+#include "bpf/dma.h"
+#include "bpf/proc.h"
 }
 
 #include <benchmark/benchmark.h>

@@ -32,7 +32,7 @@ set(GPUTRACE_BPF_CFLAGS -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused
     -idirafter /usr/include/${_multiarch})
 
 add_library(gputrace_bpf_skeletons INTERFACE)
-target_include_directories(gputrace_bpf_skeletons INTERFACE ${GPUTRACE_BPF_GEN_DIR} ${CMAKE_SOURCE_DIR}/bpf)
+target_include_directories(gputrace_bpf_skeletons INTERFACE ${GPUTRACE_BPF_GEN_DIR})
 
 function(gputrace_bpf_skeleton name source)
   # extra arguments go to the compiler: -D definitions (one source, several variants), -mcpu

@@ -4,7 +4,7 @@
 // Each record version is checked where the headers define it. CUPTI_API_VERSION is 19..28 for
 // CUDA 12.0..12.9 (cupti_version.h: 24 = 12.6, 26 = 12.8) and xxyyzz from CUDA 13.0 (130000).
 // Versions older than CUDA 12.0's headers are not supported.
-#include "activity_layout.h"
+#include "cupti/activity_layout.h"
 
 #include <cupti.h>
 

@@ -1,4 +1,4 @@
-#include "activity_processor.h"
+#include "cupti/activity_processor.h"
 
 #include <cupti.h>
 

@@ -6,12 +6,12 @@
 // exit handler send status too: one mutex serialises them all.
 #pragma once
 
-#include "batch_writer.h"
-#include "clock_alignment.h"
-#include "device_records.h"
-#include "name_table.h"
-#include "record_converter.h"
-#include "transport.h"
+#include "cupti/batch_writer.h"
+#include "cupti/clock_alignment.h"
+#include "cupti/device_records.h"
+#include "cupti/name_table.h"
+#include "cupti/record_converter.h"
+#include "cupti/transport.h"
 
 #include <cstddef>
 #include <cstdint>

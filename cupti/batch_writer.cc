@@ -1,4 +1,4 @@
-#include "batch_writer.h"
+#include "cupti/batch_writer.h"
 
 #include <cstring>
 

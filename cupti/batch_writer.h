@@ -7,10 +7,10 @@
 // number is used up anyway, so the daemon sees the gap.
 #pragma once
 
-#include "transport.h"
+#include "cupti/transport.h"
 
 extern "C" {
-#include "gpu.h"
+#include "bpf/gpu.h"
 }
 
 #include <array>

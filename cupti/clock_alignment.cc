@@ -1,4 +1,4 @@
-#include "clock_alignment.h"
+#include "cupti/clock_alignment.h"
 
 #include <time.h>
 

@@ -11,7 +11,7 @@
 #pragma once
 
 extern "C" {
-#include "gpu.h"
+#include "bpf/gpu.h"
 }
 
 #include <atomic>

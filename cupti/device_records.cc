@@ -1,4 +1,4 @@
-#include "device_records.h"
+#include "cupti/device_records.h"
 
 #include <algorithm>
 #include <cstring>

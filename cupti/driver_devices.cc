@@ -1,6 +1,6 @@
-#include "driver_devices.h"
+#include "cupti/driver_devices.h"
 
-#include "device_records.h"
+#include "cupti/device_records.h"
 
 #include <dlfcn.h>
 

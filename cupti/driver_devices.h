@@ -8,7 +8,7 @@
 #include <cuda.h>
 
 extern "C" {
-#include "gpu.h"
+#include "bpf/gpu.h"
 }
 
 #include <cstdint>

@@ -7,11 +7,11 @@
 // never exits, and degrades to "not tracing" (with one line on stderr and a status record
 // for the daemon) on every failure. Its state is allocated once and never destroyed, so
 // CUPTI threads still completing buffers during exit never touch a destroyed object.
-#include "activity_processor.h"
-#include "clock_alignment.h"
-#include "driver_devices.h"
-#include "options.h"
-#include "transport.h"
+#include "cupti/activity_processor.h"
+#include "cupti/clock_alignment.h"
+#include "cupti/driver_devices.h"
+#include "cupti/options.h"
+#include "cupti/transport.h"
 
 #include <cupti.h>
 #include <pthread.h>

@@ -1,4 +1,4 @@
-#include "name_table.h"
+#include "cupti/name_table.h"
 
 namespace gputrace::cupti {
 

@@ -1,4 +1,4 @@
-#include "options.h"
+#include "cupti/options.h"
 
 #include <strings.h>
 #include <sys/un.h>

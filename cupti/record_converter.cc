@@ -1,6 +1,6 @@
-#include "record_converter.h"
+#include "cupti/record_converter.h"
 
-#include "activity_layout.h"
+#include "cupti/activity_layout.h"
 
 #include <cstring>
 #include <string_view>

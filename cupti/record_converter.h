@@ -5,10 +5,10 @@
 // first activity on it, in the same batch.
 #pragma once
 
-#include "batch_writer.h"
-#include "clock_alignment.h"
-#include "device_records.h"
-#include "name_table.h"
+#include "cupti/batch_writer.h"
+#include "cupti/clock_alignment.h"
+#include "cupti/device_records.h"
+#include "cupti/name_table.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,6 @@
-#include "transport.h"
+#include "cupti/transport.h"
 
-#include "clock_alignment.h"
+#include "cupti/clock_alignment.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  cmake ninja-build g++ clang llvm pkg-config
+  cmake ninja-build g++ clang llvm pkg-config python3
   # BPF toolchain and libraries (static libs included: libbpf.a, libelf.a, libz.a)
   bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
   # userspace libraries

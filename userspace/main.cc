@@ -1,3 +1,3 @@
-#include "cli/cli.h"
+#include "userspace/cli/cli.h"
 
 int main(int argc, char** argv) { return gputrace::run_cli(argc, argv); }

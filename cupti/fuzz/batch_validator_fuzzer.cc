@@ -1,10 +1,10 @@
 // libFuzzer target for validate_batch: the daemon's first look at bytes an unprivileged
 // process controls. Anything it accepts must be walkable record by record within bounds,
 // carry the trusted pid, and hold exactly the count it claims.
-#include "gpu/batch_validator.h"
+#include "userspace/gpu/batch_validator.h"
 
-#include "decode/decoder.h"
-#include "decode/kinds.h"
+#include "userspace/decode/decoder.h"
+#include "userspace/decode/kinds.h"
 
 #include <cstdlib>
 

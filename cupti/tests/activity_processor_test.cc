@@ -1,10 +1,10 @@
 // ActivityProcessor on hand-made buffers walked by libcupti's own cuptiActivityGetNextRecord
 // (which works without a driver): the library's real buffer path, minus the GPU.
-#include "activity_processor.h"
+#include "cupti/activity_processor.h"
 
 #include "capture_transport.h"
-#include "decode/decoder.h"
-#include "gpu/batch_validator.h"
+#include "userspace/decode/decoder.h"
+#include "userspace/gpu/batch_validator.h"
 #include "handmade_buffer.h"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // CaptureTransport: a Transport that keeps every batch, for tests of the library's send path.
 #pragma once
 
-#include "transport.h"
+#include "cupti/transport.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // ClockAlignment's error bound: what the status record promises about calibrated timestamps.
-#include "clock_alignment.h"
+#include "cupti/clock_alignment.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // GT_EV_GPU_DEVICE without a GPU: the record's bytes, the announce-once bookkeeping, and the
 // driver query against stand-in driver functions (success, missing functions, failed calls,
 // addresses the daemon would reject).
-#include "device_records.h"
-#include "driver_devices.h"
+#include "cupti/device_records.h"
+#include "cupti/driver_devices.h"
 
 #include <dlfcn.h>
 #include <gtest/gtest.h>

@@ -4,11 +4,11 @@
 // the flush thread, the forced flush at exit, fork, and what it tells CUPTI. The application
 // (injection_host_app.cc) loads the library as libcuda would; its batches go over the real
 // socket route to a SeqpacketListener and through the daemon's GpuIngest.
-#include "gpu/gpu_ingest.h"
+#include "userspace/gpu/gpu_ingest.h"
 #include "temp_dir.h"
-#include "gpu/seqpacket_listener.h"
+#include "userspace/gpu/seqpacket_listener.h"
 #include "subprocess.h"
-#include "util/clock.h"
+#include "userspace/util/clock.h"
 
 #include <cupti.h>
 #include <gtest/gtest.h>

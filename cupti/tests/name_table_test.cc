@@ -1,5 +1,5 @@
 // NameTable: ids, re-sends, and its two bounds.
-#include "name_table.h"
+#include "cupti/name_table.h"
 
 #include <gtest/gtest.h>
 

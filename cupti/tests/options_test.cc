@@ -1,5 +1,5 @@
 // Options from the environment: values, fallbacks, and the line that names a bad variable.
-#include "options.h"
+#include "cupti/options.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

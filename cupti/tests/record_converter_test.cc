@@ -1,10 +1,10 @@
 // RecordConverter on hand-filled CUPTI records of every version the library supports, checked
 // through the daemon's own validator: what the library writes is what the daemon accepts.
-#include "record_converter.h"
+#include "cupti/record_converter.h"
 
 #include "capture_transport.h"
-#include "decode/decoder.h"
-#include "gpu/batch_validator.h"
+#include "userspace/decode/decoder.h"
+#include "userspace/gpu/batch_validator.h"
 #include "latest_records.h"
 
 #include <cupti.h>

@@ -5,15 +5,15 @@
 //  - over the socket: a process with its own copy of the library (as in a container) is not
 //    reached by the probe, so the library falls back to the socket the recording serves (its
 //    own, so a daemon serving the shared one cannot take the command's batches).
-#include "capture/capture.h"
-#include "tables/process_table.h"
+#include "userspace/capture/capture.h"
+#include "userspace/tables/process_table.h"
 #include "temp_dir.h"
 #include "handmade_buffer.h"
 #include "subprocess.h"
 
 extern "C" {
-#include "gpu.h"
-#include "host.h"
+#include "bpf/gpu.h"
+#include "bpf/host.h"
 }
 
 #include <gtest/gtest.h>

@@ -1,13 +1,13 @@
 // The SOCK_SEQPACKET fallback end to end, no root needed: the emitter (linked to the real
 // library, no USDT tracer attached) connects to a SeqpacketListener and sends its batches;
 // the daemon side checks the peer with SO_PEERCRED and validates every batch.
-#include "gpu/gpu_ingest.h"
+#include "userspace/gpu/gpu_ingest.h"
 #include "temp_dir.h"
-#include "gpu/seqpacket_listener.h"
+#include "userspace/gpu/seqpacket_listener.h"
 #include "handmade_buffer.h"
 #include "malformed_batches.h"
 #include "subprocess.h"
-#include "util/clock.h"
+#include "userspace/util/clock.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

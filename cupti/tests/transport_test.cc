@@ -1,9 +1,9 @@
 // DaemonTransport's socket route against a real SOCK_SEQPACKET listener in this process: how
 // it rides out a burst that outruns the daemon, and how little a stalled daemon costs.
 // (No USDT tracer is attached to this test binary: the library picks the socket.)
-#include "transport.h"
+#include "cupti/transport.h"
 
-#include "clock_alignment.h"
+#include "cupti/clock_alignment.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@
 #include <vector>
 
 extern "C" {
-#include "gpu.h"
+#include "bpf/gpu.h"
 }
 
 namespace gputrace::cupti {

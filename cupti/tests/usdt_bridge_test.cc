@@ -1,14 +1,14 @@
 // The USDT bridge end to end on this kernel (needs root): bpf/gpu.bpf.c attached to the
 // library's gputrace:batch probe, the emitter sending through the real probe, the probe's own
 // GPU ring drained with libbpf, the daemon's decoder and GpuIngest validating what arrived.
-#include "decode/decoder.h"
-#include "gpu/gpu_ingest.h"
-#include "gpu/gpu_probe.h"
+#include "userspace/decode/decoder.h"
+#include "userspace/gpu/gpu_ingest.h"
+#include "userspace/gpu/gpu_probe.h"
 #include "handmade_buffer.h"
-#include "loader/shared_maps.h"
+#include "userspace/loader/shared_maps.h"
 #include "malformed_batches.h"
 #include "subprocess.h"
-#include "util/clock.h"
+#include "userspace/util/clock.h"
 
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>

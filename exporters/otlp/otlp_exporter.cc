@@ -1,8 +1,8 @@
-#include "otlp/otlp_exporter.h"
+#include "exporters/otlp/otlp_exporter.h"
 
-#include "model/loss_counters.h"
-#include "util/fd.h"
-#include "util/log.h"
+#include "userspace/model/loss_counters.h"
+#include "userspace/util/fd.h"
+#include "userspace/util/log.h"
 
 #include <fmt/format.h>
 

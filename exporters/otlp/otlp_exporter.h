@@ -17,9 +17,9 @@
 //   (*otlp)->shutdown(5s);   // delivers what it can in 5 s, counts the rest as dropped
 #pragma once
 
-#include "otlp/otlp_http.h"
-#include "otlp/otlp_json.h"
-#include "telemetry/telemetry_sink.h"
+#include "exporters/otlp/otlp_http.h"
+#include "exporters/otlp/otlp_json.h"
+#include "exporters/telemetry/telemetry_sink.h"
 
 #include <memory>
 #include <optional>

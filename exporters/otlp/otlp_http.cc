@@ -1,6 +1,6 @@
-#include "otlp/otlp_http.h"
+#include "exporters/otlp/otlp_http.h"
 
-#include "util/fd.h"
+#include "userspace/util/fd.h"
 
 #include <fcntl.h>
 #include <netdb.h>

@@ -10,8 +10,8 @@
 // base from the environment; --otlp-endpoint wins over both.
 #pragma once
 
-#include "otlp/otlp_json.h"
-#include "util/result.h"
+#include "exporters/otlp/otlp_json.h"
+#include "userspace/util/result.h"
 
 #include <atomic>
 #include <chrono>

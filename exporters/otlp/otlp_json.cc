@@ -1,7 +1,7 @@
-#include "otlp/otlp_json.h"
+#include "exporters/otlp/otlp_json.h"
 
-#include "telemetry/metric_model.h"
-#include "telemetry/utf8.h"
+#include "exporters/telemetry/metric_model.h"
+#include "exporters/telemetry/utf8.h"
 
 #include <fmt/format.h>
 

@@ -29,7 +29,7 @@
 //   for (OtlpRequest& r : enc.encode(batch)) queue(r);
 #pragma once
 
-#include "telemetry/telemetry_sink.h"
+#include "exporters/telemetry/telemetry_sink.h"
 
 #include <nlohmann/json.hpp>
 

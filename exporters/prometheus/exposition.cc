@@ -1,6 +1,6 @@
-#include "prometheus/exposition.h"
+#include "exporters/prometheus/exposition.h"
 
-#include "telemetry/utf8.h"
+#include "exporters/telemetry/utf8.h"
 
 #include <fmt/format.h>
 

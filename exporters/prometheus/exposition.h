@@ -10,7 +10,7 @@
 //   std::string text = render_prometheus_text(build_metric_model(snapshot, selection));
 #pragma once
 
-#include "telemetry/metric_model.h"
+#include "exporters/telemetry/metric_model.h"
 
 #include <string>
 #include <string_view>

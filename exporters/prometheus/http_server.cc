@@ -1,4 +1,4 @@
-#include "prometheus/http_server.h"
+#include "exporters/prometheus/http_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

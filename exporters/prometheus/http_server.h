@@ -13,8 +13,8 @@
 //   (*server)->address();                 // "127.0.0.1:9478" (the real port when given 0)
 #pragma once
 
-#include "util/fd.h"
-#include "util/result.h"
+#include "userspace/util/fd.h"
+#include "userspace/util/result.h"
 
 #include <atomic>
 #include <memory>

@@ -1,9 +1,9 @@
-#include "prometheus/prometheus_exporter.h"
+#include "exporters/prometheus/prometheus_exporter.h"
 
-#include "prometheus/exposition.h"
-#include "prometheus/textfile.h"
-#include "model/loss_counters.h"
-#include "util/log.h"
+#include "exporters/prometheus/exposition.h"
+#include "exporters/prometheus/textfile.h"
+#include "userspace/model/loss_counters.h"
+#include "userspace/util/log.h"
 
 #include <condition_variable>
 #include <mutex>

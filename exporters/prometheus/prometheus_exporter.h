@@ -10,8 +10,8 @@
 //   (*prom)->publish(batch);
 #pragma once
 
-#include "prometheus/http_server.h"
-#include "telemetry/telemetry_sink.h"
+#include "exporters/prometheus/http_server.h"
+#include "exporters/telemetry/telemetry_sink.h"
 
 #include <atomic>
 #include <memory>

@@ -1,6 +1,6 @@
-#include "prometheus/textfile.h"
+#include "exporters/prometheus/textfile.h"
 
-#include "util/fd.h"
+#include "userspace/util/fd.h"
 
 #include <fcntl.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 //   if (auto r = write_textfile_atomically("/var/lib/node_exporter/gputrace.prom", text); !r) ...
 #pragma once
 
-#include "util/result.h"
+#include "userspace/util/result.h"
 
 #include <string>
 #include <string_view>

@@ -1,4 +1,4 @@
-#include "report/device_fields.h"
+#include "exporters/report/device_fields.h"
 
 #include <fmt/format.h>
 

@@ -2,7 +2,7 @@
 // 32000 MT/s x16".
 #pragma once
 
-#include "model/host_snapshot.h"
+#include "userspace/model/host_snapshot.h"
 
 #include <string>
 #include <string_view>

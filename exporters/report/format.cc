@@ -1,4 +1,4 @@
-#include "report/format.h"
+#include "exporters/report/format.h"
 
 namespace gputrace {
 

@@ -1,6 +1,6 @@
-#include "report/gpu_section.h"
+#include "exporters/report/gpu_section.h"
 
-#include "report/safe_text.h"
+#include "exporters/report/safe_text.h"
 
 #include <fmt/format.h>
 

@@ -2,7 +2,7 @@
 // concluded, the injection libraries' own notes, transfer totals and learned baselines.
 #pragma once
 
-#include "model/host_snapshot.h"
+#include "userspace/model/host_snapshot.h"
 
 #include <string>
 

@@ -1,11 +1,11 @@
-#include "report/html_report.h"
+#include "exporters/report/html_report.h"
 
-#include "report/markdown_report.h"
-#include "report/svg.h"
-#include "report/device_fields.h"
-#include "model/loss_counters.h"
-#include "report/listing.h"
-#include "util/units.h"
+#include "exporters/report/markdown_report.h"
+#include "exporters/report/svg.h"
+#include "exporters/report/device_fields.h"
+#include "userspace/model/loss_counters.h"
+#include "exporters/report/listing.h"
+#include "userspace/util/units.h"
 
 #include <fmt/format.h>
 

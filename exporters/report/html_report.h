@@ -6,8 +6,8 @@
 // first with its evidence, devices, mapping owners, GC pauses and loss counters.
 #pragma once
 
-#include "model/host_snapshot.h"
-#include "model/timeline.h"
+#include "userspace/model/host_snapshot.h"
+#include "userspace/model/timeline.h"
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "report/listing.h"
+#include "exporters/report/listing.h"
 
 #include <fmt/format.h>
 

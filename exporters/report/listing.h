@@ -3,7 +3,7 @@
 // say how many more there are; report.json keeps every entry.
 #pragma once
 
-#include "model/host_snapshot.h"
+#include "userspace/model/host_snapshot.h"
 
 #include <algorithm>
 #include <cstddef>

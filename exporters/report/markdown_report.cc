@@ -1,9 +1,9 @@
-#include "report/markdown_report.h"
+#include "exporters/report/markdown_report.h"
 
-#include "report/device_fields.h"
-#include "report/listing.h"
-#include "report/safe_text.h"
-#include "util/units.h"
+#include "exporters/report/device_fields.h"
+#include "exporters/report/listing.h"
+#include "exporters/report/safe_text.h"
+#include "userspace/util/units.h"
 
 #include <fmt/format.h>
 

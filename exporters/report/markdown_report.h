@@ -4,7 +4,7 @@
 // capture, a live run and the daemon's SIGUSR1 dump give the same document.
 #pragma once
 
-#include "report/report.h"
+#include "exporters/report/report.h"
 
 #include <string>
 #include <vector>

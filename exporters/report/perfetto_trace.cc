@@ -1,4 +1,4 @@
-#include "report/perfetto_trace.h"
+#include "exporters/report/perfetto_trace.h"
 
 #include <fmt/format.h>
 

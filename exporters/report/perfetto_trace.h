@@ -7,8 +7,8 @@
 // lines up with other tools stamping that clock. See docs/views.md.
 #pragma once
 
-#include "model/host_snapshot.h"
-#include "model/timeline.h"
+#include "userspace/model/host_snapshot.h"
+#include "userspace/model/timeline.h"
 
 #include <cstdint>
 #include <string>

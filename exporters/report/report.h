@@ -3,8 +3,8 @@
 // The other report files (Markdown, HTML, Perfetto) are in report_files.h.
 #pragma once
 
-#include "model/host_snapshot.h"
-#include "report/format.h"
+#include "userspace/model/host_snapshot.h"
+#include "exporters/report/format.h"
 
 #include <string>
 #include <vector>

@@ -1,8 +1,8 @@
-#include "report/report_files.h"
+#include "exporters/report/report_files.h"
 
-#include "report/html_report.h"
-#include "report/markdown_report.h"
-#include "report/perfetto_trace.h"
+#include "exporters/report/html_report.h"
+#include "exporters/report/markdown_report.h"
+#include "exporters/report/perfetto_trace.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

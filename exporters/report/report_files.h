@@ -11,10 +11,10 @@
 // statistics included) and the timeline must be finished (TimelineRecorder::finish).
 #pragma once
 
-#include "model/host_snapshot.h"
-#include "model/timeline.h"
-#include "report/format.h"
-#include "util/result.h"
+#include "userspace/model/host_snapshot.h"
+#include "userspace/model/timeline.h"
+#include "exporters/report/format.h"
+#include "userspace/util/result.h"
 
 #include <string>
 #include <vector>

@@ -1,7 +1,7 @@
 // The report as JSON (schema gputrace.report/1, docs/report-schema.md). Key order is fixed
 // by construction (ordered_json), lists are in a defined order, so the same input always
 // gives the same bytes.
-#include "report/report.h"
+#include "exporters/report/report.h"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
-#include "report/safe_text.h"
+#include "exporters/report/safe_text.h"
 
-#include "telemetry/utf8.h"
+#include "exporters/telemetry/utf8.h"
 
 namespace gputrace {
 

@@ -1,4 +1,4 @@
-#include "report/svg.h"
+#include "exporters/report/svg.h"
 
 #include <fmt/format.h>
 

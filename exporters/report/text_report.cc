@@ -1,9 +1,9 @@
 // Renders the report as text for people: worst findings first with their evidence, then
 // devices and their DMA totals, the owners of mappings, and the loss counters. It goes to a
 // terminal: every string from the trace passes through safe_text.
-#include "report/gpu_section.h"
-#include "report/report.h"
-#include "report/safe_text.h"
+#include "exporters/report/gpu_section.h"
+#include "exporters/report/report.h"
+#include "exporters/report/safe_text.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "telemetry/finding_spans.h"
+#include "exporters/telemetry/finding_spans.h"
 
 namespace gputrace::telemetry {
 

@@ -9,8 +9,8 @@
 //   spans.insert(spans.end(), f.spans.begin(), f.spans.end());  not_kept += f.not_kept;
 #pragma once
 
-#include "model/finding.h"
-#include "model/timeline_span.h"
+#include "userspace/model/finding.h"
+#include "userspace/model/timeline_span.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "telemetry/metric_model.h"
+#include "exporters/telemetry/metric_model.h"
 
 #include <fmt/format.h>
 

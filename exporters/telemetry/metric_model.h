@@ -18,8 +18,8 @@
 //   for (const MetricFamily& f : m.families) ...
 #pragma once
 
-#include "model/host_snapshot.h"
-#include "telemetry/process_selection.h"
+#include "userspace/model/host_snapshot.h"
+#include "exporters/telemetry/process_selection.h"
 
 #include <cstdint>
 #include <optional>

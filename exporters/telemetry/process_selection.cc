@@ -1,4 +1,4 @@
-#include "telemetry/process_selection.h"
+#include "exporters/telemetry/process_selection.h"
 
 #include <algorithm>
 #include <map>

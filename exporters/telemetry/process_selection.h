@@ -17,7 +17,7 @@
 //   if (sel.named(pid)) ...
 #pragma once
 
-#include "model/host_snapshot.h"
+#include "userspace/model/host_snapshot.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -21,10 +21,10 @@
 //   at exit:         every s->shutdown(deadline) at once, on threads of their own
 #pragma once
 
-#include "model/finding.h"
-#include "model/host_snapshot.h"
-#include "model/timeline_span.h"
-#include "telemetry/metric_model.h"
+#include "userspace/model/finding.h"
+#include "userspace/model/host_snapshot.h"
+#include "userspace/model/timeline_span.h"
+#include "exporters/telemetry/metric_model.h"
 
 #include <chrono>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "telemetry/utf8.h"
+#include "exporters/telemetry/utf8.h"
 
 #include <cstdint>
 

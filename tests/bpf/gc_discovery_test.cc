@@ -2,7 +2,7 @@
 // told apart; a filter keeps other runtimes out; an untraceable interpreter is explained.
 #include "gc_test_support.h"
 
-#include "gc/gc_doctor.h"
+#include "userspace/gc/gc_doctor.h"
 
 #include <fstream>
 

@@ -3,7 +3,7 @@
 // (all but a few: see DurationAgreement).
 #include "gc_test_support.h"
 
-#include "gc/pause_stats.h"
+#include "userspace/gc/pause_stats.h"
 
 namespace gputrace::gc::testing {
 namespace {

@@ -2,12 +2,12 @@
 // child processes (the workloads in tests/testprogs/gc/) driven through stdin/stdout.
 #pragma once
 
-#include "decode/decoder.h"
-#include "gc/gc_tracer.h"
-#include "loader/shared_maps.h"
+#include "userspace/decode/decoder.h"
+#include "userspace/gc/gc_tracer.h"
+#include "userspace/loader/shared_maps.h"
 
 extern "C" {
-#include "gc.h"
+#include "bpf/gc.h"
 }
 
 #include <bpf/libbpf.h>

@@ -3,14 +3,14 @@
 //  - raw_tp handlers driven with bpf_prog_test_run_opts go through the real ring buffer,
 //    decoder and engine (no DMA ever fires here: there is no IOMMU);
 //  - process events of a real child process.
-#include "engine/engine.h"
-#include "loader/flavour_choice.h"
-#include "loader/kernel_tracer.h"
-#include "ring/consumer.h"
+#include "userspace/engine/engine.h"
+#include "userspace/loader/flavour_choice.h"
+#include "userspace/loader/kernel_tracer.h"
+#include "userspace/ring/consumer.h"
 
 extern "C" {
-#include "dma.h"
-#include "proc.h"
+#include "bpf/dma.h"
+#include "bpf/proc.h"
 }
 
 #include <bpf/bpf.h>

@@ -14,11 +14,11 @@
 #include "record_builder.h"
 
 extern "C" {
-#include "gc.h"
-#include "gpu.h"
+#include "bpf/gc.h"
+#include "bpf/gpu.h"
 }
 
-#include "capture/capture.h"
+#include "userspace/capture/capture.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

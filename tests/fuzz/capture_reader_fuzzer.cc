@@ -1,8 +1,8 @@
 // libFuzzer target: the capture reader and the record decoder must accept or reject any
 // bytes without crashing, reading out of bounds, or allocating without bound, and every
 // Record they hand out must satisfy the Decoder's promises.
-#include "capture/capture.h"
-#include "decode/decoder.h"
+#include "userspace/capture/capture.h"
+#include "userspace/decode/decoder.h"
 
 #include <cstddef>
 #include <cstdint>

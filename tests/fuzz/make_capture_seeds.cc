@@ -1,7 +1,7 @@
 // Writes the capture fuzzer's seed corpus into a directory: valid captures of several
 // shapes, one cut short, and bare wire records for the decoder, so the fuzzer starts from
 // inputs that reach past the header checks.
-#include "capture/capture.h"
+#include "userspace/capture/capture.h"
 #include "capture_records.h"
 
 #include <fmt/format.h>

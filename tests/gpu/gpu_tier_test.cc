@@ -15,13 +15,13 @@
 // what it needs (root, uprobes), saying so. The programs are found through GPUTRACE_BIN,
 // GPUTRACE_CUPTI_LIB and GPU_VECADD when set (a copied tree: tests/gpu/run-gpu-tier.sh), else
 // where this build put them.
-#include "decode/decoder.h"
-#include "gpu/gpu_ingest.h"
-#include "gpu/gpu_probe.h"
-#include "gpu/seqpacket_listener.h"
-#include "loader/shared_maps.h"
+#include "userspace/decode/decoder.h"
+#include "userspace/gpu/gpu_ingest.h"
+#include "userspace/gpu/gpu_probe.h"
+#include "userspace/gpu/seqpacket_listener.h"
+#include "userspace/loader/shared_maps.h"
 #include "subprocess.h"
-#include "util/clock.h"
+#include "userspace/util/clock.h"
 #include "vecadd_check.h"
 
 #include <fmt/format.h>

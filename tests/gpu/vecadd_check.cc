@@ -1,6 +1,6 @@
 #include "vecadd_check.h"
 
-#include "capture/capture.h"
+#include "userspace/capture/capture.h"
 
 #include <fmt/format.h>
 

@@ -4,11 +4,11 @@
 #pragma once
 
 extern "C" {
-#include "gpu.h"
+#include "bpf/gpu.h"
 }
 
-#include "decode/record.h"
-#include "util/result.h"
+#include "userspace/decode/record.h"
+#include "userspace/util/result.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -4,7 +4,7 @@
 // named for what is wrong with it; otherwise a broken checker would pass every GPU run.
 #include "vecadd_check.h"
 
-#include "capture/capture.h"
+#include "userspace/capture/capture.h"
 #include "record_builder.h"
 
 #include <gtest/gtest.h>

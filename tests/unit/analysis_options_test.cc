@@ -1,5 +1,5 @@
 // --threshold NAME=VALUE reaches the engine's configuration, and bad input is refused.
-#include "cli/analysis_options.h"
+#include "userspace/cli/analysis_options.h"
 
 #include <gtest/gtest.h>
 

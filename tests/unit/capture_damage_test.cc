@@ -1,7 +1,7 @@
 // Captures cut short or damaged: what the reader accepts, and how it says what is wrong.
-#include "capture/capture.h"
-#include "capture/format.h"
-#include "capture/zlib_stream.h"
+#include "userspace/capture/capture.h"
+#include "userspace/capture/format.h"
+#include "userspace/capture/zlib_stream.h"
 #include "capture_test_support.h"
 
 #include <fmt/format.h>

@@ -3,15 +3,15 @@
 #pragma once
 
 extern "C" {
-#include "dma.h"
-#include "host.h"
-#include "iommu.h"
-#include "pcie.h"
-#include "proc.h"
+#include "bpf/dma.h"
+#include "bpf/host.h"
+#include "bpf/iommu.h"
+#include "bpf/pcie.h"
+#include "bpf/proc.h"
 }
 
-#include "capture/capture.h"
-#include "decode/decoder.h"
+#include "userspace/capture/capture.h"
+#include "userspace/decode/decoder.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
-#include "capture/capture.h"
-#include "capture/host_info.h"
+#include "userspace/capture/capture.h"
+#include "userspace/capture/host_info.h"
 #include "capture_test_support.h"
 
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // writing and reading helpers, and an assertion on error messages.
 #pragma once
 
-#include "capture/capture.h"
+#include "userspace/capture/capture.h"
 #include "capture_records.h"
 
 #include <fmt/format.h>

@@ -2,7 +2,7 @@
 // Every record is synthetic here; tests/scenarios replays real kernel and GC captures.
 #include "record_builder.h"
 
-#include "decode/kinds.h"
+#include "userspace/decode/kinds.h"
 
 #include <algorithm>
 #include <cstring>

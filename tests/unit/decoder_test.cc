@@ -1,7 +1,7 @@
-#include "decode/decoder.h"
+#include "userspace/decode/decoder.h"
 
 extern "C" {
-#include "dma.h"
+#include "bpf/dma.h"
 }
 
 #include <gtest/gtest.h>

@@ -1,10 +1,10 @@
 // The GC pause analyzer on hand-made record sequences; the duration histogram; Go build info.
-#include "gc/duration_histogram.h"
-#include "gc/go_buildinfo.h"
-#include "gc/pause_stats.h"
+#include "userspace/gc/duration_histogram.h"
+#include "userspace/gc/go_buildinfo.h"
+#include "userspace/gc/pause_stats.h"
 
 extern "C" {
-#include "gc.h"
+#include "bpf/gc.h"
 }
 
 #include <gtest/gtest.h>

@@ -1,9 +1,9 @@
-#include "gpu/batch_validator.h"
+#include "userspace/gpu/batch_validator.h"
 
-#include "decode/decoder.h"
+#include "userspace/decode/decoder.h"
 
 extern "C" {
-#include "host.h"
+#include "bpf/host.h"
 }
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "gpu/cupti_socket.h"
+#include "userspace/gpu/cupti_socket.h"
 #include "temp_dir.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "correlate/gpu_devices.h"
+#include "userspace/correlate/gpu_devices.h"
 
 #include <gtest/gtest.h>
 

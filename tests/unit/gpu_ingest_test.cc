@@ -1,4 +1,4 @@
-#include "gpu/gpu_ingest.h"
+#include "userspace/gpu/gpu_ingest.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "gpu/injection_env.h"
+#include "userspace/gpu/injection_env.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
-#include "gpu/seqpacket_listener.h"
+#include "userspace/gpu/seqpacket_listener.h"
 #include "temp_dir.h"
 
 extern "C" {
-#include "gpu.h"
+#include "bpf/gpu.h"
 }
 
 #include <gtest/gtest.h>

@@ -2,9 +2,9 @@
 #include "record_builder.h"
 #include "report_scenario.h"
 
-#include "capture/capture.h"
-#include "gc/pause_stats.h"
-#include "model/host_snapshot.h"
+#include "userspace/capture/capture.h"
+#include "userspace/gc/pause_stats.h"
+#include "userspace/model/host_snapshot.h"
 
 namespace gputrace {
 namespace {

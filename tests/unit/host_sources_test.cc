@@ -1,14 +1,14 @@
 // Daemon-side sources: kallsyms and stack records, the kernel-log DMAR fault parser, sysfs parsing.
-#include "decode/decoder.h"
-#include "host/kallsyms.h"
-#include "host/kmsg_faults.h"
-#include "host/link_watch.h"
-#include "host/pci_devices.h"
-#include "host/stacks.h"
+#include "userspace/decode/decoder.h"
+#include "userspace/host/kallsyms.h"
+#include "userspace/host/kmsg_faults.h"
+#include "userspace/host/link_watch.h"
+#include "userspace/host/pci_devices.h"
+#include "userspace/host/stacks.h"
 
 extern "C" {
-#include "host.h"
-#include "iommu.h"
+#include "bpf/host.h"
+#include "bpf/iommu.h"
 }
 
 #include <gtest/gtest.h>

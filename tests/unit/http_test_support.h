@@ -3,7 +3,7 @@
 // with the statuses it is given, for the OTLP POST path.
 #pragma once
 
-#include "util/fd.h"
+#include "userspace/util/fd.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

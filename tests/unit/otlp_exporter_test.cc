@@ -8,9 +8,9 @@
 #include "http_test_support.h"
 #include "telemetry_fixture.h"
 
-#include "otlp/otlp_exporter.h"
-#include "otlp/otlp_http.h"
-#include "otlp/otlp_json.h"
+#include "exporters/otlp/otlp_exporter.h"
+#include "exporters/otlp/otlp_http.h"
+#include "exporters/otlp/otlp_json.h"
 
 #include <gtest/gtest.h>
 

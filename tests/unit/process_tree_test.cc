@@ -1,6 +1,6 @@
-#include "session/process_tree.h"
+#include "userspace/session/process_tree.h"
 
-#include "host/synthesized.h"
+#include "userspace/host/synthesized.h"
 
 #include <gtest/gtest.h>
 

@@ -5,11 +5,11 @@
 #include "http_test_support.h"
 #include "telemetry_fixture.h"
 
-#include "prometheus/exposition.h"
-#include "prometheus/http_server.h"
-#include "prometheus/prometheus_exporter.h"
-#include "prometheus/textfile.h"
-#include "telemetry/metric_model.h"
+#include "exporters/prometheus/exposition.h"
+#include "exporters/prometheus/http_server.h"
+#include "exporters/prometheus/prometheus_exporter.h"
+#include "exporters/prometheus/textfile.h"
+#include "exporters/telemetry/metric_model.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

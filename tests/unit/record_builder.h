@@ -3,17 +3,17 @@
 #pragma once
 
 extern "C" {
-#include "dma.h"
-#include "gc.h"
-#include "gpu.h"
-#include "host.h"
-#include "iommu.h"
-#include "pcie.h"
-#include "proc.h"
+#include "bpf/dma.h"
+#include "bpf/gc.h"
+#include "bpf/gpu.h"
+#include "bpf/host.h"
+#include "bpf/iommu.h"
+#include "bpf/pcie.h"
+#include "bpf/proc.h"
 }
 
-#include "decode/decoder.h"
-#include "engine/engine.h"
+#include "userspace/decode/decoder.h"
+#include "userspace/engine/engine.h"
 
 #include <gtest/gtest.h>
 

@@ -5,13 +5,13 @@
 // Regenerate the golden files after an intended change:
 //   GPUTRACE_UPDATE_GOLDEN=1 ./unit_tests --gtest_filter='ReportFiles*'
 #include "golden.h"
-#include "report/html_report.h"
-#include "report/listing.h"
-#include "report/markdown_report.h"
-#include "report/perfetto_trace.h"
-#include "report/report_files.h"
+#include "exporters/report/html_report.h"
+#include "exporters/report/listing.h"
+#include "exporters/report/markdown_report.h"
+#include "exporters/report/perfetto_trace.h"
+#include "exporters/report/report_files.h"
 #include "report_scenario.h"
-#include "timeline/timeline_recorder.h"
+#include "userspace/timeline/timeline_recorder.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

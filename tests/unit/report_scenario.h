@@ -5,13 +5,13 @@
 #pragma once
 
 #include "record_builder.h"
-#include "pipeline/pipeline.h"
-#include "report/report.h"
-#include "snapshot/snapshot_builder.h"
+#include "userspace/pipeline/pipeline.h"
+#include "exporters/report/report.h"
+#include "userspace/snapshot/snapshot_builder.h"
 
 extern "C" {
-#include "gc.h"
-#include "gpu.h"
+#include "bpf/gc.h"
+#include "bpf/gpu.h"
 }
 
 #include <string>

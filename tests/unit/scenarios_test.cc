@@ -11,10 +11,10 @@
 #include "golden.h"
 #include "record_builder.h"
 
-#include "capture/capture.h"
-#include "decode/kinds.h"
-#include "pipeline/replay.h"
-#include "report/report.h"
+#include "userspace/capture/capture.h"
+#include "userspace/decode/kinds.h"
+#include "userspace/pipeline/replay.h"
+#include "exporters/report/report.h"
 
 #include <filesystem>
 #include <functional>

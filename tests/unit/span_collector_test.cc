@@ -2,12 +2,12 @@
 #include "record_builder.h"
 
 extern "C" {
-#include "gc.h"
-#include "gpu.h"
+#include "bpf/gc.h"
+#include "bpf/gpu.h"
 }
 
-#include "host/container_id.h"
-#include "snapshot/span_collector.h"
+#include "userspace/host/container_id.h"
+#include "userspace/snapshot/span_collector.h"
 
 namespace gputrace {
 namespace {

@@ -1,5 +1,5 @@
 // The spans findings stand for, and their budget apart from the pause and copy spans.
-#include "telemetry/finding_spans.h"
+#include "exporters/telemetry/finding_spans.h"
 
 #include <gtest/gtest.h>
 

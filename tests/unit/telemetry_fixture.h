@@ -4,10 +4,10 @@
 // process whose comm holds every character the formats must escape.
 #pragma once
 
-#include "model/host_snapshot.h"
-#include "telemetry/finding_spans.h"
-#include "telemetry/metric_model.h"
-#include "telemetry/telemetry_sink.h"
+#include "userspace/model/host_snapshot.h"
+#include "exporters/telemetry/finding_spans.h"
+#include "exporters/telemetry/metric_model.h"
+#include "exporters/telemetry/telemetry_sink.h"
 
 #include <vector>
 

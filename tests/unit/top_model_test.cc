@@ -2,11 +2,11 @@
 // selection, pause and keys (TopModel), and what a frame of a given size shows (layout):
 // exact size, columns dropped on narrow terminals, panes, the batch text. Also the
 // container-id parser the live view uses.
-#include "gc/pause_stats.h"
+#include "userspace/gc/pause_stats.h"
 #include "report_scenario.h"
-#include "model/host_snapshot.h"
-#include "top/top_layout.h"
-#include "top/top_model.h"
+#include "userspace/model/host_snapshot.h"
+#include "views/top/top_layout.h"
+#include "views/top/top_model.h"
 
 #include <gtest/gtest.h>
 

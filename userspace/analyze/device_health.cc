@@ -1,6 +1,6 @@
-#include "analyze/device_health.h"
+#include "userspace/analyze/device_health.h"
 
-#include "tables/process_table.h"
+#include "userspace/tables/process_table.h"
 
 #include <fmt/format.h>
 

@@ -5,13 +5,13 @@
 // (bounces, latencies) reach the correlation as KernelHistory buckets.
 #pragma once
 
-#include "model/finding.h"
-#include "model/histogram_bounds.h"
-#include "tables/device_table.h"
+#include "userspace/model/finding.h"
+#include "userspace/model/histogram_bounds.h"
+#include "userspace/tables/device_table.h"
 
 extern "C" {
-#include "iommu.h"
-#include "pcie.h"
+#include "bpf/iommu.h"
+#include "bpf/pcie.h"
 }
 
 #include <cstdint>

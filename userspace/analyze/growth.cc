@@ -1,4 +1,4 @@
-#include "analyze/growth.h"
+#include "userspace/analyze/growth.h"
 
 #include <fmt/format.h>
 

@@ -7,10 +7,10 @@
 // a leak, even when a trickle follows.
 #pragma once
 
-#include "model/analysis_config.h"
-#include "model/finding.h"
-#include "analyze/mappings.h"
-#include "tables/device_table.h"
+#include "userspace/model/analysis_config.h"
+#include "userspace/model/finding.h"
+#include "userspace/analyze/mappings.h"
+#include "userspace/tables/device_table.h"
 
 #include <cstdint>
 #include <deque>

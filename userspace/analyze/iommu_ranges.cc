@@ -1,4 +1,4 @@
-#include "analyze/iommu_ranges.h"
+#include "userspace/analyze/iommu_ranges.h"
 
 #include <iterator>
 

@@ -5,7 +5,7 @@
 #pragma once
 
 extern "C" {
-#include "iommu.h"
+#include "bpf/iommu.h"
 }
 
 #include <cstdint>

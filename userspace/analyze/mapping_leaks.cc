@@ -1,6 +1,6 @@
 // MappingTracker's leak rules: mappings outstanding at driver unbind (dma-debug's rule) and
 // mappings a user process left behind when it exited (after a grace period).
-#include "analyze/mappings.h"
+#include "userspace/analyze/mappings.h"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
 // MappingTracker's bookkeeping: maps, unmaps, totals, and the unmatched-unmap rule.
 // The leak rules (unbind, owner exit) and the evidence live in mapping_leaks.cc.
-#include "analyze/mappings.h"
+#include "userspace/analyze/mappings.h"
 
 #include <fmt/format.h>
 

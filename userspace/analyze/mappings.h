@@ -3,15 +3,15 @@
 // dma_leak_unbind, dma_leak_owner_exit and dma_unmap_unmatched (docs/findings.md).
 #pragma once
 
-#include "model/finding.h"
-#include "analyze/open_hash_map.h"
-#include "analyze/owners.h"
-#include "tables/device_table.h"
-#include "tables/process_table.h"
-#include "tables/stack_table.h"
+#include "userspace/model/finding.h"
+#include "userspace/analyze/open_hash_map.h"
+#include "userspace/analyze/owners.h"
+#include "userspace/tables/device_table.h"
+#include "userspace/tables/process_table.h"
+#include "userspace/tables/stack_table.h"
 
 extern "C" {
-#include "dma.h"
+#include "bpf/dma.h"
 }
 
 #include <array>

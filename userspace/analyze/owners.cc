@@ -1,6 +1,6 @@
-#include "analyze/owners.h"
+#include "userspace/analyze/owners.h"
 
-#include "analyze/open_hash_map.h"
+#include "userspace/analyze/open_hash_map.h"
 
 #include <algorithm>
 #include <cstring>

@@ -2,7 +2,7 @@
 // of a pid, a start time and a name, which keeps the outstanding-mapping table compact.
 #pragma once
 
-#include "tables/process_table.h"
+#include "userspace/tables/process_table.h"
 
 #include <array>
 #include <cstdint>

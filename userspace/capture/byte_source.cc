@@ -1,4 +1,4 @@
-#include "capture/byte_source.h"
+#include "userspace/capture/byte_source.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

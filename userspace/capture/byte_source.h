@@ -3,8 +3,8 @@
 // SIGBUS, and the reader must not crash on any file.
 #pragma once
 
-#include "util/fd.h"
-#include "util/result.h"
+#include "userspace/util/fd.h"
+#include "userspace/util/result.h"
 
 #include <cstddef>
 #include <cstdint>

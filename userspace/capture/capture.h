@@ -10,8 +10,8 @@
 // stays readable up to its last whole chunk.
 #pragma once
 
-#include "decode/record.h"
-#include "util/result.h"
+#include "userspace/decode/record.h"
+#include "userspace/util/result.h"
 
 #include <cstdint>
 #include <functional>

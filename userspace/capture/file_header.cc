@@ -1,4 +1,4 @@
-#include "capture/file_header.h"
+#include "userspace/capture/file_header.h"
 
 #include <algorithm>
 #include <cstring>

@@ -2,9 +2,9 @@
 // facts about the host that recorded the capture.
 #pragma once
 
-#include "capture/capture.h"
-#include "capture/format.h"
-#include "util/result.h"
+#include "userspace/capture/capture.h"
+#include "userspace/capture/format.h"
+#include "userspace/util/result.h"
 
 #include <cstddef>
 #include <span>

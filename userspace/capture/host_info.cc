@@ -1,4 +1,4 @@
-#include "capture/host_info.h"
+#include "userspace/capture/host_info.h"
 
 #include <sys/utsname.h>
 

@@ -1,7 +1,7 @@
 // Facts about this host for a new capture's header.
 #pragma once
 
-#include "capture/capture.h"
+#include "userspace/capture/capture.h"
 
 namespace gputrace {
 

@@ -1,11 +1,11 @@
 // CaptureReader: validates a capture's header, then each chunk's framing, checksum,
 // compression and records before handing the records on.
-#include "capture/byte_source.h"
-#include "capture/capture.h"
-#include "capture/file_header.h"
-#include "capture/format.h"
-#include "capture/zlib_stream.h"
-#include "decode/decoder.h"
+#include "userspace/capture/byte_source.h"
+#include "userspace/capture/capture.h"
+#include "userspace/capture/file_header.h"
+#include "userspace/capture/format.h"
+#include "userspace/capture/zlib_stream.h"
+#include "userspace/decode/decoder.h"
 
 #include <zlib.h>
 

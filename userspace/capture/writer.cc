@@ -1,12 +1,12 @@
 // CaptureWriter: buffers records into ~256 KiB chunks and writes each chunk, header and
 // compressed data, with one write so a killed recorder leaves at most one partial chunk.
-#include "capture/capture.h"
-#include "capture/file_header.h"
-#include "capture/format.h"
-#include "capture/zlib_stream.h"
-#include "decode/decoder.h"
-#include "decode/kinds.h"
-#include "util/fd.h"
+#include "userspace/capture/capture.h"
+#include "userspace/capture/file_header.h"
+#include "userspace/capture/format.h"
+#include "userspace/capture/zlib_stream.h"
+#include "userspace/decode/decoder.h"
+#include "userspace/decode/kinds.h"
+#include "userspace/util/fd.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

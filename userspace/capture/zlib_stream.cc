@@ -1,4 +1,4 @@
-#include "capture/zlib_stream.h"
+#include "userspace/capture/zlib_stream.h"
 
 namespace gputrace::capture {
 namespace {

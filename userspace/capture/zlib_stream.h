@@ -2,7 +2,7 @@
 // capture with thousands of chunks costs one zlib state, not thousands.
 #pragma once
 
-#include "util/result.h"
+#include "userspace/util/result.h"
 
 #include <zlib.h>
 

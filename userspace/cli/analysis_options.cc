@@ -1,4 +1,4 @@
-#include "cli/analysis_options.h"
+#include "userspace/cli/analysis_options.h"
 
 #include <fmt/format.h>
 

@@ -2,9 +2,9 @@
 // explains each default), shared by every command that runs the engine.
 #pragma once
 
-#include "cli/options.h"
-#include "model/analysis_config.h"
-#include "util/result.h"
+#include "userspace/cli/options.h"
+#include "userspace/model/analysis_config.h"
+#include "userspace/util/result.h"
 
 namespace gputrace {
 

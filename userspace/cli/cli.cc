@@ -1,7 +1,7 @@
-#include "cli/cli.h"
+#include "userspace/cli/cli.h"
 
-#include "cli/commands.h"
-#include "util/log.h"
+#include "userspace/cli/commands.h"
+#include "userspace/util/log.h"
 
 #include <bpf/libbpf.h>
 #include <signal.h>

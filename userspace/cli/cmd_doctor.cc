@@ -1,12 +1,12 @@
 // `gputrace doctor`: for each hook, the flavour that attaches on this kernel or the exact
 // reason none does; IOMMU mode per group; GPUs and their PCIe links. It really loads and
 // attaches (then detaches) every collector, so what it says is what `record` will get.
-#include "cli/commands.h"
-#include "cli/options.h"
-#include "gc/gc_doctor.h"
-#include "host/pci_devices.h"
-#include "loader/kernel_tracer.h"
-#include "util/log.h"
+#include "userspace/cli/commands.h"
+#include "userspace/cli/options.h"
+#include "userspace/gc/gc_doctor.h"
+#include "userspace/host/pci_devices.h"
+#include "userspace/loader/kernel_tracer.h"
+#include "userspace/util/log.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -1,16 +1,16 @@
 // `gputrace live` (and `gputrace` with no command when output is not a terminal): traces
 // this host and refreshes a plain-text summary every 2 s: devices, DMA totals, outstanding
 // mappings, findings, losses. With --report-dir, report files on SIGUSR1 and at exit.
-#include "capture/host_info.h"
-#include "cli/analysis_options.h"
-#include "cli/commands.h"
-#include "cli/report_requests.h"
-#include "cli/tracing_options.h"
-#include "host/synthesized.h"
-#include "pipeline/pipeline.h"
-#include "report/report.h"
-#include "session/live_source.h"
-#include "util/log.h"
+#include "userspace/capture/host_info.h"
+#include "userspace/cli/analysis_options.h"
+#include "userspace/cli/commands.h"
+#include "userspace/cli/report_requests.h"
+#include "userspace/cli/tracing_options.h"
+#include "userspace/host/synthesized.h"
+#include "userspace/pipeline/pipeline.h"
+#include "exporters/report/report.h"
+#include "userspace/session/live_source.h"
+#include "userspace/util/log.h"
 
 #include <unistd.h>
 

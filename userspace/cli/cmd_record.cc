@@ -1,12 +1,12 @@
 // `gputrace record`: live kernel events into a capture file, until a duration passes or
 // SIGINT/SIGTERM arrives.
-#include "capture/capture.h"
-#include "capture/host_info.h"
-#include "cli/commands.h"
-#include "cli/tracing_options.h"
-#include "gpu/injection_env.h"
-#include "session/live_source.h"
-#include "util/log.h"
+#include "userspace/capture/capture.h"
+#include "userspace/capture/host_info.h"
+#include "userspace/cli/commands.h"
+#include "userspace/cli/tracing_options.h"
+#include "userspace/gpu/injection_env.h"
+#include "userspace/session/live_source.h"
+#include "userspace/util/log.h"
 
 #include <signal.h>
 #include <spawn.h>

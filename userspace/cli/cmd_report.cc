@@ -1,14 +1,14 @@
 // `gputrace report`: replays a capture through the same engine as a live run and writes
 // the report: text or JSON, or the report files (Markdown summary, HTML page, Perfetto
 // trace), one with --format or all of them with --out-dir.
-#include "cli/analysis_options.h"
-#include "cli/commands.h"
-#include "cli/options.h"
-#include "report/format.h"
-#include "pipeline/replay.h"
-#include "report/report.h"
-#include "report/report_files.h"
-#include "util/log.h"
+#include "userspace/cli/analysis_options.h"
+#include "userspace/cli/commands.h"
+#include "userspace/cli/options.h"
+#include "exporters/report/format.h"
+#include "userspace/pipeline/replay.h"
+#include "exporters/report/report.h"
+#include "exporters/report/report_files.h"
+#include "userspace/util/log.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -3,21 +3,21 @@
 // takes a HostSnapshot every interval and shows it with the ncurses screen, or prints
 // plain-text snapshots with --batch. With --report-dir it writes the report files on
 // SIGUSR1, on the `w` key and at exit.
-#include "capture/capture.h"
-#include "capture/host_info.h"
-#include "cli/analysis_options.h"
-#include "cli/commands.h"
-#include "cli/report_requests.h"
-#include "cli/tracing_options.h"
-#include "host/container_id.h"
-#include "pipeline/pipeline.h"
-#include "pipeline/replay.h"
-#include "session/live_source.h"
-#include "top/top_layout.h"
-#include "top/top_model.h"
-#include "top/top_screen.h"
-#include "util/clock.h"
-#include "util/log.h"
+#include "userspace/capture/capture.h"
+#include "userspace/capture/host_info.h"
+#include "userspace/cli/analysis_options.h"
+#include "userspace/cli/commands.h"
+#include "userspace/cli/report_requests.h"
+#include "userspace/cli/tracing_options.h"
+#include "userspace/host/container_id.h"
+#include "userspace/pipeline/pipeline.h"
+#include "userspace/pipeline/replay.h"
+#include "userspace/session/live_source.h"
+#include "views/top/top_layout.h"
+#include "views/top/top_model.h"
+#include "views/top/top_screen.h"
+#include "userspace/util/clock.h"
+#include "userspace/util/log.h"
 
 #include <signal.h>
 #include <unistd.h>

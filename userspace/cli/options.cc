@@ -1,4 +1,4 @@
-#include "cli/options.h"
+#include "userspace/cli/options.h"
 
 #include <cmath>
 #include <cstdlib>

@@ -2,7 +2,7 @@
 // missing values are errors with a message, `--` ends options.
 #pragma once
 
-#include "util/result.h"
+#include "userspace/util/result.h"
 
 #include <chrono>
 #include <map>

@@ -1,6 +1,6 @@
-#include "cli/report_requests.h"
+#include "userspace/cli/report_requests.h"
 
-#include "report/report_files.h"
+#include "exporters/report/report_files.h"
 
 #include <signal.h>
 

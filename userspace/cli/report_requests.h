@@ -3,8 +3,8 @@
 // a flag: the command's loop writes (never inside the handler).
 #pragma once
 
-#include "pipeline/pipeline.h"
-#include "util/result.h"
+#include "userspace/pipeline/pipeline.h"
+#include "userspace/util/result.h"
 
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
-#include "cli/tracing_options.h"
+#include "userspace/cli/tracing_options.h"
 
-#include "gc/runtime_detect.h"
+#include "userspace/gc/runtime_detect.h"
 
 #include <cstdlib>
 

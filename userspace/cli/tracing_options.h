@@ -1,9 +1,9 @@
 // Options shared by the commands that trace live (record, live): which devices, ring sizes.
 #pragma once
 
-#include "cli/options.h"
-#include "gc/gc_tracer.h"
-#include "loader/kernel_tracer.h"
+#include "userspace/cli/options.h"
+#include "userspace/gc/gc_tracer.h"
+#include "userspace/loader/kernel_tracer.h"
 
 #include <optional>
 

@@ -1,4 +1,4 @@
-#include "correlate/correlator.h"
+#include "userspace/correlate/correlator.h"
 
 #include <algorithm>
 

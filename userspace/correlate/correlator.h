@@ -11,15 +11,15 @@
 // drops is counted.
 #pragma once
 
-#include "analyze/device_health.h"
-#include "model/finding.h"
-#include "model/analysis_config.h"
-#include "correlate/gpu_activity.h"
-#include "correlate/gpu_devices.h"
-#include "correlate/gpu_idle.h"
-#include "correlate/gpu_stats.h"
-#include "correlate/kernel_history.h"
-#include "correlate/transfers.h"
+#include "userspace/analyze/device_health.h"
+#include "userspace/model/finding.h"
+#include "userspace/model/analysis_config.h"
+#include "userspace/correlate/gpu_activity.h"
+#include "userspace/correlate/gpu_devices.h"
+#include "userspace/correlate/gpu_idle.h"
+#include "userspace/correlate/gpu_stats.h"
+#include "userspace/correlate/kernel_history.h"
+#include "userspace/correlate/transfers.h"
 
 #include <cstdint>
 #include <deque>

@@ -1,4 +1,4 @@
-#include "correlate/gpu_activity.h"
+#include "userspace/correlate/gpu_activity.h"
 
 namespace gputrace {
 

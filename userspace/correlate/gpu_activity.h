@@ -3,7 +3,7 @@
 #pragma once
 
 extern "C" {
-#include "gpu.h"
+#include "bpf/gpu.h"
 }
 
 #include <cstdint>

@@ -1,6 +1,6 @@
-#include "correlate/gpu_devices.h"
+#include "userspace/correlate/gpu_devices.h"
 
-#include "host/pci_devices.h"
+#include "userspace/host/pci_devices.h"
 
 #include <fmt/format.h>
 

@@ -7,10 +7,10 @@
 // that it assumed so.
 #pragma once
 
-#include "tables/device_table.h"
+#include "userspace/tables/device_table.h"
 
 extern "C" {
-#include "gpu.h"
+#include "bpf/gpu.h"
 }
 
 #include <cstdint>

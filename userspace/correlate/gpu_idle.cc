@@ -1,4 +1,4 @@
-#include "correlate/gpu_idle.h"
+#include "userspace/correlate/gpu_idle.h"
 
 #include <fmt/format.h>
 

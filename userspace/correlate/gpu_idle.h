@@ -8,14 +8,14 @@
 // other within idle_merge_gap_ns are one finding.
 #pragma once
 
-#include "model/finding.h"
-#include "model/analysis_config.h"
-#include "correlate/gpu_activity.h"
-#include "correlate/gpu_devices.h"
-#include "correlate/gpu_stats.h"
-#include "correlate/kernel_history.h"
-#include "tables/device_table.h"
-#include "tables/process_table.h"
+#include "userspace/model/finding.h"
+#include "userspace/model/analysis_config.h"
+#include "userspace/correlate/gpu_activity.h"
+#include "userspace/correlate/gpu_devices.h"
+#include "userspace/correlate/gpu_stats.h"
+#include "userspace/correlate/kernel_history.h"
+#include "userspace/tables/device_table.h"
+#include "userspace/tables/process_table.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "correlate/kernel_history.h"
+#include "userspace/correlate/kernel_history.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "correlate/link_load.h"
+#include "userspace/correlate/link_load.h"
 
 #include <algorithm>
 

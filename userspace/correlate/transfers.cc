@@ -1,4 +1,4 @@
-#include "correlate/transfers.h"
+#include "userspace/correlate/transfers.h"
 
 #include <fmt/format.h>
 

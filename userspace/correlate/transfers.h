@@ -10,17 +10,17 @@
 // join it.
 #pragma once
 
-#include "analyze/device_health.h"
-#include "model/finding.h"
-#include "model/histogram_bounds.h"
-#include "model/analysis_config.h"
-#include "correlate/gpu_activity.h"
-#include "correlate/gpu_devices.h"
-#include "correlate/gpu_stats.h"
-#include "correlate/kernel_history.h"
-#include "correlate/link_load.h"
-#include "tables/device_table.h"
-#include "tables/process_table.h"
+#include "userspace/analyze/device_health.h"
+#include "userspace/model/finding.h"
+#include "userspace/model/histogram_bounds.h"
+#include "userspace/model/analysis_config.h"
+#include "userspace/correlate/gpu_activity.h"
+#include "userspace/correlate/gpu_devices.h"
+#include "userspace/correlate/gpu_stats.h"
+#include "userspace/correlate/kernel_history.h"
+#include "userspace/correlate/link_load.h"
+#include "userspace/tables/device_table.h"
+#include "userspace/tables/process_table.h"
 
 #include <nlohmann/json.hpp>
 

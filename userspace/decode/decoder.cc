@@ -1,14 +1,14 @@
-#include "decode/decoder.h"
+#include "userspace/decode/decoder.h"
 
 extern "C" {
-#include "dma.h"
-#include "host.h"
-#include "iommu.h"
-#include "pcie.h"
-#include "proc.h"
+#include "bpf/dma.h"
+#include "bpf/host.h"
+#include "bpf/iommu.h"
+#include "bpf/pcie.h"
+#include "bpf/proc.h"
 }
 
-#include "decode/kinds.h"
+#include "userspace/decode/kinds.h"
 
 namespace gputrace {
 

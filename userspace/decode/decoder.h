@@ -2,8 +2,8 @@
 // ring buffers, capture file chunks and CUPTI batches all carry the same bytes.
 #pragma once
 
-#include "decode/record.h"
-#include "util/result.h"
+#include "userspace/decode/record.h"
+#include "userspace/util/result.h"
 
 #include <cstdint>
 #include <functional>

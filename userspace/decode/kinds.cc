@@ -1,4 +1,4 @@
-#include "decode/kinds.h"
+#include "userspace/decode/kinds.h"
 
 #include <array>
 

@@ -9,16 +9,16 @@
 #pragma once
 
 extern "C" {
-#include "dma.h"
-#include "gc.h"
-#include "gpu.h"
-#include "host.h"
-#include "iommu.h"
-#include "pcie.h"
-#include "proc.h"
+#include "bpf/dma.h"
+#include "bpf/gc.h"
+#include "bpf/gpu.h"
+#include "bpf/host.h"
+#include "bpf/iommu.h"
+#include "bpf/pcie.h"
+#include "bpf/proc.h"
 }
 
-#include "decode/record.h"
+#include "userspace/decode/record.h"
 
 #include <cstdint>
 #include <optional>

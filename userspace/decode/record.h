@@ -7,7 +7,7 @@
 #pragma once
 
 extern "C" {
-#include "common.h"
+#include "bpf/common.h"
 }
 
 #include <cstddef>

@@ -1,7 +1,7 @@
-#include "engine/engine.h"
+#include "userspace/engine/engine.h"
 
-#include "decode/kinds.h"
-#include "util/log.h"
+#include "userspace/decode/kinds.h"
+#include "userspace/util/log.h"
 
 #include <algorithm>
 

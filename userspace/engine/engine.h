@@ -20,18 +20,18 @@
 // event clock, so a replay of a capture gives the same findings as the live run.
 #pragma once
 
-#include "analyze/device_health.h"
-#include "model/analysis_config.h"
-#include "model/finding.h"
-#include "analyze/growth.h"
-#include "analyze/iommu_ranges.h"
-#include "analyze/mappings.h"
-#include "correlate/correlator.h"
-#include "decode/record.h"
-#include "tables/device_table.h"
-#include "tables/process_table.h"
-#include "engine/reorder_buffer.h"
-#include "tables/stack_table.h"
+#include "userspace/analyze/device_health.h"
+#include "userspace/model/analysis_config.h"
+#include "userspace/model/finding.h"
+#include "userspace/analyze/growth.h"
+#include "userspace/analyze/iommu_ranges.h"
+#include "userspace/analyze/mappings.h"
+#include "userspace/correlate/correlator.h"
+#include "userspace/decode/record.h"
+#include "userspace/tables/device_table.h"
+#include "userspace/tables/process_table.h"
+#include "userspace/engine/reorder_buffer.h"
+#include "userspace/tables/stack_table.h"
 
 #include <array>
 #include <cstdint>

@@ -1,6 +1,6 @@
-#include "engine/losses.h"
+#include "userspace/engine/losses.h"
 
-#include "engine/engine.h"
+#include "userspace/engine/engine.h"
 
 namespace gputrace {
 

@@ -4,7 +4,7 @@
 // lost" can be told from "not measured".
 #pragma once
 
-#include "model/loss_counters.h"
+#include "userspace/model/loss_counters.h"
 
 #include <vector>
 

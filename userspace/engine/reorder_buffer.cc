@@ -1,4 +1,4 @@
-#include "engine/reorder_buffer.h"
+#include "userspace/engine/reorder_buffer.h"
 
 #include <algorithm>
 #include <cstring>

@@ -8,7 +8,7 @@
 // input costs little more than an append.
 #pragma once
 
-#include "decode/record.h"
+#include "userspace/decode/record.h"
 
 #include <cstddef>
 #include <cstdint>

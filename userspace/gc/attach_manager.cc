@@ -1,6 +1,6 @@
-#include "gc/attach_manager.h"
+#include "userspace/gc/attach_manager.h"
 
-#include "util/log.h"
+#include "userspace/util/log.h"
 
 #include <unistd.h>
 

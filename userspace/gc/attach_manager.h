@@ -4,8 +4,8 @@
 // user named pids, in which case each pid gets its own.
 #pragma once
 
-#include "gc/gc_probes.h"
-#include "gc/runtime_detect.h"
+#include "userspace/gc/gc_probes.h"
+#include "userspace/gc/runtime_detect.h"
 
 #include <cstdint>
 #include <map>

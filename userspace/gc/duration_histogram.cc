@@ -1,4 +1,4 @@
-#include "gc/duration_histogram.h"
+#include "userspace/gc/duration_histogram.h"
 
 #include <bit>
 #include <cmath>

@@ -1,7 +1,7 @@
-#include "gc/elf_facts.h"
+#include "userspace/gc/elf_facts.h"
 
-#include "gc/go_buildinfo.h"
-#include "util/fd.h"
+#include "userspace/gc/go_buildinfo.h"
+#include "userspace/util/fd.h"
 
 #include <fcntl.h>
 #include <gelf.h>

@@ -2,7 +2,7 @@
 // named symbols, and Go build information — read once per file with libelf.
 #pragma once
 
-#include "util/result.h"
+#include "userspace/util/result.h"
 
 #include <set>
 #include <span>

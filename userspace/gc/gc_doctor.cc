@@ -1,4 +1,4 @@
-#include "gc/gc_doctor.h"
+#include "userspace/gc/gc_doctor.h"
 
 #include <fmt/format.h>
 

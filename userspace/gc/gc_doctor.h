@@ -3,8 +3,8 @@
 // ELF files only; loads nothing into the kernel.
 #pragma once
 
-#include "gc/attach_manager.h"
-#include "gc/runtime_detect.h"
+#include "userspace/gc/attach_manager.h"
+#include "userspace/gc/runtime_detect.h"
 
 #include <string>
 #include <vector>

@@ -1,10 +1,10 @@
-#include "gc/gc_probes.h"
+#include "userspace/gc/gc_probes.h"
 
-#include "loader/shared_maps.h"
-#include "util/log.h"
+#include "userspace/loader/shared_maps.h"
+#include "userspace/util/log.h"
 
 extern "C" {
-#include "gc.h"
+#include "bpf/gc.h"
 }
 #include "gc.skel.h"
 

@@ -3,8 +3,8 @@
 // that maps the file, now or later.
 #pragma once
 
-#include "gc/runtime_detect.h"
-#include "util/result.h"
+#include "userspace/gc/runtime_detect.h"
+#include "userspace/util/result.h"
 
 #include <memory>
 #include <vector>

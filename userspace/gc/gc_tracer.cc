@@ -1,11 +1,11 @@
-#include "gc/gc_tracer.h"
+#include "userspace/gc/gc_tracer.h"
 
 extern "C" {
-#include "proc.h"
+#include "bpf/proc.h"
 }
 
-#include "util/clock.h"
-#include "util/log.h"
+#include "userspace/util/clock.h"
+#include "userspace/util/log.h"
 
 namespace gputrace::gc {
 

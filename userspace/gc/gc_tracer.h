@@ -4,9 +4,9 @@
 // other concern's; the consumer hands them back through on_record().
 #pragma once
 
-#include "decode/record.h"
-#include "gc/attach_manager.h"
-#include "gc/gc_probes.h"
+#include "userspace/decode/record.h"
+#include "userspace/gc/attach_manager.h"
+#include "userspace/gc/gc_probes.h"
 
 #include <cstdint>
 #include <memory>

@@ -1,4 +1,4 @@
-#include "gc/go_buildinfo.h"
+#include "userspace/gc/go_buildinfo.h"
 
 #include <charconv>
 #include <cstring>

@@ -1,7 +1,7 @@
-#include "gc/pause_stats.h"
+#include "userspace/gc/pause_stats.h"
 
 extern "C" {
-#include "gc.h"
+#include "bpf/gc.h"
 }
 
 #include <fmt/format.h>

@@ -4,9 +4,9 @@
 // stop-the-worlds that were not the collector's (ReadMemStats, GOMAXPROCS, ...) kept apart.
 #pragma once
 
-#include "decode/record.h"
-#include "gc/duration_histogram.h"
-#include "gc/runtime_detect.h"
+#include "userspace/decode/record.h"
+#include "userspace/gc/duration_histogram.h"
+#include "userspace/gc/runtime_detect.h"
 
 #include <cstdint>
 #include <map>

@@ -1,6 +1,6 @@
-#include "gc/process.h"
+#include "userspace/gc/process.h"
 
-#include "host/procfs.h"
+#include "userspace/host/procfs.h"
 
 #include <dirent.h>
 #include <unistd.h>

@@ -3,7 +3,7 @@
 // /proc/PID/root so that processes in other mount namespaces (containers) read the same way.
 #pragma once
 
-#include "util/result.h"
+#include "userspace/util/result.h"
 
 #include <cstdint>
 #include <string>

@@ -1,9 +1,9 @@
-#include "gc/runtime_detect.h"
+#include "userspace/gc/runtime_detect.h"
 
-#include "gc/go_buildinfo.h"
+#include "userspace/gc/go_buildinfo.h"
 
 extern "C" {
-#include "gc.h"
+#include "bpf/gc.h"
 }
 
 #include <sys/stat.h>

@@ -3,8 +3,8 @@
 // what to do. The doctor, the attach manager and the tests share this one verdict.
 #pragma once
 
-#include "gc/elf_facts.h"
-#include "gc/process.h"
+#include "userspace/gc/elf_facts.h"
+#include "userspace/gc/process.h"
 
 #include <cstdint>
 #include <map>

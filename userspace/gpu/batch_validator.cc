@@ -1,7 +1,7 @@
-#include "gpu/batch_validator.h"
+#include "userspace/gpu/batch_validator.h"
 
-#include "decode/decoder.h"
-#include "decode/kinds.h"
+#include "userspace/decode/decoder.h"
+#include "userspace/decode/kinds.h"
 
 #include <cstring>
 #include <optional>

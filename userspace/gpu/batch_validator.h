@@ -13,11 +13,11 @@
 // and the message for each reason is fixed (describe()).
 #pragma once
 
-#include "decode/record.h"
-#include "model/loss_counters.h"
+#include "userspace/decode/record.h"
+#include "userspace/model/loss_counters.h"
 
 extern "C" {
-#include "gpu.h"
+#include "bpf/gpu.h"
 }
 
 #include <tl/expected.hpp>

@@ -1,6 +1,6 @@
-#include "gpu/cupti_socket.h"
+#include "userspace/gpu/cupti_socket.h"
 
-#include "util/log.h"
+#include "userspace/util/log.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -3,7 +3,7 @@
 // swap the socket for something else between runs.
 #pragma once
 
-#include "gpu/seqpacket_listener.h"
+#include "userspace/gpu/seqpacket_listener.h"
 
 #include <string>
 

@@ -1,6 +1,6 @@
-#include "gpu/gpu_ingest.h"
+#include "userspace/gpu/gpu_ingest.h"
 
-#include "decode/decoder.h"
+#include "userspace/decode/decoder.h"
 
 #include <numeric>
 

@@ -4,9 +4,9 @@
 // accepted batches on in order. Every rejection is counted by reason.
 #pragma once
 
-#include "decode/record.h"
-#include "gpu/batch_validator.h"
-#include "gpu/rate_limiter.h"
+#include "userspace/decode/record.h"
+#include "userspace/gpu/batch_validator.h"
+#include "userspace/gpu/rate_limiter.h"
 
 #include <array>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "gpu/gpu_probe.h"
+#include "userspace/gpu/gpu_probe.h"
 
 #include "gpu.skel.h"
 

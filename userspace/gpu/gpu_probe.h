@@ -7,11 +7,11 @@
 // what switches the library from "no work" to sending.
 #pragma once
 
-#include "loader/shared_maps.h"
-#include "util/result.h"
+#include "userspace/loader/shared_maps.h"
+#include "userspace/util/result.h"
 
 extern "C" {
-#include "gpu.h"
+#include "bpf/gpu.h"
 }
 
 #include <array>

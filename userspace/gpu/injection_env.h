@@ -2,7 +2,7 @@
 // (`gputrace record -- CMD`, or a service's unit file: docs/cupti.md).
 #pragma once
 
-#include "util/result.h"
+#include "userspace/util/result.h"
 
 #include <string>
 #include <vector>

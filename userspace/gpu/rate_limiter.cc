@@ -1,4 +1,4 @@
-#include "gpu/rate_limiter.h"
+#include "userspace/gpu/rate_limiter.h"
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
-#include "gpu/seqpacket_listener.h"
+#include "userspace/gpu/seqpacket_listener.h"
 
 extern "C" {
-#include "gpu.h"
+#include "bpf/gpu.h"
 }
 
 #include <fcntl.h>

@@ -10,8 +10,8 @@
 // number of connections is bounded, oversize datagrams are dropped and counted.
 #pragma once
 
-#include "util/fd.h"
-#include "util/result.h"
+#include "userspace/util/fd.h"
+#include "userspace/util/result.h"
 
 #include <sys/types.h>
 

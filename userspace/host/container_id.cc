@@ -1,4 +1,4 @@
-#include "host/container_id.h"
+#include "userspace/host/container_id.h"
 
 #include <cctype>
 #include <fstream>

@@ -1,4 +1,4 @@
-#include "host/kallsyms.h"
+#include "userspace/host/kallsyms.h"
 
 #include <algorithm>
 #include <charconv>

@@ -1,7 +1,7 @@
-#include "host/kmsg_faults.h"
+#include "userspace/host/kmsg_faults.h"
 
 extern "C" {
-#include "iommu.h"
+#include "bpf/iommu.h"
 }
 
 #include <fcntl.h>

@@ -3,9 +3,9 @@
 // "DMAR: [DMA Read ...] Request device [..] fault addr .." line is the account of record.
 #pragma once
 
-#include "host/synthesized.h"
-#include "util/fd.h"
-#include "util/result.h"
+#include "userspace/host/synthesized.h"
+#include "userspace/util/fd.h"
+#include "userspace/util/result.h"
 
 #include <optional>
 #include <string_view>

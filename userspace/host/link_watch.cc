@@ -1,4 +1,4 @@
-#include "host/link_watch.h"
+#include "userspace/host/link_watch.h"
 
 namespace gputrace {
 

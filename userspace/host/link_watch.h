@@ -6,7 +6,7 @@
 // correlation judges each copy against the link of the moment.
 #pragma once
 
-#include "host/pci_devices.h"
+#include "userspace/host/pci_devices.h"
 
 #include <cstdint>
 #include <map>

@@ -1,4 +1,4 @@
-#include "host/pci_devices.h"
+#include "userspace/host/pci_devices.h"
 
 #include <algorithm>
 #include <charconv>

@@ -3,10 +3,10 @@
 // something a person acts on, so these travel in captures as GT_EV_DEVICE_FACTS.
 #pragma once
 
-#include "host/synthesized.h"
+#include "userspace/host/synthesized.h"
 
 extern "C" {
-#include "host.h"
+#include "bpf/host.h"
 }
 
 #include <string>

@@ -1,9 +1,9 @@
-#include "host/proc_snapshot.h"
+#include "userspace/host/proc_snapshot.h"
 
-#include "host/procfs.h"
+#include "userspace/host/procfs.h"
 
 extern "C" {
-#include "proc.h"
+#include "bpf/proc.h"
 }
 
 #include <sys/stat.h>

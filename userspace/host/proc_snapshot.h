@@ -2,7 +2,7 @@
 // so mappings made by processes started earlier still have a named owner.
 #pragma once
 
-#include "host/synthesized.h"
+#include "userspace/host/synthesized.h"
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "host/procfs.h"
+#include "userspace/host/procfs.h"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
-#include "host/stacks.h"
+#include "userspace/host/stacks.h"
 
 extern "C" {
-#include "host.h"
+#include "bpf/host.h"
 }
 
 #include <bpf/bpf.h>

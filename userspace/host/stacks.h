@@ -3,8 +3,8 @@
 // Each id is read from the BPF stack map and emitted once, before the first event using it.
 #pragma once
 
-#include "host/kallsyms.h"
-#include "host/synthesized.h"
+#include "userspace/host/kallsyms.h"
+#include "userspace/host/synthesized.h"
 
 #include <chrono>
 #include <optional>

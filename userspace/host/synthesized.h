@@ -2,8 +2,8 @@
 // faults), built in the wire format so they travel the same path as BPF's.
 #pragma once
 
-#include "decode/record.h"
-#include "util/clock.h"
+#include "userspace/decode/record.h"
+#include "userspace/util/clock.h"
 
 #include <cstring>
 #include <string_view>

@@ -1,4 +1,4 @@
-#include "loader/features.h"
+#include "userspace/loader/features.h"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>

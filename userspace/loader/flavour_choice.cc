@@ -1,4 +1,4 @@
-#include "loader/flavour_choice.h"
+#include "userspace/loader/flavour_choice.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -1,8 +1,8 @@
 // Which attach flavours of a hook this kernel offers, and why the others are not offered.
 #pragma once
 
-#include "loader/features.h"
-#include "loader/hooks.h"
+#include "userspace/loader/features.h"
+#include "userspace/loader/hooks.h"
 
 #include <optional>
 #include <string>

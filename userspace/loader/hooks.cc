@@ -1,4 +1,4 @@
-#include "loader/hooks.h"
+#include "userspace/loader/hooks.h"
 
 #include <deque>
 #include <string>

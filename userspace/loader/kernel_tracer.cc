@@ -1,12 +1,12 @@
-#include "loader/kernel_tracer.h"
+#include "userspace/loader/kernel_tracer.h"
 
 extern "C" {
-#include "common.h"
+#include "bpf/common.h"
 }
 
-#include "loader/flavour_choice.h"
-#include "loader/objects.h"
-#include "util/log.h"
+#include "userspace/loader/flavour_choice.h"
+#include "userspace/loader/objects.h"
+#include "userspace/util/log.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

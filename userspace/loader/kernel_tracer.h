@@ -5,11 +5,11 @@
 // one that the kernel offers; every decision and failure is kept for `gputrace doctor`.
 #pragma once
 
-#include "loader/features.h"
-#include "loader/hooks.h"
-#include "loader/shared_maps.h"
-#include "loader/skeleton.h"
-#include "util/result.h"
+#include "userspace/loader/features.h"
+#include "userspace/loader/hooks.h"
+#include "userspace/loader/shared_maps.h"
+#include "userspace/loader/skeleton.h"
+#include "userspace/util/result.h"
 
 #include <map>
 #include <memory>

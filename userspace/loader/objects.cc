@@ -1,4 +1,4 @@
-#include "loader/objects.h"
+#include "userspace/loader/objects.h"
 
 #include "dma.skel.h"
 #include "dma_noirq.skel.h"

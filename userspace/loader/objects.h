@@ -1,7 +1,7 @@
 // The kernel collectors' BPF objects, by name (bpf/<name>.bpf.c).
 #pragma once
 
-#include "loader/skeleton.h"
+#include "userspace/loader/skeleton.h"
 
 #include <string_view>
 

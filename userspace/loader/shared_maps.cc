@@ -1,7 +1,7 @@
-#include "loader/shared_maps.h"
+#include "userspace/loader/shared_maps.h"
 
 extern "C" {
-#include "common.h"
+#include "bpf/common.h"
 }
 
 #include <bpf/bpf.h>

@@ -7,8 +7,8 @@
 // the gt_ maps it created.
 #pragma once
 
-#include "util/fd.h"
-#include "util/result.h"
+#include "userspace/util/fd.h"
+#include "userspace/util/result.h"
 
 #include <array>
 #include <cstdint>

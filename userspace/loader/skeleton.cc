@@ -1,4 +1,4 @@
-#include "loader/skeleton.h"
+#include "userspace/loader/skeleton.h"
 
 #include <bpf/btf.h>
 

@@ -3,7 +3,7 @@
 // links are destroyed in reverse order, then the object.
 #pragma once
 
-#include "util/result.h"
+#include "userspace/util/result.h"
 
 #include <bpf/libbpf.h>
 

@@ -1,4 +1,4 @@
-#include "model/finding.h"
+#include "userspace/model/finding.h"
 
 namespace gputrace {
 

@@ -3,7 +3,7 @@
 // explains each choice). Changing a bound changes the exported series: do it deliberately.
 #pragma once
 
-#include "util/fixed_histogram.h"
+#include "userspace/util/fixed_histogram.h"
 
 #include <array>
 

@@ -9,10 +9,10 @@
 // a rate is the difference between two snapshots over their taken_ns. Gauges say so.
 #pragma once
 
-#include "model/analysis_config.h"
-#include "model/finding.h"
-#include "model/histogram_bounds.h"
-#include "model/loss_counters.h"
+#include "userspace/model/analysis_config.h"
+#include "userspace/model/finding.h"
+#include "userspace/model/histogram_bounds.h"
+#include "userspace/model/loss_counters.h"
 
 #include <array>
 #include <cstdint>

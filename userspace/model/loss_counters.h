@@ -12,8 +12,8 @@
 #pragma once
 
 extern "C" {
-#include "common.h"
-#include "gpu.h"
+#include "bpf/common.h"
+#include "bpf/gpu.h"
 }
 
 #include <array>

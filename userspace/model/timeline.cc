@@ -1,4 +1,4 @@
-#include "model/timeline.h"
+#include "userspace/model/timeline.h"
 
 namespace gputrace {
 

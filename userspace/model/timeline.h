@@ -8,7 +8,7 @@
 // (findings that name neither).
 #pragma once
 
-#include "model/finding.h"
+#include "userspace/model/finding.h"
 
 #include <array>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "pipeline/pipeline.h"
+#include "userspace/pipeline/pipeline.h"
 
 namespace gputrace {
 

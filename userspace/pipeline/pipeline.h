@@ -12,15 +12,15 @@
 //   const Timeline* t = pipeline.timeline();              // the report files' timeline
 #pragma once
 
-#include "capture/capture.h"
-#include "decode/record.h"
-#include "engine/engine.h"
-#include "gc/pause_stats.h"
-#include "model/host_snapshot.h"
-#include "snapshot/snapshot_builder.h"
-#include "snapshot/span_collector.h"
-#include "timeline/timeline_recorder.h"
-#include "util/result.h"
+#include "userspace/capture/capture.h"
+#include "userspace/decode/record.h"
+#include "userspace/engine/engine.h"
+#include "userspace/gc/pause_stats.h"
+#include "userspace/model/host_snapshot.h"
+#include "userspace/snapshot/snapshot_builder.h"
+#include "userspace/snapshot/span_collector.h"
+#include "userspace/timeline/timeline_recorder.h"
+#include "userspace/util/result.h"
 
 #include <memory>
 #include <optional>

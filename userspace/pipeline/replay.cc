@@ -1,6 +1,6 @@
-#include "pipeline/replay.h"
+#include "userspace/pipeline/replay.h"
 
-#include "util/log.h"
+#include "userspace/util/log.h"
 
 namespace gputrace {
 

@@ -2,7 +2,7 @@
 // `daemon --replay`, the scenario tests and the benches analyse.
 #pragma once
 
-#include "pipeline/pipeline.h"
+#include "userspace/pipeline/pipeline.h"
 
 #include <memory>
 #include <string>

@@ -1,4 +1,4 @@
-#include "ring/consumer.h"
+#include "userspace/ring/consumer.h"
 
 #include <bpf/libbpf.h>
 

@@ -5,8 +5,8 @@
 // fail to decode are counted, never passed on.
 #pragma once
 
-#include "decode/decoder.h"
-#include "util/result.h"
+#include "userspace/decode/decoder.h"
+#include "userspace/util/result.h"
 
 #include <chrono>
 #include <functional>

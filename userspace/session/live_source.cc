@@ -1,17 +1,17 @@
-#include "session/live_source.h"
+#include "userspace/session/live_source.h"
 
 extern "C" {
-#include "dma.h"
-#include "gpu.h"
-#include "host.h"
+#include "bpf/dma.h"
+#include "bpf/gpu.h"
+#include "bpf/host.h"
 }
 
-#include "gpu/cupti_socket.h"
-#include "gpu/injection_env.h"
-#include "host/pci_devices.h"
-#include "host/proc_snapshot.h"
-#include "model/loss_counters.h"
-#include "util/log.h"
+#include "userspace/gpu/cupti_socket.h"
+#include "userspace/gpu/injection_env.h"
+#include "userspace/host/pci_devices.h"
+#include "userspace/host/proc_snapshot.h"
+#include "userspace/model/loss_counters.h"
+#include "userspace/util/log.h"
 
 #include <fmt/format.h>
 

@@ -7,18 +7,18 @@
 // that refers to them.
 #pragma once
 
-#include "decode/record.h"
-#include "gc/gc_tracer.h"
-#include "gpu/gpu_ingest.h"
-#include "gpu/gpu_probe.h"
-#include "gpu/injection_env.h"
-#include "gpu/seqpacket_listener.h"
-#include "host/kmsg_faults.h"
-#include "host/link_watch.h"
-#include "host/stacks.h"
-#include "loader/kernel_tracer.h"
-#include "ring/consumer.h"
-#include "session/process_tree.h"
+#include "userspace/decode/record.h"
+#include "userspace/gc/gc_tracer.h"
+#include "userspace/gpu/gpu_ingest.h"
+#include "userspace/gpu/gpu_probe.h"
+#include "userspace/gpu/injection_env.h"
+#include "userspace/gpu/seqpacket_listener.h"
+#include "userspace/host/kmsg_faults.h"
+#include "userspace/host/link_watch.h"
+#include "userspace/host/stacks.h"
+#include "userspace/loader/kernel_tracer.h"
+#include "userspace/ring/consumer.h"
+#include "userspace/session/process_tree.h"
 
 #include <chrono>
 #include <functional>

@@ -8,10 +8,10 @@
 // creates it), not at its exit: its last GPU batch may be read after its exit record.
 #pragma once
 
-#include "decode/record.h"
+#include "userspace/decode/record.h"
 
 extern "C" {
-#include "proc.h"
+#include "bpf/proc.h"
 }
 
 #include <cstdint>

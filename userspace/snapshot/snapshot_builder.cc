@@ -1,12 +1,12 @@
-#include "snapshot/snapshot_builder.h"
+#include "userspace/snapshot/snapshot_builder.h"
 
-#include "capture/capture.h"
-#include "decode/kinds.h"
-#include "engine/engine.h"
-#include "engine/losses.h"
-#include "gc/pause_stats.h"
-#include "gc/runtime_detect.h"
-#include "host/pci_devices.h"
+#include "userspace/capture/capture.h"
+#include "userspace/decode/kinds.h"
+#include "userspace/engine/engine.h"
+#include "userspace/engine/losses.h"
+#include "userspace/gc/pause_stats.h"
+#include "userspace/gc/runtime_detect.h"
+#include "userspace/host/pci_devices.h"
 
 #include <fmt/format.h>
 

@@ -7,7 +7,7 @@
 //   HostSnapshot now = take_snapshot(in);
 #pragma once
 
-#include "model/host_snapshot.h"
+#include "userspace/model/host_snapshot.h"
 
 #include <cstdint>
 #include <functional>

@@ -1,11 +1,11 @@
 // The read model's sections that only the report shows: mapping owners, owners whose exit
 // is not judged yet, the GPU correlation's totals and baselines, and GC pauses in full.
-#include "engine/engine.h"
-#include "gc/pause_stats.h"
-#include "snapshot/snapshot_builder.h"
+#include "userspace/engine/engine.h"
+#include "userspace/gc/pause_stats.h"
+#include "userspace/snapshot/snapshot_builder.h"
 
 extern "C" {
-#include "gpu.h"
+#include "bpf/gpu.h"
 }
 
 #include <cmath>

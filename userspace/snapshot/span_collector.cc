@@ -1,11 +1,11 @@
-#include "snapshot/span_collector.h"
+#include "userspace/snapshot/span_collector.h"
 
 extern "C" {
-#include "gc.h"
-#include "gpu.h"
+#include "bpf/gc.h"
+#include "bpf/gpu.h"
 }
 
-#include "gc/pause_stats.h"
+#include "userspace/gc/pause_stats.h"
 
 #include <algorithm>
 #include <cstring>

@@ -13,8 +13,8 @@
 // are counted in dropped() (exported as the loss counter "spans_not_kept") rather than kept.
 #pragma once
 
-#include "decode/record.h"
-#include "model/timeline_span.h"
+#include "userspace/decode/record.h"
+#include "userspace/model/timeline_span.h"
 
 #include <cstdint>
 #include <vector>

@@ -1,6 +1,6 @@
-#include "tables/device_table.h"
+#include "userspace/tables/device_table.h"
 
-#include "tables/process_table.h"
+#include "userspace/tables/process_table.h"
 
 #include <fmt/format.h>
 

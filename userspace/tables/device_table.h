@@ -4,15 +4,15 @@
 #pragma once
 
 extern "C" {
-#include "dma.h"
-#include "host.h"
+#include "bpf/dma.h"
+#include "bpf/host.h"
 }
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include "host/pci_devices.h"
+#include "userspace/host/pci_devices.h"
 
 #include <unordered_map>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "tables/process_table.h"
+#include "userspace/tables/process_table.h"
 
 #include <cstring>
 

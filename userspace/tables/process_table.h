@@ -3,7 +3,7 @@
 #pragma once
 
 extern "C" {
-#include "proc.h"
+#include "bpf/proc.h"
 }
 
 #include <cstdint>

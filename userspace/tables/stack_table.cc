@@ -1,7 +1,7 @@
-#include "tables/stack_table.h"
+#include "userspace/tables/stack_table.h"
 
 extern "C" {
-#include "host.h"
+#include "bpf/host.h"
 }
 
 #include <fmt/format.h>

@@ -3,7 +3,7 @@
 // stack they were made with, so their evidence never changes after the fact.
 #pragma once
 
-#include "decode/record.h"
+#include "userspace/decode/record.h"
 
 #include <cstdint>
 #include <string>

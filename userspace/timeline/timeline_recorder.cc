@@ -1,11 +1,11 @@
-#include "timeline/timeline_recorder.h"
+#include "userspace/timeline/timeline_recorder.h"
 
-#include "engine/engine.h"
+#include "userspace/engine/engine.h"
 
 extern "C" {
-#include "dma.h"
-#include "gc.h"
-#include "gpu.h"
+#include "bpf/dma.h"
+#include "bpf/gc.h"
+#include "bpf/gpu.h"
 }
 
 #include <fmt/format.h>

@@ -13,9 +13,9 @@
 // writes the files), which is why slices are compact.
 #pragma once
 
-#include "decode/record.h"
-#include "model/finding.h"
-#include "model/timeline.h"
+#include "userspace/decode/record.h"
+#include "userspace/model/finding.h"
+#include "userspace/model/timeline.h"
 
 #include <cstdint>
 #include <map>

@@ -1,4 +1,4 @@
-#include "util/log.h"
+#include "userspace/util/log.h"
 
 #include <atomic>
 #include <cstdio>

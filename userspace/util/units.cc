@@ -1,4 +1,4 @@
-#include "util/units.h"
+#include "userspace/util/units.h"
 
 #include <fmt/format.h>
 

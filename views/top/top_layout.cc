@@ -1,6 +1,6 @@
-#include "top/top_layout.h"
+#include "views/top/top_layout.h"
 
-#include "util/units.h"
+#include "userspace/util/units.h"
 
 #include <fmt/format.h>
 

@@ -10,7 +10,7 @@
 // key hints as fit (or the filter prompt). --batch puts the notes under the title.
 #pragma once
 
-#include "top/top_model.h"
+#include "views/top/top_model.h"
 
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
-#include "top/top_model.h"
+#include "views/top/top_model.h"
 
-#include "model/loss_counters.h"
+#include "userspace/model/loss_counters.h"
 
 #include <fmt/format.h>
 

@@ -6,7 +6,7 @@
 // this is unit-tested without a terminal.
 #pragma once
 
-#include "model/host_snapshot.h"
+#include "userspace/model/host_snapshot.h"
 
 #include <cstdint>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "top/top_screen.h"
+#include "views/top/top_screen.h"
 
 #include <curses.h>
 #include <fcntl.h>

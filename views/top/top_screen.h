@@ -11,9 +11,9 @@
 // newest line shows in the status line, and restore() prints the lines it kept.
 #pragma once
 
-#include "top/top_layout.h"
-#include "top/top_model.h"
-#include "util/result.h"
+#include "views/top/top_layout.h"
+#include "views/top/top_model.h"
+#include "userspace/util/result.h"
 
 #include <memory>
 #include <optional>
