@@ -8,7 +8,7 @@ namespace {
 constexpr std::array<KindInfo, GT_EV_KIND_MAX> make_table() {
   std::array<KindInfo, GT_EV_KIND_MAX> t{};
 #define GT_KIND_ROW(NAME, NUMBER, STR, TYPE, SOURCE, STREAM) \
-  t[GT_EV_##NAME] = {STR, sizeof(TYPE), #SOURCE, RecordStream::STREAM##_stream};
+  t[GT_EV_##NAME] = {STR, sizeof(TYPE), #SOURCE, RecordStream::STREAM##_stream, #TYPE};
   GT_RECORD_KINDS(GT_KIND_ROW)
 #undef GT_KIND_ROW
   return t;

@@ -42,6 +42,7 @@ struct KindInfo {
   uint32_t min_size = 0;    // size of the payload struct; 0: unknown kind
   std::string_view source;  // "proc", "dma", "iommu", "pcie", "gc", "gpu", "host"
   RecordStream stream = RecordStream::Kernel;
+  std::string_view payload; // the struct's name ("gt_dma_event")
 };
 
 const KindInfo& kind_info(uint16_t kind);
