@@ -131,8 +131,8 @@ TEST(OtlpJson, HistogramCountsPerBucketNotCumulative) {
   const json& dp = *server;
   EXPECT_EQ((*h)["histogram"]["aggregationTemporality"], 2);
   EXPECT_EQ(dp["count"], "3");
-  ASSERT_EQ(dp["explicitBounds"].size(), 12u);
-  ASSERT_EQ(dp["bucketCounts"].size(), 13u);
+  ASSERT_EQ(dp["explicitBounds"].size(), 14u);
+  ASSERT_EQ(dp["bucketCounts"].size(), 15u);
   EXPECT_EQ(dp["explicitBounds"][0], 5e-05);
   uint64_t total = 0;
   for (const auto& c : dp["bucketCounts"]) total += std::stoull(c.get<std::string>());

@@ -185,7 +185,7 @@ TEST(PrometheusText, ProcessSeriesKeepTheirLabelsThroughAFirstGcPauseAndAnExit) 
   p.runtime = "cpython";
   p.gc_pauses = 1;
   p.gc_pause_ns = p.gc_pause_max_ns = 2'000'000;
-  p.gc_histogram = {.cumulative = {0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1}, .count = 1, .sum_ns = 2'000'000};
+  p.gc_histogram = {.cumulative = {0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1}, .count = 1, .sum_ns = 2'000'000};
   take();  // its first pause: now the runtime is known
   p.exited = true;
   p.container.clear();  // the snapshot resolves containers of live processes only
