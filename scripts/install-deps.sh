@@ -24,7 +24,9 @@ packages=(
   # deploy tier (tests/deploy): the Debian package (dpkg-dev's dpkg-shlibdeps, help2man for
   # its man pages), a clean Debian 12 root file system to install it in, openssl for the TLS
   # test's certificates; kubectl (with kustomize) is not a Debian package: CI images bring it
-  dpkg-dev help2man mmdebstrap openssl
+  dpkg-dev help2man mmdebstrap openssl python3-yaml
+  # deploy-manual tier: the OCI image and `podman kube play`, systemd as PID 1 in a container
+  podman
 )
 # node and npm run the OTLP schema check (tests/otlp). A machine that already has them keeps
 # its own: NodeSource's nodejs bundles npm and conflicts with Debian's npm package.

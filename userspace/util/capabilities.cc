@@ -64,10 +64,8 @@ std::vector<std::string> missing_optional_capabilities() {
   static const Need kNeeds[] = {
       {Capability::SysPtrace, "the executables and mappings of other users' processes (/proc/PID/exe, maps, root) "
                               "cannot be read: their GC pauses are not traced"},
-      {Capability::DacReadSearch, geteuid() == 0 ? "binaries in other users' private directories cannot be read: no GC "
-                                                   "probes there"
-                                                 : "files only root may read cannot be: tracefs event ids (tracepoints "
-                                                   "do not attach) and binaries in private directories (no GC probes)"},
+      {Capability::DacReadSearch, "binaries in other users' private directories (a home directory, a container's "
+                                  "app directory) cannot be read: no GC probes in them"},
       {Capability::Syslog, "/proc/kallsyms shows no addresses: kernel stack frames of mapping sites stay unnamed"},
   };
   std::vector<std::string> out;

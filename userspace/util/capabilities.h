@@ -1,6 +1,6 @@
 // Capabilities of this process, for messages that name what is missing. gputrace needs no
 // root uid as such, only capabilities: CAP_BPF and CAP_PERFMON to load and attach its
-// programs (CAP_SYS_ADMIN stands in for both on kernels before 5.8), and for parts of its
+// programs (CAP_SYS_ADMIN stands in for both, and uprobes need it), and for parts of its
 // work CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_SYSLOG (docs/deploy.md says why each).
 #pragma once
 
