@@ -26,7 +26,7 @@ packages=(
   # test's certificates; kubectl (with kustomize) is not a Debian package: CI images bring it
   dpkg-dev help2man mmdebstrap openssl python3-yaml
   # deploy-manual tier: the OCI image and `podman kube play`, systemd as PID 1 in a container
-  podman
+  podman runc catatonit
 )
 # node and npm run the OTLP schema check (tests/otlp). A machine that already has them keeps
 # its own: NodeSource's nodejs bundles npm and conflicts with Debian's npm package.
