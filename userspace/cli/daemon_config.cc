@@ -1,7 +1,12 @@
 #include "cli/daemon_config.h"
 
+#include "cli/analysis_options.h"
+#include "cli/tracing_options.h"
+#include "util/log.h"
+
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 
@@ -51,6 +56,46 @@ Result<std::vector<std::string>> config_file_args(const std::string& path, const
   }
   if (in.bad()) return fail_errno(errno, "cannot read the configuration file {}", path);
   return args;
+}
+
+Options declare_daemon_options() {
+  Options o;
+  o.value("config").value("listen").value("textfile").value("otlp-file").value("otlp-endpoint").value("otlp-ca-file");
+  o.value("interval").value("duration").value("top-processes").value("max-spans").value("min-span").value("replay");
+  o.value("report-dir").flag("help", 'h');
+  declare_tracing_options(o);
+  declare_analysis_options(o);
+  return o;
+}
+
+std::optional<Options> daemon_options(const std::vector<std::string>& args) {
+  Options command_line = declare_daemon_options();
+  if (auto r = command_line.parse(args); !r) {
+    log_error("{}", r.error().describe());
+    return std::nullopt;
+  }
+  const auto config = command_line.get("config");
+  if (!config || command_line.has("help")) return command_line;
+  auto file_args = config_file_args(*config, declare_daemon_options(), command_line);
+  if (!file_args) {
+    log_error("{}", file_args.error().describe());
+    return std::nullopt;
+  }
+  Options merged = declare_daemon_options();
+  file_args->insert(file_args->end(), args.begin(), args.end());
+  if (auto r = merged.parse(*file_args); !r) {
+    log_error("{}: {}", *config, r.error().describe());
+    return std::nullopt;
+  }
+  return merged;
+}
+
+std::map<std::string, std::vector<std::string>> restart_only_settings(const Options& o) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& name : o.declared_names())
+    if (std::find(kReloadableDaemonOptions.begin(), kReloadableDaemonOptions.end(), name) == kReloadableDaemonOptions.end())
+      out[name] = o.all(name);
+  return out;
 }
 
 void install_reload_handler() {

@@ -15,6 +15,8 @@
 #include "cli/options.h"
 #include "util/result.h"
 
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,6 +27,20 @@ inline constexpr const char* kDefaultConfigPath = "/etc/gputrace/gputrace.conf";
 
 // Options that make no sense in the file (the file itself, help).
 inline const std::set<std::string> kCommandLineOnly = {"config", "help"};
+
+// The options a reload applies; every other change waits for a restart.
+inline const std::vector<std::string> kReloadableDaemonOptions = {"listen", "textfile", "otlp-file", "otlp-endpoint",
+                                                                  "otlp-ca-file", "interval", "report-dir"};
+
+// Every option of `gputrace daemon` (its own, the tracing and the analysis options), declared.
+Options declare_daemon_options();
+
+// The command line with --config FILE's options under it; nullopt, with the reason logged,
+// when either is wrong.
+std::optional<Options> daemon_options(const std::vector<std::string>& args);
+
+// Each option a reload cannot apply, with its values: compared before and after a reload.
+std::map<std::string, std::vector<std::string>> restart_only_settings(const Options& o);
 
 // Reads `path` into arguments ("--name", "value", ...) for the options declared in
 // `declared`, leaving out those the command line set. Unknown names, values for flags,

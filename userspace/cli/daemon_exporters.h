@@ -13,10 +13,6 @@
 
 namespace gputrace {
 
-// The options a reload applies; every other change waits for a restart.
-inline const std::vector<std::string> kReloadableDaemonOptions = {"listen", "textfile", "otlp-file", "otlp-endpoint",
-                                                                  "otlp-ca-file", "interval", "report-dir"};
-
 struct DaemonExporters {
   std::unique_ptr<prometheus::PrometheusExporter> prometheus;
   std::unique_ptr<otlp::OtlpExporter> otlp;
