@@ -8,6 +8,9 @@ pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf)
 pkg_check_modules(LIBELF REQUIRED IMPORTED_TARGET libelf)
 find_package(fmt REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
+# The /metrics server and the OTLP/HTTP client (HTTPS): libcpp-httplib-dev, libcurl4-openssl-dev.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(CURL REQUIRED)
 
 # Static archives for the self-contained binary that runs inside the vm tier's guests.
 find_library(LIBBPF_STATIC libbpf.a REQUIRED)

@@ -49,6 +49,8 @@ ALLOWED = {
     'exporters/prometheus': EXPORTERS,
     'exporters/otlp': EXPORTERS,
     'exporters/report': EXPORTERS,
+    # the network halves' interfaces, implemented without the network (gputrace-static)
+    'exporters/without_network': EXPORTERS + ['exporters/otlp', 'exporters/prometheus'],
     'views/top': MODEL,
     # The commands assemble everything.
     'userspace/cli': None,

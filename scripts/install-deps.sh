@@ -8,8 +8,9 @@ packages=(
   cmake ninja-build g++ clang llvm pkg-config python3
   # BPF toolchain and libraries (static libs included: libbpf.a, libelf.a, libz.a)
   bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
-  # userspace libraries
+  # userspace libraries; the /metrics server (cpp-httplib) and the OTLP client (libcurl, HTTPS)
   libfmt-dev nlohmann-json3-dev libexpected-dev systemtap-sdt-dev libncurses-dev
+  libcpp-httplib-dev libcurl4-openssl-dev
   # tests and benchmarks
   googletest libgtest-dev libbenchmark-dev libclang-rt-14-dev bpftrace
   # managed runtimes whose GC pauses are traced (bpf tier)
@@ -20,6 +21,12 @@ packages=(
   # the HTML report (no console errors, screenshot); prometheus brings promtool and the
   # server the exporter tests scrape with
   tmux chromium prometheus
+  # deploy tier (tests/deploy): the Debian package (dpkg-dev's dpkg-shlibdeps, help2man for
+  # its man pages), a clean Debian 12 root file system to install it in, openssl for the TLS
+  # test's certificates; kubectl (with kustomize) is not a Debian package: CI images bring it
+  dpkg-dev help2man mmdebstrap openssl python3-yaml
+  # deploy-manual tier: the OCI image and `podman kube play`, systemd as PID 1 in a container
+  podman runc catatonit
 )
 # node and npm run the OTLP schema check (tests/otlp). A machine that already has them keeps
 # its own: NodeSource's nodejs bundles npm and conflicts with Debian's npm package.

@@ -189,7 +189,7 @@ uint64_t rejected_in(const std::string& body, Signal s) {
 
 Attempt post(const OtlpEndpoints& eps, const OtlpRequest& r, const Cutoff& cutoff) {
   const HttpUrl& url = *eps.of(r.signal);
-  auto resp = http_post(url, "application/json", r.body, eps.headers, eps.timeout, &cutoff);
+  auto resp = http_post(url, "application/json", r.body, eps.headers, eps.tls, eps.timeout, &cutoff);
   if (!resp) return {Outcome::Retry, 0, std::nullopt, resp.error().describe()};
   const int st = resp->status;
   if (st >= 200 && st < 300) return {Outcome::Delivered, rejected_in(resp->body, r.signal), std::nullopt, ""};

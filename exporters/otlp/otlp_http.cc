@@ -3,10 +3,6 @@
 #include "userspace/util/fd.h"
 
 #include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -17,18 +13,10 @@
 namespace gputrace::otlp {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-constexpr size_t kMaxResponseBytes = 64 * 1024;
-
 std::string trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return std::string(s);
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 std::string percent_decode(std::string_view s) {
@@ -45,108 +33,15 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-int remaining_ms(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left > 0 ? static_cast<int>(left) : 0;
-}
-
-// Waits for events on fd until deadline or *cutoff, whichever comes first; true when ready.
-// With a cutoff, polls in slices so that another thread moving it is noticed.
-bool wait_for(int fd, short events, Clock::time_point deadline, const Cutoff* cutoff) {
-  for (;;) {
-    const Clock::time_point until = cutoff ? std::min(deadline, cutoff->load()) : deadline;
-    const int left = remaining_ms(until);
-    if (left <= 0) return false;
-    pollfd p{fd, events, 0};
-    const int n = ::poll(&p, 1, cutoff ? std::min(left, 100) : left);
-    if (n > 0) return true;
-    if (n < 0 && errno != EINTR) return false;
-  }
-}
-
-Result<Fd> connect_to(const HttpUrl& url, Clock::time_point deadline, const Cutoff* cutoff) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  const std::string port = std::to_string(url.port);
-  if (int gai = getaddrinfo(url.host.c_str(), port.c_str(), &hints, &res); gai != 0)
-    return fail("cannot resolve OTLP endpoint host {}: {}", url.host, gai_strerror(gai));
-  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
-  int last = 0;
-  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
-    Fd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
-    if (!fd.valid()) {
-      last = errno;
-      continue;
-    }
-    if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
-      if (errno != EINPROGRESS) {
-        last = errno;
-        continue;
-      }
-      if (!wait_for(fd.get(), POLLOUT, deadline, cutoff)) {
-        last = ETIMEDOUT;
-        continue;
-      }
-      int err = 0;
-      socklen_t len = sizeof(err);
-      getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err != 0) {
-        last = err;
-        continue;
-      }
-    }
-    return fd;
-  }
-  return fail_errno(last, "cannot connect to the OTLP endpoint {}", url.text());
-}
-
-Result<void> send_all(int fd, std::string_view data, Clock::time_point deadline, const Cutoff* cutoff, const HttpUrl& url) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-    if (n > 0) {
-      done += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno != EAGAIN && errno != EINTR) return fail_errno(errno, "sending to {}", url.text());
-    if (!wait_for(fd, POLLOUT, deadline, cutoff)) return fail("timed out sending to {}", url.text());
-  }
-  return {};
-}
-
-// Body of a chunked response; nullopt while incomplete.
-std::optional<std::string> dechunk(std::string_view s) {
-  std::string out;
-  size_t pos = 0;
-  for (;;) {
-    const size_t eol = s.find("\r\n", pos);
-    if (eol == std::string_view::npos) return std::nullopt;
-    const size_t size = std::strtoul(std::string(s.substr(pos, eol - pos)).c_str(), nullptr, 16);
-    pos = eol + 2;
-    if (size == 0) return out;
-    if (pos + size + 2 > s.size()) return std::nullopt;
-    out.append(s.substr(pos, size));
-    pos += size + 2;
-  }
-}
-
 }  // namespace
 
-std::string HttpUrl::text() const {
-  const bool v6 = host.find(':') != std::string::npos;
-  return fmt::format("http://{}{}{}:{}{}", v6 ? "[" : "", host, v6 ? "]" : "", port, path);
-}
-
 Result<HttpUrl> parse_http_url(const std::string& url) {
-  if (url.starts_with("https://"))
-    return fail("{}: gputrace sends OTLP over plain http only; run an OpenTelemetry Collector next to it "
-                "(listening on http://127.0.0.1:4318) and let the collector speak TLS",
-                url);
-  if (!url.starts_with("http://")) return fail("{}: an OTLP/HTTP endpoint is an http:// URL, e.g. http://127.0.0.1:4318", url);
-  std::string rest = url.substr(7);
   HttpUrl u;
+  u.https = url.starts_with("https://");
+  if (!u.https && !url.starts_with("http://"))
+    return fail("{}: an OTLP/HTTP endpoint is an http:// or https:// URL, e.g. http://127.0.0.1:4318", url);
+  if (u.https) u.port = 443;
+  std::string rest = url.substr(u.https ? 8 : 7);
   const size_t slash = rest.find('/');
   if (slash != std::string::npos) {
     u.path = rest.substr(slash);
@@ -213,8 +108,48 @@ Result<void> check_headers(const Headers& headers) {
   return {};
 }
 
+namespace {
+
+// A PEM file named by `setting` must be there and readable now: found wanting at the first
+// POST, the mistake would only show as retries and drops.
+Result<void> check_readable(const std::string& setting, const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return fail_errno(errno, "{} {}: cannot read it", setting, path);
+  return {};
+}
+
+Result<void> resolve_tls(OtlpEndpoints& e, const std::function<std::optional<std::string>(const char*)>& var,
+                         const std::optional<std::string>& ca_file_flag) {
+  struct Setting {
+    const char* name;
+    std::string TlsFiles::*field;
+  };
+  for (const Setting& s : {Setting{"OTEL_EXPORTER_OTLP_CERTIFICATE", &TlsFiles::ca_file},
+                           Setting{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &TlsFiles::client_cert},
+                           Setting{"OTEL_EXPORTER_OTLP_CLIENT_KEY", &TlsFiles::client_key}})
+    if (auto v = var(s.name)) e.tls.*s.field = *v;
+  if (ca_file_flag) e.tls.ca_file = *ca_file_flag;
+  if (e.tls.client_cert.empty() != e.tls.client_key.empty())
+    return fail("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY go together: "
+                "a client certificate is useless without its key, and the other way round");
+  if (!e.tls.ca_file.empty())
+    if (auto r = check_readable(ca_file_flag ? "--otlp-ca-file" : "OTEL_EXPORTER_OTLP_CERTIFICATE", e.tls.ca_file); !r) return r;
+  if (!e.tls.client_cert.empty()) {
+    if (auto r = check_readable("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", e.tls.client_cert); !r) return r;
+    if (auto r = check_readable("OTEL_EXPORTER_OTLP_CLIENT_KEY", e.tls.client_key); !r) return r;
+  }
+  const bool any_tls = (e.metrics && e.metrics->https) || (e.traces && e.traces->https) || (e.logs && e.logs->https);
+  const bool tls_files = !e.tls.ca_file.empty() || !e.tls.client_cert.empty();
+  if (tls_files && e.any() && !any_tls)
+    e.notes.push_back("a CA file or client certificate is set, but no OTLP endpoint is https://: they are not used");
+  return {};
+}
+
+}  // namespace
+
 Result<OtlpEndpoints> resolve_endpoints(const std::optional<std::string>& flag,
-                                        const std::function<const char*(const char*)>& env) {
+                                        const std::function<const char*(const char*)>& env,
+                                        const std::optional<std::string>& ca_file_flag) {
   auto var = [&](const char* name) -> std::optional<std::string> {
     const char* v = env(name);
     if (!v || !*v) return std::nullopt;
@@ -259,84 +194,22 @@ Result<OtlpEndpoints> resolve_endpoints(const std::optional<std::string>& flag,
     else
       e.notes.push_back(fmt::format("OTEL_EXPORTER_OTLP_TIMEOUT={} is not a number of milliseconds: using 10000", *t));
   }
+  if (auto r = resolve_tls(e, var, ca_file_flag); !r) return tl::unexpected(r.error());
   if (auto p = var("OTEL_EXPORTER_OTLP_PROTOCOL"); p && *p != "http/json")
     e.notes.push_back(fmt::format("OTEL_EXPORTER_OTLP_PROTOCOL={}: gputrace sends http/json only", *p));
   // settings an SDK would honour and gputrace does not: say so rather than ignore them quietly
   for (const char* signal : {"", "METRICS_", "TRACES_", "LOGS_"}) {
-    for (const char* setting : {"HEADERS", "TIMEOUT", "PROTOCOL", "COMPRESSION", "CERTIFICATE", "INSECURE"}) {
+    for (const char* setting : {"HEADERS", "TIMEOUT", "PROTOCOL", "COMPRESSION", "CERTIFICATE", "CLIENT_CERTIFICATE",
+                                "CLIENT_KEY", "INSECURE"}) {
       const std::string name = fmt::format("OTEL_EXPORTER_OTLP_{}{}", signal, setting);
-      const bool honoured = !*signal && (std::string_view(setting) == "HEADERS" || std::string_view(setting) == "TIMEOUT" ||
-                                         std::string_view(setting) == "PROTOCOL");
+      const std::string_view st(setting);
+      const bool honoured = !*signal && (st == "HEADERS" || st == "TIMEOUT" || st == "PROTOCOL" || st == "CERTIFICATE" ||
+                                         st == "CLIENT_CERTIFICATE" || st == "CLIENT_KEY");
       if (!honoured && var(name.c_str()))
         e.notes.push_back(fmt::format("{} is not read by gputrace (docs/otlp.md lists the variables it honours)", name));
     }
   }
   return e;
-}
-
-Result<HttpResponse> http_post(const HttpUrl& url, std::string_view content_type, std::string_view body,
-                               const Headers& headers, std::chrono::milliseconds timeout, const Cutoff* cutoff) {
-  const auto deadline = Clock::now() + timeout;
-  auto fd = connect_to(url, deadline, cutoff);
-  if (!fd) return tl::unexpected(fd.error());
-  const bool v6 = url.host.find(':') != std::string::npos;
-  std::string head = fmt::format("POST {} HTTP/1.1\r\nHost: {}{}{}:{}\r\nUser-Agent: gputrace\r\nContent-Type: {}\r\n"
-                                 "Content-Length: {}\r\nConnection: close\r\n",
-                                 url.path, v6 ? "[" : "", url.host, v6 ? "]" : "", url.port, content_type, body.size());
-  for (const auto& [k, v] : headers) head += fmt::format("{}: {}\r\n", k, v);
-  head += "\r\n";
-  if (auto r = send_all(fd->get(), head, deadline, cutoff, url); !r) return tl::unexpected(r.error());
-  if (auto r = send_all(fd->get(), body, deadline, cutoff, url); !r) return tl::unexpected(r.error());
-
-  std::string in;
-  size_t header_end = std::string::npos;
-  std::optional<size_t> content_length;
-  bool chunked = false;
-  HttpResponse resp;
-  for (;;) {
-    char buf[4096];
-    const ssize_t n = ::recv(fd->get(), buf, sizeof(buf), 0);
-    if (n < 0 && errno != EAGAIN && errno != EINTR) return fail_errno(errno, "reading the answer of {}", url.text());
-    if (n > 0 && in.size() < kMaxResponseBytes + 16384) in.append(buf, static_cast<size_t>(n));
-    const bool eof = n == 0;
-    if (header_end == std::string::npos && (header_end = in.find("\r\n\r\n")) != std::string::npos) {
-      const std::string status_line = in.substr(0, in.find("\r\n"));
-      if (!status_line.starts_with("HTTP/1.") || status_line.size() < 12)
-        return fail("{} answered something that is not HTTP: {}", url.text(), status_line.substr(0, 80));
-      resp.status = std::atoi(status_line.c_str() + 9);
-      size_t pos = in.find("\r\n") + 2;
-      while (pos < header_end) {
-        const size_t eol = in.find("\r\n", pos);
-        const std::string line = in.substr(pos, eol - pos);
-        pos = eol + 2;
-        const size_t colon = line.find(':');
-        if (colon == std::string::npos) continue;
-        const std::string name = lower(trim(line.substr(0, colon))), value = trim(line.substr(colon + 1));
-        if (name == "content-length") content_length = std::strtoull(value.c_str(), nullptr, 10);
-        if (name == "transfer-encoding" && lower(value).find("chunked") != std::string::npos) chunked = true;
-        if (name == "retry-after" && !value.empty() && std::isdigit(static_cast<unsigned char>(value[0])))
-          resp.retry_after = std::chrono::seconds(std::strtol(value.c_str(), nullptr, 10));
-      }
-    }
-    if (header_end != std::string::npos) {
-      const std::string_view rest = std::string_view(in).substr(header_end + 4);
-      if (chunked) {
-        if (auto b = dechunk(rest)) {
-          resp.body = b->substr(0, kMaxResponseBytes);
-          return resp;
-        }
-      } else if (content_length && (rest.size() >= *content_length || rest.size() >= kMaxResponseBytes)) {
-        resp.body = std::string(rest.substr(0, std::min(*content_length, kMaxResponseBytes)));
-        return resp;
-      } else if (eof) {
-        resp.body = std::string(rest.substr(0, kMaxResponseBytes));
-        return resp;
-      }
-    }
-    if (eof) return fail("{} closed the connection before a whole answer", url.text());
-    if (n > 0) continue;
-    if (!wait_for(fd->get(), POLLIN, deadline, cutoff)) return fail("timed out waiting for the answer of {}", url.text());
-  }
 }
 
 }  // namespace gputrace::otlp

@@ -1,26 +1,29 @@
-// MetricsHttpServer: a minimal HTTP/1.1 server for Prometheus scrapes. GET (and HEAD) of
-// /metrics returns the latest rendered text; any other path is 404, any other method 405.
-// Until the first set_metrics() it answers 503: an empty 200 would read as up=1 with no series.
+// MetricsHttpServer: serves the latest rendered metrics text to Prometheus scrapes, on
+// cpp-httplib. GET (and HEAD) of /metrics returns the text; any other path is 404, any other
+// method 405. Until the first set_metrics() it answers 503: an empty 200 would read as up=1
+// with no series.
 //
-// It runs on its own thread with non-blocking sockets and poll(2), so a slow or stuck scraper
-// never holds up the daemon: the pipeline only swaps in a new text under a mutex
-// (set_metrics). Every response closes its connection; requests are bounded (8 KiB of
-// headers, 10 s to send them, 64 connections at once) so a misbehaving client costs little.
+// cpp-httplib's listener runs on its own thread and hands connections to a small, bounded pool
+// of workers (http_server.cc), so a slow or stuck scraper never holds up the daemon: the
+// pipeline only swaps in a new text under a mutex (set_metrics). Requests are bounded (8 KiB
+// per header line, 5 s per read or write, one request per connection, 4 workers, 16
+// connections waiting); the socket is bound without SO_REUSEPORT, so a second daemon on the
+// same port fails instead of sharing it. Scrapes that accept gzip get it.
 // It binds loopback unless told otherwise (docs/metrics.md says how to expose it).
+//
+// Builds without cpp-httplib (the static binary for the vm tier's guests) have no server:
+// start() says so and names the alternatives (exporters/without_network/).
 //
 //   auto server = MetricsHttpServer::start("127.0.0.1:9478");
 //   (*server)->set_metrics(text);         // from any thread, any time
 //   (*server)->address();                 // "127.0.0.1:9478" (the real port when given 0)
 #pragma once
 
-#include "userspace/util/fd.h"
 #include "userspace/util/result.h"
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 namespace gputrace::prometheus {
 
@@ -34,21 +37,18 @@ class MetricsHttpServer {
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
 
   void set_metrics(std::string text);
-  std::string address() const { return address_; }
-  uint64_t scrapes() const { return scrapes_.load(); }            // 200 responses to /metrics
-  uint64_t rejected() const { return rejected_.load(); }          // 4xx answers, overflow, timeouts
+  std::string address() const;
+  uint64_t scrapes() const;   // 200 responses to /metrics
+  uint64_t rejected() const;  // 4xx answers
 
  private:
-  MetricsHttpServer() = default;
-  void run();
-
-  Fd listener_;
-  Fd wake_;  // eventfd: stop
-  std::string address_;
-  std::thread thread_;
-  mutable std::mutex mu_;
-  std::shared_ptr<const std::string> metrics_;  // null until the first set_metrics()
-  std::atomic<uint64_t> scrapes_{0}, rejected_{0};
+  struct Impl;
+  explicit MetricsHttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
+
+// "HOST:PORT", "[IPv6]:PORT" or ":PORT" split into host (no brackets; empty for every
+// interface) and port, or an error a person can act on.
+Result<std::pair<std::string, uint16_t>> split_listen_address(const std::string& listen);
 
 }  // namespace gputrace::prometheus

@@ -79,6 +79,7 @@ void add_into(ProcessRow& into, const ProcessRow& p) {
   into.gc_pauses += p.gc_pauses;
   into.gc_pause_ns += p.gc_pause_ns;
   into.gc_pause_max_ns = std::max(into.gc_pause_max_ns, p.gc_pause_max_ns);
+  into.gc_full_collections += p.gc_full_collections;
   for (size_t i = 0; i < into.gc_histogram.cumulative.size(); ++i)
     into.gc_histogram.cumulative[i] += p.gc_histogram.cumulative[i];
   into.gc_histogram.count += p.gc_histogram.count;
@@ -230,6 +231,10 @@ void process_families(Builder& b, const std::vector<ProcessRow>& rows, const Met
                            "seconds", "Garbage-collector pauses of the process (CPython, HotSpot, Go).");
   auto& gc_max = b.family("gputrace.process.gc.pause.max", MetricKind::Gauge, MetricScope::Process, "s", "seconds",
                           "Longest garbage-collector pause of the process so far.");
+  auto& gc_full = b.family("gputrace.process.gc.full_collections", MetricKind::Counter, MetricScope::Process,
+                           "{collection}", "",
+                           "Collections of the whole heap: HotSpot full collections and CPython generation-2 "
+                           "collections (Go's collector is not generational and is not counted).");
   auto& gc_share = b.family("gputrace.process.gc.pause.wall_share", MetricKind::Gauge, MetricScope::Process, "1",
                             "ratio", "Share of wall time the process stood still in GC pauses (0..1; named processes only).");
   auto& maps = b.family("gputrace.process.dma.maps", MetricKind::Counter, MetricScope::Process, "{mapping}", "",
@@ -281,6 +286,7 @@ void process_families(Builder& b, const std::vector<ProcessRow>& rows, const Met
       if (p.gc_histogram.count) h.max = seconds(p.gc_pause_max_ns);
       gc_hist.points.push_back(std::move(h));
       gc_max.points.push_back(real_point(seconds(p.gc_pause_max_ns), {}, g));
+      gc_full.points.push_back(count_point(p.gc_full_collections, {}, g));
       // a share of wall time does not add up across processes
       if (!folded) gc_share.points.push_back(real_point(p.gc_wall_share, {}, g));
     }

@@ -90,6 +90,29 @@ TEST(GcPauseStats, PerProcessCountsTotalsAndShares) {
   EXPECT_NE(text.find("not GC: 1 stop-the-worlds"), std::string::npos) << text;
 }
 
+// What the fleet's "repeated full collections" alert counts: HotSpot's full collections and
+// CPython's generation-2 collections; Go cycles and younger generations are not.
+TEST(GcPauseStats, FullCollectionsOfHotSpotAndCPython) {
+  PauseStats stats;
+  const uint64_t t0 = 1'000'000'000;
+  for (uint8_t generation : {0, 1, 2, 2, 0}) {
+    auto p = pause(100, t0 + generation * 1'000'000ull, 100'000, GT_GC_RT_CPYTHON, GT_GC_CAUSE_COLLECTION);
+    p.generation = generation;
+    stats.on_record(Bytes(p).record());
+  }
+  auto full = pause(200, t0, 50'000'000, GT_GC_RT_HOTSPOT, GT_GC_CAUSE_COLLECTION);
+  full.flags = GT_GC_F_FULL;
+  stats.on_record(Bytes(full).record());
+  stats.on_record(Bytes(pause(200, t0 + 60'000'000, 1'000'000, GT_GC_RT_HOTSPOT, GT_GC_CAUSE_COLLECTION)).record());
+  stats.on_record(Bytes(pause(300, t0, 20'000, GT_GC_RT_GO, GT_GC_CAUSE_GO_MARK_TERM)).record());
+  const auto s = stats.summary();
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[0].full_collections, 2u);
+  EXPECT_EQ(s[0].full_count, 0u) << "full_count stays HotSpot's";
+  EXPECT_EQ(s[1].full_collections, 1u);
+  EXPECT_EQ(s[2].full_collections, 0u);
+}
+
 TEST(GcPauseStats, IgnoresOtherKinds) {
   PauseStats stats;
   gt_event_header h{};

@@ -131,8 +131,8 @@ TEST(OtlpJson, HistogramCountsPerBucketNotCumulative) {
   const json& dp = *server;
   EXPECT_EQ((*h)["histogram"]["aggregationTemporality"], 2);
   EXPECT_EQ(dp["count"], "3");
-  ASSERT_EQ(dp["explicitBounds"].size(), 12u);
-  ASSERT_EQ(dp["bucketCounts"].size(), 13u);
+  ASSERT_EQ(dp["explicitBounds"].size(), 14u);
+  ASSERT_EQ(dp["bucketCounts"].size(), 15u);
   EXPECT_EQ(dp["explicitBounds"][0], 5e-05);
   uint64_t total = 0;
   for (const auto& c : dp["bucketCounts"]) total += std::stoull(c.get<std::string>());
@@ -298,9 +298,10 @@ TEST(OtlpEndpoints, FlagEnvironmentAndSignalSpecificVariables) {
   EXPECT_EQ(flag->traces->text(), "http://[::1]:9999/base/v1/traces");
   EXPECT_EQ(flag->metrics->port, 9999);
 
-  auto tls = otlp::resolve_endpoints("https://collector:4318", get);
-  ASSERT_FALSE(tls);
-  EXPECT_NE(tls.error().message.find("Collector"), std::string::npos);
+  auto tls = otlp::resolve_endpoints("https://collector", get);  // TLS: tests/deploy/otlp_tls_test.cc
+  ASSERT_TRUE(tls) << tls.error().describe();
+  EXPECT_EQ(tls->metrics->text(), "https://collector:443/v1/metrics");
+  EXPECT_FALSE(otlp::parse_http_url("ftp://collector:4318"));
   env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc";
   auto noted = otlp::resolve_endpoints(std::nullopt, get);
   ASSERT_TRUE(noted);

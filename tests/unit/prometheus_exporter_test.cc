@@ -185,7 +185,7 @@ TEST(PrometheusText, ProcessSeriesKeepTheirLabelsThroughAFirstGcPauseAndAnExit) 
   p.runtime = "cpython";
   p.gc_pauses = 1;
   p.gc_pause_ns = p.gc_pause_max_ns = 2'000'000;
-  p.gc_histogram = {.cumulative = {0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1}, .count = 1, .sum_ns = 2'000'000};
+  p.gc_histogram = {.cumulative = {0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1}, .count = 1, .sum_ns = 2'000'000};
   take();  // its first pause: now the runtime is known
   p.exited = true;
   p.container.clear();  // the snapshot resolves containers of live processes only
@@ -383,8 +383,9 @@ TEST(PrometheusServer, ServesMetricsAndRefusesTheRest) {
   const std::string post = test::http_get(port, "/metrics", "POST");
   EXPECT_TRUE(post.starts_with("HTTP/1.1 405")) << post;
   EXPECT_NE(post.find("Allow: GET, HEAD"), std::string::npos);
+  // refused: cpp-httplib answers 400 to a header line over 8 KiB
   const std::string huge = test::raw_http(port, "GET /metrics HTTP/1.1\r\nX: " + std::string(20000, 'x') + "\r\n\r\n");
-  EXPECT_TRUE(huge.starts_with("HTTP/1.1 431")) << huge.substr(0, 80);
+  EXPECT_TRUE(huge.starts_with("HTTP/1.1 400")) << huge.substr(0, 80);
   EXPECT_TRUE(test::raw_http(port, "garbage\r\n\r\n").starts_with("HTTP/1.1 400"));
   EXPECT_EQ((*server)->scrapes(), 3u);
   EXPECT_EQ((*server)->rejected(), 4u);

@@ -66,7 +66,8 @@ inline HostSnapshot telemetry_snapshot() {
   server.gc_pause_max_ns = 3'000'000;
   server.gc_pause_p99_ns = 3'000'000;
   server.gc_wall_share = 3'380'000.0 / 60e9;
-  server.gc_histogram = {.cumulative = {0, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3, 3}, .count = 3, .sum_ns = 3'380'000};
+  server.gc_full_collections = 1;
+  server.gc_histogram = {.cumulative = {0, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3}, .count = 3, .sum_ns = 3'380'000};
   server.dma_maps = 3000;
   server.dma_map_bytes = 3000ull * 65536;
   server.dma_outstanding = 2;
@@ -84,7 +85,7 @@ inline HostSnapshot telemetry_snapshot() {
   sidecar.gc_pause_ns = 1'000'000;
   sidecar.gc_pause_max_ns = 200'000;
   sidecar.gc_wall_share = 1e6 / 60e9;
-  sidecar.gc_histogram = {.cumulative = {2, 5, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10}, .count = 10, .sum_ns = 1'000'000};
+  sidecar.gc_histogram = {.cumulative = {2, 5, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10}, .count = 10, .sum_ns = 1'000'000};
   // comm bytes a kernel allows: a quote, a backslash, a newline, an invalid UTF-8 byte
   ProcessRow odd{.pid = 6001, .comm = std::string("we\"ird\\na\nme\xff"), .exited = true};
   odd.dma_maps = 4;

@@ -7,36 +7,42 @@
 #include "userspace/capture/host_info.h"
 #include "userspace/cli/analysis_options.h"
 #include "userspace/cli/commands.h"
+#include "userspace/cli/daemon_config.h"
+#include "userspace/cli/daemon_exporters.h"
 #include "userspace/cli/report_requests.h"
 #include "userspace/cli/tracing_options.h"
 #include "userspace/host/container_id.h"
 #include "exporters/otlp/otlp_exporter.h"
 #include "userspace/pipeline/pipeline.h"
 #include "userspace/pipeline/replay.h"
+#include "userspace/model/loss_counters.h"
 #include "exporters/prometheus/prometheus_exporter.h"
 #include "userspace/session/live_source.h"
 #include "exporters/telemetry/finding_spans.h"
 #include "exporters/telemetry/metric_model.h"
-#include "userspace/model/loss_counters.h"
+#include "userspace/util/capabilities.h"
 #include "userspace/util/clock.h"
 #include "userspace/util/log.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <thread>
 
 namespace gputrace {
 namespace {
 
-constexpr const char* kHelp = R"(usage: gputrace daemon [--listen ADDR:PORT|none] [--textfile PATH] [--otlp-file PATH]
-                       [--otlp-endpoint URL] [--interval D] [--duration D]
-                       [--top-processes N] [--replay CAPTURE] [options]
+constexpr const char* kHelp = R"(usage: gputrace daemon [--config FILE] [--listen ADDR:PORT|none] [--textfile PATH]
+                       [--otlp-file PATH] [--otlp-endpoint URL] [--otlp-ca-file PEM]
+                       [--interval D] [--duration D] [--top-processes N]
+                       [--replay CAPTURE] [options]
 
 Traces this host and exports what gputrace measures and concludes, every interval:
 Prometheus metrics (HTTP /metrics, and a textfile for node_exporter) and OTLP/JSON metrics,
@@ -46,6 +52,9 @@ spans). docs/metrics.md and docs/otlp.md describe every series and field.
 Durations (D) are a number and a unit: 100us, 500ms, 10s, 2m, 1h (no unit: seconds).
 
 options:
+  --config FILE          read options from FILE first, one "name = value" a line (the
+                         packaged service reads /etc/gputrace/gputrace.conf); options on
+                         the command line win over the file's
   --listen ADDR:PORT     serve /metrics here (default 127.0.0.1:9478, loopback only;
                          0.0.0.0:9478 for every IPv4 interface, :9478 for every interface,
                          IPv4 and IPv6; "none" for no server, e.g. a daemon that only sends
@@ -54,7 +63,10 @@ options:
                          node_exporter's --collector.textfile.directory, whose name must
                          end in .prom (node_exporter reads no other)
   --otlp-file PATH       append OTLP/JSON requests to PATH, one per line
-  --otlp-endpoint URL    POST OTLP/JSON to URL/v1/{metrics,logs,traces} (http:// only)
+  --otlp-endpoint URL    POST OTLP/JSON to URL/v1/{metrics,logs,traces} (http:// or
+                         https://; a TLS peer is verified against the system's CAs)
+  --otlp-ca-file PEM     verify an https:// endpoint against this CA certificate instead
+                         (wins over OTEL_EXPORTER_OTLP_CERTIFICATE)
   --interval D           export interval (default 10s)
   --duration D           stop after D (default: until SIGINT or SIGTERM)
   --top-processes N      processes with their own series (default 20; the rest are
@@ -68,6 +80,14 @@ options:
                          then keep serving until --duration or a signal (no root needed)
   --report-dir DIR       write report files (summary.md, report.html, trace.json,
                          report.json) into DIR on SIGUSR1 and at exit (docs/views.md)
+
+signals:
+  SIGUSR1                write the report files into --report-dir now
+  SIGHUP                 read --config FILE again (systemctl reload gputrace) and apply
+                         where metrics go: --listen, --textfile, --otlp-file,
+                         --otlp-endpoint, --otlp-ca-file, --interval, --report-dir; other
+                         changes are logged and wait for a restart
+  SIGTERM, SIGINT        export the final state, write the reports, and exit
 )";
 
 constexpr const char* kEnvironmentHelp = R"(
@@ -77,11 +97,16 @@ environment (OTLP; --otlp-endpoint wins over every *_ENDPOINT variable):
                                              one signal's full URL; wins over the base
   OTEL_EXPORTER_OTLP_HEADERS                 k=v,k2=v2 added to every POST
   OTEL_EXPORTER_OTLP_TIMEOUT                 per-request timeout in ms (default 10000)
+  OTEL_EXPORTER_OTLP_CERTIFICATE             CA certificate (PEM) to verify an https://
+                                             endpoint against, as --otlp-ca-file
+  OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_KEY
+                                             client certificate and key (PEM) for a
+                                             collector that asks for one (mutual TLS)
   OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
                                              resource attributes (service.instance.id
                                              defaults to the host name)
-  Other OTEL_* settings (signal-specific headers and timeouts, compression, TLS) are not
-  read; the daemon warns when one is set.
+  Other OTEL_* settings (signal-specific headers, timeouts and certificates,
+  compression) are not read; the daemon warns when one is set.
 )";
 
 constexpr auto kShutdownGrace = std::chrono::seconds(5);
@@ -142,8 +167,10 @@ class Publisher {
     request.caller_losses.push_back({std::string(loss_name(Loss::spans_not_kept)), spans.dropped(), "daemon"});
     request.caller_losses.push_back(
         {std::string(loss_name(Loss::finding_spans_not_kept)), finding_spans_not_kept_, "daemon"});
+    std::map<std::string, uint64_t> exporter_losses = retired_losses_;
     for (auto* sink : sinks_)
-      for (const auto& [name, n] : sink->losses()) request.caller_losses.push_back({name, n, "exporter"});
+      for (const auto& [name, n] : sink->losses()) exporter_losses[name] += n;
+    for (const auto& [name, n] : exporter_losses) request.caller_losses.push_back({name, n, "exporter"});
     if (live_) request.container_of = [](uint32_t pid) { return container_id_of(pid); };
     const HostSnapshot snapshot = pipeline_.snapshot(request);
     selection_.update(snapshot);
@@ -175,6 +202,15 @@ class Publisher {
     for (auto& t : stopping) t.join();
   }
 
+  // Shuts the sinks down and forgets them (a reload replaces them), keeping what they lost:
+  // a loss counter never goes down.
+  void retire_sinks() {
+    shutdown();
+    for (auto* sink : sinks_)
+      for (const auto& [name, n] : sink->losses()) retired_losses_[name] += n;
+    sinks_.clear();
+  }
+
  private:
   Pipeline& pipeline_;
   telemetry::ClockMapping clock_;
@@ -185,20 +221,15 @@ class Publisher {
   size_t published_findings_ = 0;
   ProcessIdentities identities_;  // a process's container id stays after it exits (series labels)
   uint64_t finding_spans_not_kept_ = 0;
+  std::map<std::string, uint64_t> retired_losses_;
 };
 
 }  // namespace
 
 int cmd_daemon(const Args& args) {
-  Options o;
-  o.value("listen").value("textfile").value("otlp-file").value("otlp-endpoint").value("interval").value("duration");
-  o.value("top-processes").value("max-spans").value("min-span").value("replay").value("report-dir").flag("help", 'h');
-  declare_tracing_options(o);
-  declare_analysis_options(o);
-  if (auto r = o.parse(args); !r) {
-    log_error("{}", r.error().describe());
-    return 2;
-  }
+  const std::optional<Options> parsed = daemon_options(args);
+  if (!parsed) return 2;
+  Options o = *parsed;
   if (o.has("help")) {
     std::printf("%s%s%s%s", kHelp, kTracingOptionsHelp, kAnalysisOptionsHelp, kEnvironmentHelp);
     return 0;
@@ -230,9 +261,12 @@ int cmd_daemon(const Args& args) {
     return 2;
   }
   const std::optional<std::string> replay = o.get("replay");
-  if (!replay && geteuid() != 0) {
-    log_error("gputrace loads BPF programs: run the daemon as root (sudo gputrace daemon), or export a capture with --replay FILE");
-    return 1;
+  if (!replay) {
+    if (auto r = require_tracing_capabilities("export a capture with --replay FILE"); !r) {
+      log_error("{}", r.error().describe());
+      return 1;
+    }
+    for (const auto& note : missing_optional_capabilities()) log_warning("{}", note);
   }
 
   // what the exporters will need to know before anything is traced
@@ -257,50 +291,21 @@ int cmd_daemon(const Args& args) {
   }
   const uint64_t start_unix_ns = replay ? clock.realtime_ns : realtime_ns();
 
-  std::unique_ptr<prometheus::PrometheusExporter> prom;
-  const std::string listen = o.get("listen").value_or("127.0.0.1:9478");
-  const std::string textfile = o.get("textfile").value_or("");
-  if (!textfile.empty() && !textfile.ends_with(".prom")) {
-    log_error("--textfile {}: node_exporter reads only files whose name ends in .prom; name it so", textfile);
-    return 2;
+  const otlp::OtlpIdentity identity = identity_from_env(host);
+  auto created = create_daemon_exporters(o, identity);
+  if (!created) {
+    log_error("{}", created.error().error.describe());
+    return created.error().exit_code;
   }
-  if (listen != "none" || !textfile.empty()) {
-    auto p = prometheus::PrometheusExporter::create({.listen = listen == "none" ? "" : listen, .textfile = textfile});
-    if (!p) {
-      log_error("{}", p.error().describe());
-      return 1;
-    }
-    prom = std::move(*p);
-  }
-  auto endpoints = otlp::resolve_endpoints(o.get("otlp-endpoint"), [](const char* n) { return std::getenv(n); });
-  if (!endpoints) {
-    log_error("{}", endpoints.error().describe());
-    return 2;
-  }
-  for (const auto& note : endpoints->notes) log_warning("{}", note);
-  std::unique_ptr<otlp::OtlpExporter> otlp_sink;
-  const std::string otlp_file = o.get("otlp-file").value_or("");
-  if (!otlp_file.empty() || endpoints->any()) {
-    otlp::OtlpOptions oo{.file = otlp_file, .identity = identity_from_env(host)};
-    if (endpoints->any()) oo.endpoints = *endpoints;
-    auto e = otlp::OtlpExporter::create(std::move(oo));
-    if (!e) {
-      log_error("{}", e.error().describe());
-      return 1;
-    }
-    otlp_sink = std::move(*e);
-  }
-  if (!prom && !otlp_sink) {
-    log_error("nothing to export to: give --listen, --textfile, --otlp-file or --otlp-endpoint");
-    return 2;
-  }
+  DaemonExporters exporters = std::move(*created);
+  for (const auto& note : exporters.notes) log_warning("{}", note);
 
   Pipeline pipeline({.engine = engine_config,
                      .spans = SpanCollectorConfig{.max_pending = *max_spans,
                                                   .min_duration_ns = static_cast<uint64_t>(min_span->count())}});
   pipeline.set_input({.path = replay ? *replay : "live", .host = host});
   // Report files for an incident: on SIGUSR1, from this loop (never in the handler), and at exit.
-  const auto report_dir = o.get("report-dir");
+  std::optional<std::string> report_dir = o.get("report-dir");
   auto write_reports = [&] {
     if (!report_dir) return;
     auto written = write_report_dir(*report_dir, pipeline);
@@ -311,11 +316,50 @@ int cmd_daemon(const Args& args) {
     for (const auto& path : *written) std::fprintf(stderr, "gputrace: wrote %s\n", path.c_str());
   };
   Publisher publisher(pipeline, clock, start_unix_ns, !replay, *top);
-  if (prom) publisher.add(prom.get());
-  if (otlp_sink) publisher.add(otlp_sink.get());
+  for (auto* sink : exporters.sinks()) publisher.add(sink);
+
+  // SIGHUP: read the configuration again and apply where metrics go; the state stays.
+  auto reload = [&] {
+    const auto config = o.get("config");
+    if (!config) {
+      log_warning("SIGHUP: the daemon was started without --config FILE: there is nothing to read again");
+      return;
+    }
+    const std::optional<Options> next = daemon_options(args);  // logs what is wrong with the file
+    if (!next) {
+      log_error("reload of {} failed; the daemon goes on as configured before", *config);
+      return;
+    }
+    auto next_interval = parse_duration(next->get("interval").value_or("10s"));
+    if (!next_interval || next_interval->count() <= 0) {
+      log_error("reload of {}: --interval {} is not a duration longer than zero; the daemon goes on as configured before",
+                *config, next->get("interval").value_or(""));
+      return;
+    }
+    const auto before = restart_only_settings(o), after = restart_only_settings(*next);
+    for (const auto& [name, values] : after)
+      if (before.at(name) != values) log_warning("reload: --{} changed in {}: it takes effect at the next restart", name, *config);
+    publisher.retire_sinks();
+    exporters = DaemonExporters{};  // frees the port before the new server binds it
+    auto fresh = create_daemon_exporters(*next, identity);
+    if (!fresh) {
+      log_error("reload of {}: {}; going on as configured before", *config, fresh.error().error.describe());
+      fresh = create_daemon_exporters(o, identity);
+      if (!fresh) log_error("and the configuration before fails now too: {}", fresh.error().error.describe());
+    } else {
+      o = *next;
+      interval = next_interval;
+      report_dir = o.get("report-dir");
+    }
+    if (fresh) exporters = std::move(*fresh);
+    for (auto* sink : exporters.sinks()) publisher.add(sink);
+    for (const auto& note : exporters.notes) log_warning("{}", note);
+    std::fprintf(stderr, "gputrace: reloaded %s; %s\n", config->c_str(), exporters.describe().c_str());
+  };
 
   install_stop_handlers();
   install_report_request_handler();
+  install_reload_handler();
   std::unique_ptr<LiveSource> source;
   if (replay) {
     auto summary = feed_capture(*reader, *replay, pipeline);
@@ -341,10 +385,7 @@ int cmd_daemon(const Args& args) {
   }
   publisher.publish();
   // the line a supervisor or a test waits for: exporting has begun, and where
-  std::fprintf(stderr, "gputrace: daemon %s; metrics at %s%s%s%s\n", replay ? "replaying" : "tracing",
-               prom && !prom->address().empty() ? ("http://" + prom->address() + "/metrics").c_str() : "(no server)",
-               textfile.empty() ? "" : (", textfile " + textfile).c_str(), otlp_file.empty() ? "" : (", OTLP file " + otlp_file).c_str(),
-               endpoints->any() ? ", OTLP/HTTP on" : "");
+  std::fprintf(stderr, "gputrace: daemon %s; %s\n", replay ? "replaying" : "tracing", exporters.describe().c_str());
   std::fflush(stderr);
 
   const auto start = std::chrono::steady_clock::now();
@@ -363,6 +404,10 @@ int cmd_daemon(const Args& args) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     if (take_report_request()) write_reports();
+    if (take_reload_request()) {
+      reload();
+      next = now;  // publish at once: the new sinks have nothing yet
+    }
     if (now < next) continue;
     next = now + *interval;
     if (source) pipeline.advance_to(monotonic_ns());

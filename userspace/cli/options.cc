@@ -23,6 +23,12 @@ const Options::Decl* Options::find(const std::string& name) const {
   return nullptr;
 }
 
+std::vector<std::string> Options::declared_names() const {
+  std::vector<std::string> out;
+  for (const auto& d : decls_) out.push_back(d.name);
+  return out;
+}
+
 Result<void> Options::parse(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];

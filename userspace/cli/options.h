@@ -21,6 +21,10 @@ class Options {
   Result<void> parse(const std::vector<std::string>& args);
 
   bool has(const std::string& name) const { return values_.count(name) > 0; }
+  // Whether --name was declared, and whether it takes a value (a configuration file's lines).
+  bool declared(const std::string& name) const { return find(name) != nullptr; }
+  bool takes_value(const std::string& name) const { return find(name) && find(name)->takes_value; }
+  std::vector<std::string> declared_names() const;
   std::optional<std::string> get(const std::string& name) const;
   std::vector<std::string> all(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }

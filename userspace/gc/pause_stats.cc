@@ -65,6 +65,7 @@ void PauseStats::on_pause(const Record& r) {
   }
   p.gc.add(e.duration_ns);
   if (e.flags & GT_GC_F_FULL) ++p.full;
+  if ((e.flags & GT_GC_F_FULL) || (e.runtime == GT_GC_RT_CPYTHON && e.generation == 2)) ++p.full_collections;
   if (e.cause == GT_GC_CAUSE_UNKNOWN) ++p.unclassified;
 }
 
@@ -96,6 +97,7 @@ std::vector<ProcessPauseSummary> PauseStats::summary() const {
     s.p99_ns = p.gc.percentile(0.99);
     s.wall_share = wall > 0 ? static_cast<double>(s.total_ns) / wall : 0.0;
     s.full_count = p.full;
+    s.full_collections = p.full_collections;
     s.unclassified = p.unclassified;
     s.cycles = p.cycles;
     s.non_gc_count = p.non_gc.count();

@@ -25,6 +25,10 @@ struct ProcessPauseSummary {
   uint64_t p50_ns = 0, p90_ns = 0, p99_ns = 0;
   double wall_share = 0;  // total_ns / the observed window
   uint64_t full_count = 0;        // HotSpot full collections
+  // Collections of the whole heap that a generational collector otherwise avoids: HotSpot's
+  // full collections and CPython's generation-2 collections (gc.collect() runs one). Go's
+  // collector is not generational: its cycles are not counted here.
+  uint64_t full_collections = 0;
   uint64_t unclassified = 0;      // Go STWs whose cause could not be told (counted as GC)
   uint64_t cycles = 0;            // Go GC cycles completed
   uint64_t non_gc_count = 0;      // Go STWs the collector did not cause
@@ -51,7 +55,7 @@ class PauseStats {
     Runtime runtime = Runtime::None;
     DurationHistogram gc;
     DurationHistogram non_gc;
-    uint64_t full = 0, unclassified = 0, cycles = 0;
+    uint64_t full = 0, full_collections = 0, unclassified = 0, cycles = 0;
     std::map<std::string, uint64_t> reasons;
   };
   void on_pause(const Record& r);

@@ -43,9 +43,24 @@ const ElfFacts* RuntimeDetector::facts_for(const MappedFile& f, const std::strin
   auto it = facts_.find(f.id);
   if (it == facts_.end()) {
     auto facts = read_elf_facts(path, kGoSymbols);
+    if (!facts) unreadable_[f.id] = facts.error().describe();
     it = facts_.emplace(f.id, facts ? std::optional(std::move(*facts)) : std::nullopt).first;
   }
   return it->second ? &*it->second : nullptr;
+}
+
+std::string RuntimeDetector::unreadable(std::initializer_list<const MappedFile*> files) const {
+  for (const MappedFile* f : files)
+    if (f && unreadable_.count(f->id)) return unreadable_.at(f->id);
+  return "";
+}
+
+// A binary gputrace may not read (a private directory of another user) is not one without
+// probes: say which, and what lets gputrace read it.
+static void explain_unreadable(Detection& d, const std::string& why) {
+  d.problem = why;
+  d.fix = "gputrace reads other users' binaries with CAP_DAC_READ_SEARCH and their /proc/PID/root with "
+          "CAP_SYS_PTRACE: run it as root or as the gputrace service (docs/deploy.md)";
 }
 
 // HotSpot: libjvm.so in the maps, with hotspot:gc__begin/gc__end notes.
@@ -68,6 +83,7 @@ std::optional<Detection> RuntimeDetector::detect_hotspot(const ProcessView& p) {
                           jvm->path);
   d.fix = "run the service on a JDK built with DTrace probes (Debian/Ubuntu OpenJDK packages, Eclipse Temurin and "
           "most vendor builds for glibc Linux have them; check with `readelf -n libjvm.so | grep gc__begin`)";
+  if (const std::string why = unreadable({jvm}); !why.empty()) explain_unreadable(d, why);
   return d;
 }
 
@@ -92,6 +108,7 @@ std::optional<Detection> RuntimeDetector::detect_cpython(const ProcessView& p) {
   d.fix = "run the service with a CPython built --with-dtrace: Debian/Ubuntu's /usr/bin/python3.x and Fedora's "
           "python3 have the probes; for pyenv: PYTHON_CONFIGURE_OPTS=--with-dtrace pyenv install <version> "
           "(needs systemtap-sdt-dev)";
+  if (const std::string why = unreadable({exe, lib}); !why.empty()) explain_unreadable(d, why);
   return d;
 }
 

@@ -49,7 +49,10 @@ class RuntimeDetector {
   // process runs it: `--exe /usr/bin/python3.11` is traced from its first collection.
   Detection detect_file(const std::string& path);
 
-  void forget_files() { facts_.clear(); }
+  void forget_files() {
+    facts_.clear();
+    unreadable_.clear();
+  }
 
  private:
   const ElfFacts* facts_for(const MappedFile& f, const std::string& path);
@@ -58,6 +61,9 @@ class RuntimeDetector {
   std::optional<Detection> detect_go(const ProcessView& p);
 
   std::map<FileId, std::optional<ElfFacts>> facts_;
+  std::map<FileId, std::string> unreadable_;  // why a file's facts could not be read
+  // "cannot read PATH: why" when one of these files could not be read, else empty
+  std::string unreadable(std::initializer_list<const MappedFile*> files) const;
 };
 
 }  // namespace gputrace::gc

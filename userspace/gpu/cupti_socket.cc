@@ -23,8 +23,9 @@ Result<void> check_private_dir(const std::string& dir) {
   if (::lstat(dir.c_str(), &st) != 0) return fail_errno(errno, "cannot inspect {}", dir);
   if (!S_ISDIR(st.st_mode)) return fail("{} is not a directory (a symlink?): remove it so gputrace can create it", dir);
   if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
-    return fail("{} must be owned by root and writable by no one else (it is uid {}, mode {:o}): fix it or remove it",
-                dir, st.st_uid, st.st_mode & 07777);
+    return fail("{} must be owned by the user gputrace runs as (uid {}) and writable by no one else (it is uid {}, mode "
+                "{:o}): fix it or remove it",
+                dir, ::geteuid(), st.st_uid, st.st_mode & 07777);
   if (!(st.st_mode & S_IXOTH))
     log_warning("{} is mode {:o}: only its owner and group can reach the CUPTI socket inside", dir, st.st_mode & 07777);
   return {};

@@ -35,6 +35,15 @@ bool running_from_build_tree() {
   return !ec && !build_dir.empty() && exe.starts_with(build_dir + "/");
 }
 
+// Where the install step puts the library relative to the binary (PREFIX/sbin/gputrace,
+// PREFIX/lib/gputrace/): a package built from a tree configured for another prefix still finds it.
+std::string beside_installed_binary() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  return (exe.parent_path().parent_path() / "lib/gputrace/libgputrace_cupti.so").string();
+}
+
 }  // namespace
 
 Result<std::string> find_injection_library() {
@@ -43,6 +52,8 @@ Result<std::string> find_injection_library() {
     return fail("GPUTRACE_CUPTI_LIB={} is not a readable file", env);
   }
   if (running_from_build_tree() && regular_file(GPUTRACE_CUPTI_LIBRARY_BUILT)) return std::string(GPUTRACE_CUPTI_LIBRARY_BUILT);
+  if (*GPUTRACE_CUPTI_LIBRARY_INSTALLED != '\0')
+    if (const std::string beside = beside_installed_binary(); regular_file(beside)) return beside;
   for (const char* candidate : {GPUTRACE_CUPTI_LIBRARY_INSTALLED, GPUTRACE_CUPTI_LIBRARY_BUILT})
     if (regular_file(candidate)) return std::string(candidate);
   if (*GPUTRACE_CUPTI_LIBRARY_INSTALLED == '\0')

@@ -3,14 +3,18 @@
 #include <fmt/format.h>
 
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 namespace gputrace {
 
 std::optional<ProcStat> read_proc_stat(int pid, const std::string& proc_root) {
   std::ifstream in(fmt::format("{}/{}/stat", proc_root, pid));
-  const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // A process that exits between open and read makes read(2) fail with ESRCH, and libstdc++'s
+  // filebuf throws that from underflow: an istreambuf_iterator would carry the exception out
+  // (and abort the daemon); operator<< catches it and just stops.
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string stat = text.str();
   const auto open = stat.find('('), close = stat.rfind(')');
   if (open == std::string::npos || close == std::string::npos || close < open || close + 2 > stat.size())
     return std::nullopt;

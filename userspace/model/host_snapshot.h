@@ -26,9 +26,10 @@ namespace gputrace {
 
 // Upper bounds (ns) of the pause histogram buckets; the +Inf bucket is the total count.
 // Chosen around what inference serving feels: 50 us is noise, 100 ms is a missed SLO.
-inline constexpr std::array<uint64_t, 12> kPauseBucketBoundsNs = {
-    50'000,     100'000,     250'000,     500'000,     1'000'000,   2'500'000,
-    5'000'000,  10'000'000,  25'000'000,  50'000'000,  100'000'000, 1'000'000'000};
+// 200 ms is where the fleet's alert starts (deploy/prometheus/gputrace-rules.yaml).
+inline constexpr std::array<uint64_t, 14> kPauseBucketBoundsNs = {
+    50'000,     100'000,     250'000,     500'000,     1'000'000,   2'500'000,   5'000'000,
+    10'000'000, 25'000'000,  50'000'000,  100'000'000, 200'000'000, 500'000'000, 1'000'000'000};
 
 struct PauseHistogram {
   // cumulative[i] = pauses <= kPauseBucketBoundsNs[i] (bucket resolution: 1/32 relative)
@@ -49,6 +50,7 @@ struct ProcessRow {
   uint64_t gc_pause_ns = 0;
   uint64_t gc_pause_max_ns = 0;
   uint64_t gc_pause_p99_ns = 0;
+  uint64_t gc_full_collections = 0;  // HotSpot full, CPython generation 2 (gc/pause_stats.h)
   double gc_wall_share = 0;  // gauge: pause time / observed window
   PauseHistogram gc_histogram;
 

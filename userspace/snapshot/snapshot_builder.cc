@@ -133,6 +133,7 @@ std::vector<ProcessRow> process_rows(const SnapshotInputs& in) {
       r.gc_pause_ns = s.total_ns;
       r.gc_pause_max_ns = s.max_ns;
       r.gc_pause_p99_ns = s.p99_ns;
+      r.gc_full_collections = s.full_collections;
       r.gc_wall_share = s.wall_share;
       if (const gc::DurationHistogram* h = in.pauses->gc_histogram(s.pid)) r.gc_histogram = pause_histogram(*h);
     }
