@@ -32,6 +32,10 @@ __attribute__((noinline)) void fire_batch_probe(const void* batch, size_t len) {
 
 bool batch_probe_attached() { return __atomic_load_n(&gputrace_batch_semaphore, __ATOMIC_RELAXED) != 0; }
 
+namespace {
+unsigned short batch_probe_tracers() { return __atomic_load_n(&gputrace_batch_semaphore, __ATOMIC_RELAXED); }
+}  // namespace
+
 DaemonTransport::DaemonTransport(std::string socket_path) : socket_path_(std::move(socket_path)) {}
 
 DaemonTransport::~DaemonTransport() { disconnect(); }
@@ -41,10 +45,24 @@ bool DaemonTransport::active() {
   return choose_route() != Route::None;
 }
 
+void DaemonTransport::set_socket_path(const std::string& path) {
+  std::lock_guard lock(mu_);
+  if (path == socket_path_) return;
+  disconnect();
+  socket_path_ = path;
+  next_connect_ns_ = 0;
+}
+
 DaemonTransport::Route DaemonTransport::choose_route() {
   Route route = Route::None;
-  if (batch_probe_attached()) {
+  // Each tracer attaching the probe adds one to its semaphore: one more than last time means
+  // a new tracer, which has seen no kernel name, device or status yet (a new epoch).
+  const unsigned short tracers = batch_probe_tracers();
+  const bool new_tracer = tracers > semaphore_;
+  semaphore_ = tracers;
+  if (tracers != 0) {
     route = Route::Usdt;
+    if (new_tracer && route_ == Route::Usdt) ++epoch_;
   } else {
     if (fd_ < 0) try_connect();
     if (fd_ >= 0) route = Route::Socket;

@@ -43,6 +43,9 @@ constexpr std::array<KindInfo, GT_EV_KIND_MAX> make_table() {
   t[GT_EV_GPU_MEMORY] = {"gpu_memory", sizeof(gt_gpu_memory_event)};
   t[GT_EV_GPU_DEVICE] = {"gpu_device", sizeof(gt_gpu_device_event)};
   t[GT_EV_GPU_LIB_LOSSES] = {"gpu_lib_losses", sizeof(gt_gpu_lib_losses_event)};
+  t[GT_EV_GPU_OVERHEAD] = {"gpu_overhead", sizeof(gt_gpu_overhead_event)};
+  t[GT_EV_GPU_GUARDS] = {"gpu_guards", sizeof(gt_gpu_guards_event)};
+  t[GT_EV_GPU_GRAPH] = {"gpu_graph", sizeof(gt_gpu_graph_event)};
   t[GT_EV_STACK] = {"stack", sizeof(gt_stack_event)};
   t[GT_EV_PROC_INFO] = {"proc_info", sizeof(gt_proc_event)};
   t[GT_EV_DEVICE_FACTS] = {"device_facts", sizeof(gt_device_facts_event)};

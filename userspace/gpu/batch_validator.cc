@@ -75,13 +75,23 @@ bool name_ok(const Record& r) {
 
 bool status_ok(const Record& r) {
   const auto e = r.as<gt_gpu_status_event>();
-  return e.state <= GT_GPU_STATE_EXITING && e.clock_mode <= GT_GPU_CLOCK_RAW && field_string_ok(e.holder, sizeof(e.holder));
+  return e.state <= GT_GPU_STATE_DETACHED && e.clock_mode <= GT_GPU_CLOCK_RAW && field_string_ok(e.holder, sizeof(e.holder));
 }
 
 bool device_ok(const Record& r) {
   const auto e = r.as<gt_gpu_device_event>();
   return e.device_id < kMaxCudaDevices && e.pci_domain <= 0xffff && e.pci_bus <= 0xff && e.pci_device <= 0x1f &&
          field_string_ok(e.name, sizeof(e.name));
+}
+
+bool overhead_ok(const Record& r) {
+  const auto e = r.as<gt_gpu_overhead_event>();
+  return e.end_ns >= e.hdr.ts_ns && e.object_kind <= 5 && (e.object_kind < 3 || e.device_id < kMaxCudaDevices);
+}
+
+bool graph_ok(const Record& r) {
+  const auto e = r.as<gt_gpu_graph_event>();
+  return e.end_ns >= e.hdr.ts_ns && (e.device_id < kMaxCudaDevices || e.device_id == 0xffffffffu) && e.pad == 0;
 }
 
 bool memory_ok(const Record& r) {
@@ -100,6 +110,9 @@ size_t batch_record_size(uint16_t kind) {
     case GT_EV_GPU_STATUS: return sizeof(gt_gpu_status_event);
     case GT_EV_GPU_DEVICE: return sizeof(gt_gpu_device_event);
     case GT_EV_GPU_LIB_LOSSES: return sizeof(gt_gpu_lib_losses_event);
+    case GT_EV_GPU_OVERHEAD: return sizeof(gt_gpu_overhead_event);
+    case GT_EV_GPU_GUARDS: return sizeof(gt_gpu_guards_event);
+    case GT_EV_GPU_GRAPH: return sizeof(gt_gpu_graph_event);
     default: return 0;
   }
 }
@@ -124,6 +137,9 @@ std::optional<BatchReject> check_record(const Record& r) {
       return r.as<gt_gpu_lib_losses_event>().flags & ~uint32_t{GT_GPU_LAYOUT_UNVERIFIED}
                  ? std::optional(BatchReject::BadStatus)
                  : std::nullopt;
+    case GT_EV_GPU_OVERHEAD: return overhead_ok(r) ? std::nullopt : std::optional(BatchReject::BadRecord);
+    case GT_EV_GPU_GRAPH: return graph_ok(r) ? std::nullopt : std::optional(BatchReject::BadRecord);
+    case GT_EV_GPU_GUARDS: return std::nullopt;  // counters: any value is a count
     default: return BatchReject::NotGpuRecord;
   }
 }
@@ -136,6 +152,8 @@ uint64_t gpu_activity_end(const Record& r) {
     case GT_EV_GPU_MEMCPY: return r.as<gt_gpu_memcpy_event>().end_ns;
     case GT_EV_GPU_MEMSET: return r.as<gt_gpu_memset_event>().end_ns;
     case GT_EV_GPU_API: return r.as<gt_gpu_api_event>().end_ns;
+    case GT_EV_GPU_OVERHEAD: return r.as<gt_gpu_overhead_event>().end_ns;
+    case GT_EV_GPU_GRAPH: return r.as<gt_gpu_graph_event>().end_ns;
     default: return r.ts();
   }
 }

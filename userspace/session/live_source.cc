@@ -86,6 +86,14 @@ Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, 
   return s;
 }
 
+Result<void> LiveSource::add_gpu_probe(const std::string& path, int pid) {
+  auto probe = GpuProbe::attach(tracer_->maps(), path, pid);
+  if (!probe) return tl::unexpected(probe.error());
+  if (auto added = consumer_->add_ring(probe->ring_fd(), "GPU copy"); !added) return tl::unexpected(added.error());
+  copy_probes_.push_back(std::move(*probe));
+  return {};
+}
+
 void LiveSource::forward_gpu_batch(const Record& r) {
   if (!gpu_sender_wanted(r.header.pid)) {
     ++gpu_batches_unwanted_;
@@ -195,11 +203,17 @@ void LiveSource::emit_losses() {
   forward(loss_record("gpu_batches_lost", gpu.batches_lost, ts).view());
   forward(loss_record("gpu_records_misdated", gpu.records_misdated, ts).view());
   forward(loss_record("gpu_batches_unwanted", gpu_batches_unwanted_, ts).view());
-  if (gpu_probe_) {
-    if (auto probe = gpu_probe_->read_stats()) {
-      for (uint32_t i = GT_GPU_PROBE_BAD_LENGTH; i < GT_GPU_PROBE_STAT_MAX; ++i)
-        forward(loss_record(GpuProbe::stat_name(static_cast<gt_gpu_probe_stat>(i)), (*probe)[i], ts).view());
-    }
+  if (gpu_probe_ || !copy_probes_.empty()) {
+    // Every probe's counters together: one set of loss names however many copies are read.
+    std::array<uint64_t, GT_GPU_PROBE_STAT_MAX> sum{};
+    const auto add = [&](const GpuProbe& p) {
+      if (auto stats = p.read_stats())
+        for (uint32_t i = 0; i < GT_GPU_PROBE_STAT_MAX; ++i) sum[i] += (*stats)[i];
+    };
+    if (gpu_probe_) add(*gpu_probe_);
+    for (const GpuProbe& p : copy_probes_) add(p);
+    for (uint32_t i = GT_GPU_PROBE_BAD_LENGTH; i < GT_GPU_PROBE_STAT_MAX; ++i)
+      forward(loss_record(GpuProbe::stat_name(static_cast<gt_gpu_probe_stat>(i)), sum[i], ts).view());
   }
   if (cupti_socket_) {
     const ListenerStats& sock = cupti_socket_->stats();
