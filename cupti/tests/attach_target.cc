@@ -4,6 +4,10 @@
 // kernels" through the stand-in libcupti when it is preloaded (standin_cupti.cc). With
 // --driver PATH it loads that file as its CUDA driver (the stand-in libcuda.so.1).
 //
+// A last thread keeps known values in its general and SSE registers across a raw nanosleep
+// system call and checks them after each: the thread gputrace stops and gives back must get
+// every register back. With --idle registers it is the only thread idle enough to be chosen.
+//
 // It runs until the file --until names exists, then joins everything and prints only what
 // must not depend on gputrace having attached: the compute checksums' mismatches, the pipe
 // sequence errors, EINTRs seen in epoll_wait, nanosleep and read, failed calls, and how many
@@ -32,7 +36,8 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
-std::atomic<uint64_t> g_mismatches{0}, g_sequence_errors{0}, g_eintr{0}, g_failures{0}, g_rt_signals{0};
+std::atomic<uint64_t> g_mismatches{0}, g_sequence_errors{0}, g_eintr{0}, g_failures{0}, g_rt_signals{0},
+    g_register_errors{0};
 
 uint64_t work(uint64_t seed) {  // deterministic, a few microseconds
   uint64_t x = seed;
@@ -123,6 +128,116 @@ void launcher() {
   }
 }
 
+// A raw clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, ts) with r8, r9, r12-r15, rbx, rbp and
+// xmm0-xmm15 holding known values (the syscall instruction itself clobbers only rax, rcx and
+// r11; r10 is the call's fourth argument, 0); what they hold afterwards is stored for the
+// caller to compare. Returns the system call's result.
+//   rdi: 16 xmm values (256 bytes) in, rsi: 256 bytes out, rdx: 9 words in (r10's is 0),
+//   rcx: 9 words out, r8: the deadline.
+extern "C" long gt_registers_across_nanosleep(const uint64_t*, uint64_t*, const uint64_t*, uint64_t*, const timespec*);
+// (an absolute deadline: the kernel restarts it with the same deadline, as the attach
+// trampoline does; a relative sleep is a thread gputrace never stops)
+asm(R"(
+  .text
+  .globl gt_registers_across_nanosleep
+  .type gt_registers_across_nanosleep, @function
+gt_registers_across_nanosleep:
+  push %rbp
+  push %rbx
+  push %r12
+  push %r13
+  push %r14
+  push %r15
+  push %rsi
+  push %rcx
+  movdqu 0(%rdi), %xmm0
+  movdqu 16(%rdi), %xmm1
+  movdqu 32(%rdi), %xmm2
+  movdqu 48(%rdi), %xmm3
+  movdqu 64(%rdi), %xmm4
+  movdqu 80(%rdi), %xmm5
+  movdqu 96(%rdi), %xmm6
+  movdqu 112(%rdi), %xmm7
+  movdqu 128(%rdi), %xmm8
+  movdqu 144(%rdi), %xmm9
+  movdqu 160(%rdi), %xmm10
+  movdqu 176(%rdi), %xmm11
+  movdqu 192(%rdi), %xmm12
+  movdqu 208(%rdi), %xmm13
+  movdqu 224(%rdi), %xmm14
+  movdqu 240(%rdi), %xmm15
+  mov %r8, %rax
+  mov 0(%rdx), %r8
+  mov 8(%rdx), %r9
+  mov 16(%rdx), %r10
+  mov 24(%rdx), %r12
+  mov 32(%rdx), %r13
+  mov 40(%rdx), %r14
+  mov 48(%rdx), %r15
+  mov 56(%rdx), %rbx
+  mov 64(%rdx), %rbp
+  mov %rax, %rdx
+  mov $1, %edi
+  mov $1, %esi
+  mov $230, %eax
+  syscall
+  pop %rcx
+  mov %r8, 0(%rcx)
+  mov %r9, 8(%rcx)
+  mov %r10, 16(%rcx)
+  mov %r12, 24(%rcx)
+  mov %r13, 32(%rcx)
+  mov %r14, 40(%rcx)
+  mov %r15, 48(%rcx)
+  mov %rbx, 56(%rcx)
+  mov %rbp, 64(%rcx)
+  pop %rsi
+  movdqu %xmm0, 0(%rsi)
+  movdqu %xmm1, 16(%rsi)
+  movdqu %xmm2, 32(%rsi)
+  movdqu %xmm3, 48(%rsi)
+  movdqu %xmm4, 64(%rsi)
+  movdqu %xmm5, 80(%rsi)
+  movdqu %xmm6, 96(%rsi)
+  movdqu %xmm7, 112(%rsi)
+  movdqu %xmm8, 128(%rsi)
+  movdqu %xmm9, 144(%rsi)
+  movdqu %xmm10, 160(%rsi)
+  movdqu %xmm11, 176(%rsi)
+  movdqu %xmm12, 192(%rsi)
+  movdqu %xmm13, 208(%rsi)
+  movdqu %xmm14, 224(%rsi)
+  movdqu %xmm15, 240(%rsi)
+  pop %r15
+  pop %r14
+  pop %r13
+  pop %r12
+  pop %rbx
+  pop %rbp
+  ret
+  .size gt_registers_across_nanosleep, .-gt_registers_across_nanosleep
+)");
+
+// 50 ms raw sleeps, the registers checked after each.
+void register_keeper() {
+  uint64_t want[32], got[32], gp_want[9], gp_got[9];
+  for (int i = 0; i < 32; ++i) want[i] = 0x0123456789abcdefull * (i + 1);
+  for (int i = 0; i < 9; ++i) gp_want[i] = 0xfeedface00000000ull + i;
+  gp_want[2] = 0;  // r10: the call's fourth argument
+  while (!g_stop.load()) {
+    std::memset(got, 0, sizeof(got));
+    std::memset(gp_got, 0, sizeof(gp_got));
+    timespec t{};
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_nsec += 50'000'000;
+    if (t.tv_nsec >= 1'000'000'000) t.tv_nsec -= 1'000'000'000, ++t.tv_sec;
+    const long ret = gt_registers_across_nanosleep(want, got, gp_want, gp_got, &t);
+    if (ret != 0) (ret == -EINTR ? g_eintr : g_failures)++;
+    if (std::memcmp(want, got, sizeof(want)) != 0 || std::memcmp(gp_want, gp_got, sizeof(gp_want)) != 0)
+      ++g_register_errors;
+  }
+}
+
 void on_rt_signal(int) { g_rt_signals.fetch_add(1, std::memory_order_relaxed); }
 
 std::string arg(int argc, char** argv, const char* name, const char* fallback) {
@@ -137,8 +252,9 @@ int main(int argc, char** argv) {
   const std::string until = arg(argc, argv, "--until", "");
   const std::string driver = arg(argc, argv, "--driver", "");
   const int exit_code = std::atoi(arg(argc, argv, "--exit-code", "0").c_str());
+  const bool registers_only = arg(argc, argv, "--idle", "all") == "registers";
   if (until.empty()) {
-    std::fprintf(stderr, "usage: attach_target --until FILE [--driver LIBCUDA] [--exit-code N]\n");
+    std::fprintf(stderr, "usage: attach_target --until FILE [--driver LIBCUDA] [--exit-code N] [--idle all|registers]\n");
     return 2;
   }
   if (!driver.empty() && dlopen(driver.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
@@ -157,10 +273,13 @@ int main(int argc, char** argv) {
   threads.emplace_back(ping);
   threads.emplace_back(pong);
   threads.emplace_back(epoller);
-  threads.emplace_back(idle_waiter);
-  threads.emplace_back(idle_waiter);
-  threads.emplace_back(idle_reader);
   threads.emplace_back(launcher);
+  threads.emplace_back(register_keeper);
+  if (!registers_only) {
+    threads.emplace_back(idle_waiter);
+    threads.emplace_back(idle_waiter);
+  }
+  threads.emplace_back(idle_reader);
   std::printf("ready %d\n", getpid());
   std::fflush(stdout);
   struct stat st {};
@@ -171,9 +290,10 @@ int main(int argc, char** argv) {
   pthread_mutex_unlock(&g_mu);
   (void)!write(g_idle_pipe[1], "x", 1);
   for (auto& t : threads) t.join();
-  std::printf("mismatches=%llu sequence_errors=%llu eintr=%llu failures=%llu rt_signals=%llu\n",
+  std::printf("mismatches=%llu sequence_errors=%llu eintr=%llu failures=%llu register_errors=%llu rt_signals=%llu\n",
               static_cast<unsigned long long>(g_mismatches.load()), static_cast<unsigned long long>(g_sequence_errors.load()),
               static_cast<unsigned long long>(g_eintr.load()), static_cast<unsigned long long>(g_failures.load()),
+              static_cast<unsigned long long>(g_register_errors.load()),
               static_cast<unsigned long long>(g_rt_signals.load()));
   return exit_code;
 }

@@ -26,6 +26,7 @@ const char* library_state_name(uint32_t state) {
     case GT_GPU_STATE_OTHER_SUBSCRIBER: return "other_subscriber";
     case GT_GPU_STATE_CUPTI_FAILED: return "cupti_failed";
     case GT_GPU_STATE_EXITING: return "exited";
+    case GT_GPU_STATE_DETACHED: return "detached";
   }
   return "unknown";
 }
@@ -37,6 +38,21 @@ const char* clock_mode_name(uint32_t mode) {
     case GT_GPU_CLOCK_RAW: return "raw";
   }
   return "unknown";
+}
+
+// What the library's guards dropped, and the limits they enforced; null before its first
+// GT_EV_GPU_GUARDS record.
+json guards_json(const GpuLibraryStatus& l) {
+  if (!l.has_guards) return nullptr;
+  return {{"process_rate_limited", l.process_rate_limited},
+          {"thread_rate_limited", l.thread_rate_limited},
+          {"invalid_timestamp", l.invalid_timestamp},
+          {"non_monotonic", l.non_monotonic},
+          {"buffers_refused", l.buffers_refused},
+          {"process_limit", l.process_limit},
+          {"thread_limit", l.thread_limit},
+          {"device_buffers", l.device_buffers},
+          {"max_buffers", l.max_buffers}};
 }
 
 json library_json(const std::optional<GpuLibraryStatus>& l) {
@@ -54,7 +70,8 @@ json library_json(const std::optional<GpuLibraryStatus>& l) {
           {"buffers_cut_short", l->buffers_cut_short},
           {"names_overflowed", l->names_overflowed},
           {"headers_version", l->headers_version},
-          {"layout_unverified", l->layout_unverified}};
+          {"layout_unverified", l->layout_unverified},
+          {"guards", guards_json(*l)}};
 }
 
 // One line per process whose GPU timeline is missing, approximate or incomplete.
@@ -84,6 +101,15 @@ std::string library_notes(const json& p) {
     out += fmt::format("{}: the library could not ship {} untimed and {} truncated records; {} buffers cut short; "
                        "{} kernels without a name\n",
                        who, untimed, truncated, cut, unnamed);
+  if (const json& g = l["guards"]; !g.is_null()) {
+    const uint64_t limited = g["process_rate_limited"].get<uint64_t>() + g["thread_rate_limited"].get<uint64_t>();
+    const uint64_t bad = g["invalid_timestamp"].get<uint64_t>() + g["non_monotonic"].get<uint64_t>();
+    const uint64_t refused = g["buffers_refused"].get<uint64_t>();
+    if (limited + bad + refused > 0)
+      out += fmt::format("{}: the library's guards dropped {} records over its rate limits and {} with impossible "
+                         "timestamps, and refused CUPTI {} buffers\n",
+                         who, limited, bad, refused);
+  }
   if (l["layout_unverified"].get<bool>())
     out += fmt::format("{}: its library was built against CUPTI {}, newer than the record layouts gputrace checked: "
                        "GPU records may be misread\n",
@@ -110,6 +136,9 @@ json gpu_section(const Engine& engine) {
                          {"stalled_copies", s.stalled_copies},
                          {"idle_gc_ns", s.idle_gc_ns},
                          {"idle_gc_pauses", s.idle_gc_pauses},
+                         {"overhead_records", s.overhead_records},
+                         {"overhead_ns", s.overhead_ns},
+                         {"graph_launches", s.graph_launches},
                          {"library", library_json(s.library)}});
   }
   json baselines = json::array();

@@ -30,7 +30,11 @@ user_regs_struct restarted(const user_regs_struct& at) {
       r.rax = at.orig_rax;
       r.rip -= 2;
     } else if (ret == -kRestartBlock) {
-      r.rax = SYS_restart_syscall;  // resumes the call with what is left of its timeout
+      // restart_syscall resumes with what is left of a relative timeout, unless a signal
+      // frame was returned through since (the attach trampoline does), which makes it fail
+      // with EINTR: a call with an absolute timeout is issued again as it was instead.
+      const std::array<uint64_t, 6> args{at.rdi, at.rsi, at.rdx, at.r10, at.r8, at.r9};
+      r.rax = waits_relative_timeout(nr, args) ? SYS_restart_syscall : at.orig_rax;
       r.rip -= 2;
     } else if (ret == -EINTR && returns_eintr_when_stopped(nr)) {
       // Stopped in a call that fails with EINTR on a stop: the thread entered it after it was

@@ -190,6 +190,7 @@ void Hijack::rollback() {
 bool still_idle(const user_regs_struct& r, const ThreadFacts& seen) {
   if (static_cast<long>(r.orig_rax) != seen.syscall.nr || r.rip != seen.syscall.pc) return false;
   const auto ret = static_cast<long>(r.rax);
+  if (waits_relative_timeout(seen.syscall.nr, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9})) return false;
   for (long code : kRestartCodes)
     if (ret == code) return true;
   return ret == -EINTR && returns_eintr_when_stopped(seen.syscall.nr);

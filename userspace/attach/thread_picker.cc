@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,6 +100,19 @@ bool returns_eintr_when_stopped(long nr) {
   return it != t.end() && it->second.kind == SyscallInfo::Eintr;
 }
 
+bool waits_relative_timeout(long nr, const std::array<uint64_t, 6>& a) {
+  switch (nr) {
+    case SYS_nanosleep: return true;
+    case SYS_clock_nanosleep: return (a[1] & TIMER_ABSTIME) == 0;
+    case SYS_poll: return static_cast<int>(a[2]) >= 0;
+    case SYS_ppoll: return a[2] != 0;
+    case SYS_select:
+    case SYS_pselect6: return a[4] != 0;
+    case SYS_futex: return (static_cast<int>(a[1]) & FUTEX_CMD_MASK) == FUTEX_WAIT && a[3] != 0;
+    default: return false;
+  }
+}
+
 bool fd_is_socket(pid_t pid, int fd) {
   char link[64] = {};
   const std::string path = fmt::format("/proc/{}/fd/{}", pid, fd);
@@ -125,6 +139,8 @@ ThreadChoice judge_thread(const ThreadFacts& t, uint64_t process_pending, const 
     return verdict(ThreadVerdict::MustNotInterrupt, fmt::format("in {}, which returns EINTR to a stopped thread", name));
   if (!restarts_transparently(s.nr))
     return verdict(ThreadVerdict::OtherSyscall, fmt::format("in {}", name));
+  if (waits_relative_timeout(s.nr, s.args))
+    return verdict(ThreadVerdict::TimedWait, fmt::format("in {} with a timeout", name));
   if ((s.nr == SYS_read || s.nr == SYS_readv) && is_socket(pid, static_cast<int>(s.args[0])))
     return verdict(ThreadVerdict::Socket, "reading a socket (which may have a receive timeout)");
   if (s.nr == SYS_futex) {

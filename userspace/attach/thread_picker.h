@@ -19,6 +19,7 @@ enum class ThreadVerdict {
   Running,           // busy in user space: could be inside malloc
   NotInSyscall,      // blocked elsewhere (a page fault, stopped)
   MustNotInterrupt,  // its system call would fail with EINTR
+  TimedWait,         // a relative timeout: going back through the trampoline loses what is left
   LibcLockWait,      // waiting for one of libc's or the loader's own locks
   Socket,            // reading a socket, which may have a receive timeout
   OtherSyscall,      // a call libc may make with a lock held (mmap, openat, ...)
@@ -36,6 +37,11 @@ struct ThreadChoice {
 std::string syscall_name(long nr);
 bool restarts_transparently(long nr);   // the kernel restarts it after a ptrace stop
 bool returns_eintr_when_stopped(long nr);
+// Whether the call waits with a relative timeout: the kernel restarts such a call with what
+// is left of it (restart_syscall), but only until a signal handler returns, and the attach
+// trampoline returns like one. Absolute timeouts (FUTEX_WAIT_BITSET, TIMER_ABSTIME) and
+// calls without a timeout are issued again as they were.
+bool waits_relative_timeout(long nr, const std::array<uint64_t, 6>& args);
 
 // Judges one thread from one look. libc_data: the address ranges of libc's and ld.so's
 // mappings (their locks live there). fd_is_socket: whether a descriptor of the process is one.

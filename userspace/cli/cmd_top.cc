@@ -7,6 +7,7 @@
 #include "capture/host_info.h"
 #include "cli/analysis_options.h"
 #include "cli/commands.h"
+#include "cli/pid_attach.h"
 #include "cli/report_requests.h"
 #include "cli/tracing_options.h"
 #include "engine/engine.h"
@@ -61,6 +62,9 @@ options:
   --speed X              replay X seconds of the capture per second (--batch: no waiting)
   --report-dir DIR       write report files (summary.md, report.html, trace.json,
                          report.json) into DIR on SIGUSR1, on the `w` key and at exit
+  --no-attach            with --pid: GC pauses only; by default top also starts GPU
+                         tracing in each --pid process with the CUDA driver loaded, as
+                         `gputrace attach` does, until it quits (docs/cupti.md)
 )";
 
 struct TopOptions {
@@ -344,6 +348,8 @@ int run_live(const Options& opts, const TopOptions& o, Display& display, top::To
     log_error("{}", source.error().describe());
     return 1;
   }
+  GpuAttachments attached;
+  if (!opts.has("no-attach")) attached.attach(pids_option(opts), **source, kCuptiSocketPath, false, false);
   const auto start = std::chrono::steady_clock::now();
   auto next = start;
   uint64_t shown = 0;
@@ -367,6 +373,7 @@ int run_live(const Options& opts, const TopOptions& o, Display& display, top::To
     }
     if (!display.wait(model, 0ms, analysis, o)) break;
   }
+  attached.release(**source, std::chrono::milliseconds(2000));
   (void)(*source)->stop();
   analysis.engine.finish();
   display.restore();
@@ -379,7 +386,7 @@ int run_live(const Options& opts, const TopOptions& o, Display& display, top::To
 int cmd_top(const Args& args) {
   Options opts;
   opts.flag("batch", 'b').value("interval", 'd').value("iterations", 'n').value("duration").value("width");
-  opts.value("replay").value("speed").value("report-dir").flag("help", 'h');
+  opts.value("replay").value("speed").value("report-dir").flag("no-attach").flag("help", 'h');
   declare_tracing_options(opts);
   declare_analysis_options(opts);
   if (auto r = opts.parse(args); !r) {

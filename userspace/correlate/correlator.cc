@@ -44,6 +44,35 @@ void Correlator::on_gpu_record(const Record& r) {
     l.layout_unverified = e.flags & GT_GPU_LAYOUT_UNVERIFIED;
     return;
   }
+  if (r.header.kind == GT_EV_GPU_GUARDS) {
+    const auto e = r.as<gt_gpu_guards_event>();
+    GpuLibraryStatus& l = library_of(r.header.pid);
+    l.has_guards = true;
+    l.process_rate_limited = e.process_rate_limited;
+    l.thread_rate_limited = e.thread_rate_limited;
+    l.invalid_timestamp = e.invalid_timestamp;
+    l.non_monotonic = e.non_monotonic;
+    l.buffers_refused = e.buffers_refused;
+    l.process_limit = e.process_limit;
+    l.thread_limit = e.thread_limit;
+    l.device_buffers = e.device_buffers;
+    l.max_buffers = e.max_buffers;
+    return;
+  }
+  if (r.header.kind == GT_EV_GPU_OVERHEAD) {
+    const auto e = r.as<gt_gpu_overhead_event>();
+    GpuProcessStats& p = per_process_[r.header.pid];
+    ++p.overhead_records;
+    p.overhead_ns += e.end_ns - e.hdr.ts_ns;  // validated: end >= start
+    return;
+  }
+  if (r.header.kind == GT_EV_GPU_GRAPH) {
+    const auto e = r.as<gt_gpu_graph_event>();
+    GpuProcessStats& p = per_process_[r.header.pid];
+    ++p.graph_launches;
+    p.graph_ns += e.end_ns - e.hdr.ts_ns;
+    return;
+  }
   const auto activity = gpu_activity_of(r);
   if (!activity) return;
   if (pending_.size() >= config_.max_pending_activities) {  // the kernel stream stopped moving

@@ -30,6 +30,11 @@ std::vector<LossCounter> engine_losses(const Engine& engine) {
     sum.truncated += g.library->truncated;
     sum.buffers_cut_short += g.library->buffers_cut_short;
     sum.names_overflowed += g.library->names_overflowed;
+    sum.process_rate_limited += g.library->process_rate_limited;
+    sum.thread_rate_limited += g.library->thread_rate_limited;
+    sum.invalid_timestamp += g.library->invalid_timestamp;
+    sum.non_monotonic += g.library->non_monotonic;
+    sum.buffers_refused += g.library->buffers_refused;
   }
   out.push_back({"gpu_records_dropped_by_cupti", sum.dropped_cupti, "gpu"});
   out.push_back({"gpu_records_dropped_in_process", sum.dropped_local, "gpu"});
@@ -37,6 +42,12 @@ std::vector<LossCounter> engine_losses(const Engine& engine) {
   out.push_back({"gpu_records_truncated", sum.truncated, "gpu"});
   out.push_back({"gpu_buffers_cut_short", sum.buffers_cut_short, "gpu"});
   out.push_back({"gpu_names_overflowed", sum.names_overflowed, "gpu"});
+  // What the libraries' guards dropped (their GT_EV_GPU_GUARDS records).
+  out.push_back({"gpu_records_rate_limited_process", sum.process_rate_limited, "gpu"});
+  out.push_back({"gpu_records_rate_limited_thread", sum.thread_rate_limited, "gpu"});
+  out.push_back({"gpu_records_invalid_timestamp", sum.invalid_timestamp, "gpu"});
+  out.push_back({"gpu_records_non_monotonic", sum.non_monotonic, "gpu"});
+  out.push_back({"gpu_buffers_refused", sum.buffers_refused, "gpu"});
   out.push_back({"gpu_device_bindings_cleared", engine.correlation().binding().cleared(), "engine"});
   return out;
 }
