@@ -8,6 +8,10 @@
 // system call and checks them after each: the thread gputrace stops and gives back must get
 // every register back. With --idle registers it is the only thread idle enough to be chosen.
 //
+// --idle none leaves no thread idle (epoll_wait, relative sleeps, busy loops only);
+// --nondumpable makes it non-dumpable (prctl), as a setuid program is; --seccomp-kill-memfd
+// installs a seccomp filter that kills the process on memfd_create, which it never calls.
+//
 // It runs until the file --until names exists, then joins everything and prints only what
 // must not depend on gputrace having attached: the compute checksums' mismatches, the pipe
 // sequence errors, EINTRs seen in epoll_wait, nanosleep and read, failed calls, and how many
@@ -15,6 +19,12 @@
 // threads run.
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -240,6 +250,28 @@ void register_keeper() {
 
 void on_rt_signal(int) { g_rt_signals.fetch_add(1, std::memory_order_relaxed); }
 
+bool flag(int argc, char** argv, const char* name) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], name) == 0) return true;
+  return false;
+}
+
+// memfd_create kills the process; everything else is allowed.
+bool kill_on_memfd_create() {
+  sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_memfd_create, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof(f) / sizeof(f[0])), f};
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) == 0;
+}
+
 std::string arg(int argc, char** argv, const char* name, const char* fallback) {
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
@@ -252,9 +284,12 @@ int main(int argc, char** argv) {
   const std::string until = arg(argc, argv, "--until", "");
   const std::string driver = arg(argc, argv, "--driver", "");
   const int exit_code = std::atoi(arg(argc, argv, "--exit-code", "0").c_str());
-  const bool registers_only = arg(argc, argv, "--idle", "all") == "registers";
+  const std::string idle = arg(argc, argv, "--idle", "all");
+  if (flag(argc, argv, "--nondumpable")) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (until.empty()) {
-    std::fprintf(stderr, "usage: attach_target --until FILE [--driver LIBCUDA] [--exit-code N] [--idle all|registers]\n");
+    std::fprintf(stderr,
+                 "usage: attach_target --until FILE [--driver LIBCUDA] [--exit-code N] [--idle all|registers|none] "
+                 "[--nondumpable] [--seccomp-kill-memfd]\n");
     return 2;
   }
   if (!driver.empty() && dlopen(driver.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
@@ -274,12 +309,19 @@ int main(int argc, char** argv) {
   threads.emplace_back(pong);
   threads.emplace_back(epoller);
   threads.emplace_back(launcher);
-  threads.emplace_back(register_keeper);
-  if (!registers_only) {
+  if (idle != "none") {
+    threads.emplace_back(register_keeper);
+    threads.emplace_back(idle_reader);
+  }
+  if (idle == "all") {
     threads.emplace_back(idle_waiter);
     threads.emplace_back(idle_waiter);
   }
-  threads.emplace_back(idle_reader);
+  if (flag(argc, argv, "--seccomp-kill-memfd") && !kill_on_memfd_create()) {
+    std::fprintf(stderr, "attach_target: cannot install the seccomp filter: %s\n", std::strerror(errno));
+    return 2;
+  }
+  // Until it ends, the main thread waits without being idle (a relative sleep).
   std::printf("ready %d\n", getpid());
   std::fflush(stdout);
   struct stat st {};

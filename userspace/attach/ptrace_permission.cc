@@ -45,9 +45,10 @@ PtraceContext ptrace_context(pid_t target) {
     in >> real >> effective;
     c.target_uid = effective;
   }
-  // /proc/PID belongs to root while the process is not dumpable (proc(5)).
+  // /proc/PID/* (not the directory itself) belongs to root while the process is not dumpable.
   struct stat st {};
-  if (::stat(fmt::format("/proc/{}", target).c_str(), &st) == 0) c.target_dumpable = !(st.st_uid == 0 && c.target_uid != 0);
+  if (::stat(fmt::format("/proc/{}/status", target).c_str(), &st) == 0)
+    c.target_dumpable = !(st.st_uid == 0 && c.target_uid != 0);
   return c;
 }
 
