@@ -146,7 +146,7 @@ Result<Injection> bring_in_library(pid_t pid, const AttachSettings& settings) {
   // The same check ptrace makes, before anything is touched.
   if (auto threads = read_threads(pid); !threads) {
     const int e = threads.error().errnum;
-    if (e == EACCES || e == EPERM) return tl::unexpected(Error{explain_ptrace_refusal(e, ptrace_context(pid), pid), e});
+    if (e == EACCES || e == EPERM) return tl::unexpected(Error{explain_ptrace_refusal(e, ptrace_context(pid), pid), 0});  // errno said in it
     return tl::unexpected(threads.error());
   }
   auto maps = read_maps(pid);

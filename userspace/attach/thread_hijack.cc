@@ -204,7 +204,7 @@ tl::expected<HijackResult, HijackError> hijack_thread(HijackPlan plan) {
   if (!seized) {
     const int e = seized.error().errnum;
     if (e == EPERM || e == EACCES)
-      return tl::unexpected(HijackError{Error{explain_ptrace_refusal(e, ptrace_context(plan.pid), plan.pid), e}, false, true});
+      return tl::unexpected(HijackError{Error{explain_ptrace_refusal(e, ptrace_context(plan.pid), plan.pid), 0}, false, true});
     return tl::unexpected(again(seized.error()));  // ESRCH: the thread ended
   }
   PtraceThread& t = *seized;
