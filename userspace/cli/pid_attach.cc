@@ -52,7 +52,7 @@ void GpuAttachments::release(LiveSource& source, std::chrono::milliseconds limit
   std::vector<pid_t> last_holder;
   for (attach::AttachLease& lease : leases_) {
     if (!lease.control) continue;
-    auto reply = lease.control->request(GT_ATTACH_ANNOUNCE, 0);
+    auto reply = lease.control->request(GT_ATTACH_HELLO, 0);  // a look: how many leases are left
     if (reply && reply->leases == 1) last_holder.push_back(lease.pid);
   }
   leases_.clear();  // closes the control connections: the leases end
