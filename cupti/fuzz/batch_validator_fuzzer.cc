@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!batch) return 0;
   size_t records = 0;
   const auto walked = gputrace::decode_stream(batch->records, [&](const gputrace::Record& r) {
-    if (r.header.pid != 4242 || r.header.kind < GT_EV_GPU_KERNEL || r.header.kind > GT_EV_GPU_LIB_LOSSES) std::abort();
+    if (r.header.pid != 4242 || r.header.kind < GT_EV_GPU_KERNEL || r.header.kind > GT_EV_GPU_GRAPH) std::abort();
     ++records;
   });
   if (walked.error != gputrace::DecodeError::None || records != batch->count ||
