@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 namespace gputrace::attach {
@@ -57,6 +58,19 @@ Result<void> refuse_unsafe(pid_t pid, const ProcessFacts& p) {
     return fail("process {} ({}) runs in strict seccomp mode, which allows no system call attaching needs", pid,
                 p.comm);
   return {};
+}
+
+// vm.memfd_noexec (Linux 6.3+): 1 makes memfds non-executable unless asked (MFD_EXEC), 2
+// refuses executable ones outright, so a memfd copy of the library could not be mapped.
+constexpr unsigned kMfdExec = 0x10;  // MFD_EXEC, newer than glibc 2.36's headers
+Result<unsigned> memfd_exec_flags() {
+  std::ifstream f("/proc/sys/vm/memfd_noexec");
+  int mode = 0;
+  if (!(f >> mode) || mode == 0) return 0u;
+  if (mode == 1) return kMfdExec;
+  return fail("vm.memfd_noexec is {}: memfds cannot hold executable code here, so the process cannot load a copy "
+              "of the library; make gputrace's library visible at the same path in its mount namespace (a bind mount)",
+              mode);
 }
 
 uint64_t fresh_seq() {
@@ -189,6 +203,11 @@ Result<Injection> bring_in_library(pid_t pid, const AttachSettings& settings) {
       plan.dlopen_path = settings.library;
     else
       plan.memfd_source = settings.library;  // another mount namespace: a copy it can open
+  }
+  if (!plan.memfd_source.empty()) {
+    auto flags = memfd_exec_flags();
+    if (!flags) return tl::unexpected(flags.error());
+    plan.memfd_flags = *flags;
   }
   const uint64_t seq = fresh_seq();
   plan.block.seq = seq;

@@ -110,7 +110,7 @@ Result<uint64_t> Hijack::region() {
 Result<std::string> Hijack::memfd_copy() {
   const char name[] = "gputrace-cupti";
   if (auto w = put(scratch_ + 64, name, sizeof(name)); !w) return tl::unexpected(w.error());
-  auto fd = call(SYS_memfd_create, {scratch_ + 64, MFD_CLOEXEC});
+  auto fd = call(SYS_memfd_create, {scratch_ + 64, MFD_CLOEXEC | plan_.memfd_flags});
   if (!fd) return tl::unexpected(fd.error());
   undo_.memfd = *fd;
   Fd src(::open(plan_.memfd_source.c_str(), O_RDONLY | O_CLOEXEC));

@@ -33,6 +33,7 @@ struct HijackPlan {
   uint64_t entry = 0;          // the library's entry when it is loaded already, or 0
   std::string dlopen_path;     // the library as the process opens it ("" with memfd_source)
   std::string memfd_source;    // gputrace's library, copied into a memfd of the process
+  unsigned memfd_flags = 0;    // MFD_EXEC where vm.memfd_noexec would make it non-executable
   gt_attach_block block{};     // inputs (args, seq); the rest is filled here
 };
 
