@@ -62,7 +62,7 @@ class DaemonTransport final : public Transport {
   Route route_ = Route::None;
   uint64_t epoch_ = 0;
   bool daemon_stalled_ = false;  // the last wait for room timed out
-  unsigned short semaphore_ = 0;  // the probe's semaphore at the last look: one more tracer each
+  uint64_t second_epoch_at_ns_ = 0;  // the USDT route's epoch again, once its BPF program surely runs
 };
 
 // How long a send waits for room on a full socket before the batch is dropped.

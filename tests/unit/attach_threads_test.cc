@@ -150,3 +150,23 @@ TEST(RestartByHand, ReissuesTheCallOrRestartsWhatIsLeftOfIt) {
 
 }  // namespace
 }  // namespace gputrace::attach
+
+#include "attach/announce.h"
+
+namespace gputrace::attach {
+namespace {
+
+// /proc/net/unix as the kernel writes it: only listening sockets with gputrace's prefix.
+TEST(AnnounceToLibraries, FindsListeningControlSocketsInProcNetUnix) {
+  const std::string table =
+      "Num       RefCount Protocol Flags    Type St Inode Path\n"
+      "000000004dfb3a20: 00000002 00000000 00010000 0005 01 376001 @gputrace-cupti.4242.00ff00ff00ff00ff\n"
+      "000000004dfb3a21: 00000003 00000000 00000000 0005 03 376002 @gputrace-cupti.4242.00ff00ff00ff00ff\n"
+      "000000004dfb3a22: 00000002 00000000 00010000 0001 01 376003 /run/gputrace/cupti.sock\n"
+      "000000004dfb3a23: 00000002 00000000 00010000 0005 01 376004 @other\n"
+      "000000004dfb3a24: 00000003 00000000 00000000 0001 03 1135\n";
+  EXPECT_EQ(control_socket_names(table), std::vector<std::string>{"gputrace-cupti.4242.00ff00ff00ff00ff"});
+}
+
+}  // namespace
+}  // namespace gputrace::attach

@@ -6,6 +6,7 @@ extern "C" {
 #include "host.h"
 }
 
+#include "attach/announce.h"
 #include "gpu/cupti_socket.h"
 #include "gpu/injection_env.h"
 #include "host/pci_devices.h"
@@ -79,6 +80,8 @@ Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, 
     log_v1("GPU activity will not be traced: {}", lib.error().describe());
   }
   s->serve_socket();
+  // Libraries `gputrace attach` started before this session: they know no new tracer came.
+  if (s->gpu_probe_ || s->cupti_socket_) attach::announce_to_attached_libraries();
   if (auto k = KmsgFaultReader::open())
     s->kmsg_.emplace(std::move(*k));
   else
