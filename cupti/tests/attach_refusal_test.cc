@@ -121,7 +121,7 @@ TEST_F(AttachRefusal, HundredAttachesAndDetachesChangeNothing) {
   Target target;
   std::atomic<bool> done{false};
   std::thread signaller([&] {
-    while (!done) target.send_signals(1), std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    while (!done) target.send_signals(1), std::this_thread::sleep_for(std::chrono::milliseconds(3));
   });
   int attached = 0, detached_by_command = 0;
   for (int i = 0; i < 100; ++i) {

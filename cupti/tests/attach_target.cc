@@ -19,6 +19,7 @@
 // threads run.
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -249,6 +250,19 @@ void register_keeper() {
 }
 
 void on_rt_signal(int) { g_rt_signals.fetch_add(1, std::memory_order_relaxed); }
+void on_wake(int) {}
+
+// The one thread that takes the test's SIGRTMIN signals (every other one blocks them), so
+// that a signal never cuts a counted call short: any EINTR counted is gputrace's doing. It
+// waits in ppoll with them unblocked for the wait only (no wake-up lost at the end).
+pthread_t g_receiver;
+void receiver() {
+  sigset_t during;
+  pthread_sigmask(SIG_BLOCK, nullptr, &during);
+  sigdelset(&during, SIGRTMIN);
+  sigdelset(&during, SIGUSR2);
+  while (!g_stop.load()) ppoll(nullptr, 0, nullptr, &during);  // EINTR after each handler: expected
+}
 
 bool flag(int argc, char** argv, const char* name) {
   for (int i = 1; i < argc; ++i)
@@ -300,8 +314,17 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_rt_signal;
   sa.sa_flags = SA_RESTART;
   sigaction(SIGRTMIN, &sa, nullptr);
+  sa.sa_handler = on_wake;
+  sigaction(SIGUSR2, &sa, nullptr);
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGRTMIN);
+  sigaddset(&blocked, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &blocked, nullptr);  // every thread but the receiver inherits this
   if (pipe(g_ping) || pipe(g_pong) || pipe(g_idle_pipe)) return 2;
   std::vector<std::thread> threads;
+  std::thread signals(receiver);
+  g_receiver = signals.native_handle();
   threads.emplace_back(compute);
   threads.emplace_back(compute);
   threads.emplace_back(sleeper);
@@ -332,6 +355,8 @@ int main(int argc, char** argv) {
   pthread_mutex_unlock(&g_mu);
   (void)!write(g_idle_pipe[1], "x", 1);
   for (auto& t : threads) t.join();
+  pthread_kill(g_receiver, SIGUSR2);
+  signals.join();
   std::printf("mismatches=%llu sequence_errors=%llu eintr=%llu failures=%llu register_errors=%llu rt_signals=%llu\n",
               static_cast<unsigned long long>(g_mismatches.load()), static_cast<unsigned long long>(g_sequence_errors.load()),
               static_cast<unsigned long long>(g_eintr.load()), static_cast<unsigned long long>(g_failures.load()),

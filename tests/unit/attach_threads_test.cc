@@ -74,6 +74,7 @@ TEST(ThreadPicker, IdleInACallTheKernelRestartsIsChosen) {
   EXPECT_EQ(judge(blocked_in(SYS_poll, {0x7ffc, 1, static_cast<uint64_t>(-1)})), ThreadVerdict::Idle);
   EXPECT_EQ(judge(blocked_in(SYS_clock_nanosleep, {CLOCK_MONOTONIC, TIMER_ABSTIME, 0x7ffc})), ThreadVerdict::Idle);
   EXPECT_EQ(judge(blocked_in(SYS_wait4)), ThreadVerdict::Idle);
+  EXPECT_EQ(judge(blocked_in(SYS_pause)), ThreadVerdict::Idle);
 }
 
 TEST(ThreadPicker, NeverAThreadThatWouldSeeEintrOrLoseItsTimeout) {
@@ -85,6 +86,16 @@ TEST(ThreadPicker, NeverAThreadThatWouldSeeEintrOrLoseItsTimeout) {
   EXPECT_EQ(judge(blocked_in(SYS_nanosleep)), ThreadVerdict::TimedWait);
   EXPECT_EQ(judge(blocked_in(SYS_poll, {0x7ffc, 1, 100})), ThreadVerdict::TimedWait);
   EXPECT_EQ(judge(blocked_in(SYS_futex, {0x55000000, FUTEX_WAIT_PRIVATE, 0, 0x7ffc0000})), ThreadVerdict::TimedWait);
+}
+
+// A temporary signal mask is kept aside by the kernel while the call waits; gputrace sets the
+// stopped thread's mask, which would drop it.
+TEST(ThreadPicker, NeverAThreadWaitingWithASignalMaskOfItsOwn) {
+  EXPECT_EQ(judge(blocked_in(SYS_rt_sigsuspend, {0x7ffc, 8})), ThreadVerdict::TemporaryMask);
+  EXPECT_EQ(judge(blocked_in(SYS_ppoll, {0, 0, 0, 0x7ffc, 8})), ThreadVerdict::TemporaryMask);
+  EXPECT_EQ(judge(blocked_in(SYS_pselect6, {1, 0x7ffc, 0, 0, 0, 0x7ffd})), ThreadVerdict::TemporaryMask);
+  EXPECT_EQ(judge(blocked_in(SYS_ppoll, {0x7ffc, 1, 0, 0, 8})), ThreadVerdict::Idle);  // no mask, no timeout
+  EXPECT_EQ(judge(blocked_in(SYS_pause)), ThreadVerdict::Idle);
 }
 
 TEST(ThreadPicker, NeverAThreadThatMayHoldALockOfLibc) {

@@ -11,6 +11,8 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -79,6 +81,24 @@ uint64_t fresh_seq() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// While gputrace holds a thread, its registers are gputrace's: a signal that would end
+// gputrace (a closed terminal's SIGHUP, Ctrl-\, Ctrl-Z) waits until the thread is let go.
+class DeferStopSignals {
+ public:
+  DeferStopSignals() {
+    sigset_t s;
+    sigemptyset(&s);
+    for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP}) sigaddset(&s, sig);
+    pthread_sigmask(SIG_BLOCK, &s, &old_);
+  }
+  ~DeferStopSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  DeferStopSignals(const DeferStopSignals&) = delete;
+  DeferStopSignals& operator=(const DeferStopSignals&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
 // Stops one idle thread long enough to start the helper; tries the idle ones in turn, and
 // looks again a few times when none is idle.
 Result<HijackResult> start_helper(HijackPlan& plan, pid_t& chosen) {
@@ -89,7 +109,10 @@ Result<HijackResult> start_helper(HijackPlan& plan, pid_t& chosen) {
     if (!idle) return tl::unexpected(idle.error());
     for (const ThreadChoice& c : *idle) {
       plan.thread = c.thread;
-      auto done = hijack_thread(plan);
+      auto done = [&] {
+        DeferStopSignals deferred;
+        return hijack_thread(plan);
+      }();
       if (done) {
         chosen = c.thread.tid;
         return *done;

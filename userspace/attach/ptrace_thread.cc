@@ -130,6 +130,19 @@ Result<std::vector<std::byte>> PtraceThread::xstate() const {
   return buf;
 }
 
+Result<uint64_t> PtraceThread::signal_mask() const {
+  uint64_t mask = 0;
+  if (::ptrace(PTRACE_GETSIGMASK, tid_, sizeof(mask), &mask) != 0)
+    return fail_errno(errno, "cannot read the signal mask of thread {}", tid_);
+  return mask;
+}
+
+Result<void> PtraceThread::set_signal_mask(uint64_t mask) {
+  if (::ptrace(PTRACE_SETSIGMASK, tid_, sizeof(mask), &mask) != 0)
+    return fail_errno(errno, "cannot set the signal mask of thread {}", tid_);
+  return {};
+}
+
 Result<long> PtraceThread::syscall(uint64_t insn, long nr, std::array<uint64_t, 6> args,
                                    std::chrono::milliseconds limit) {
   auto at = registers();

@@ -53,6 +53,11 @@ class PtraceThread {
   Result<void> set_registers(const user_regs_struct& r);
   // PTRACE_GETREGSET NT_X86_XSTATE: the XSAVE image of the FPU and vector registers.
   Result<std::vector<std::byte>> xstate() const;
+  // The thread's blocked signals, read and set while it is stopped (PTRACE_GETSIGMASK,
+  // PTRACE_SETSIGMASK): set before it runs anything for gputrace, no signal can be taken on
+  // the way (a signal for the process goes to another thread, or waits).
+  Result<uint64_t> signal_mask() const;
+  Result<void> set_signal_mask(uint64_t mask);
 
   // Runs system call nr on the thread from its current stop, executing the syscall
   // instruction at `insn`. Returns what the call returned (-errno when it failed). A stop

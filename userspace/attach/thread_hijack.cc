@@ -69,15 +69,16 @@ class Hijack {
   Undo undo_;
 };
 
+// Before the thread runs anything for gputrace: blocked now, it cannot take a signal on the
+// way into its first system call (a handler would then run on gputrace's registers, or cut its
+// own call short with EINTR). The signal frame gives it its mask back.
 Result<uint64_t> Hijack::block_signals() {
-  const uint64_t all = ~uint64_t{0};  // the kernel leaves SIGKILL and SIGSTOP out by itself
-  if (auto w = put(scratch_, &all, sizeof(all)); !w) return tl::unexpected(w.error());
-  if (auto r = call(SYS_rt_sigprocmask, {SIG_SETMASK, scratch_, scratch_ + 8, 8}); !r) return tl::unexpected(r.error());
-  uint64_t old = 0;
-  if (auto r = read_memory(plan_.pid, scratch_ + 8, &old, sizeof(old)); !r) return tl::unexpected(r.error());
+  auto old = t_.signal_mask();
+  if (!old) return tl::unexpected(old.error());
+  if (auto r = t_.set_signal_mask(~uint64_t{0}); !r) return tl::unexpected(r.error());  // bar SIGKILL, SIGSTOP
   undo_.mask = true;
-  undo_.old_mask = old;
-  return old;
+  undo_.old_mask = *old;
+  return *old;
 }
 
 Result<stack_t> Hijack::altstack() {
@@ -128,10 +129,10 @@ Result<std::string> Hijack::memfd_copy() {
 }
 
 tl::expected<HijackResult, HijackError> Hijack::run() {
-  auto xstate = t_.xstate();
-  if (!xstate) return tl::unexpected(failed(xstate.error()));
   auto mask = block_signals();
   if (!mask) return tl::unexpected(failed(mask.error()));
+  auto xstate = t_.xstate();
+  if (!xstate) return tl::unexpected(failed(xstate.error()));
   auto ss = altstack();
   if (!ss) return tl::unexpected(failed(ss.error()));
   auto base = region();
@@ -179,9 +180,8 @@ void Hijack::rollback() {
   if (t_.last_stop().kind == StopKind::SyscallExit) {
     if (undo_.memfd >= 0) (void)call(SYS_close, {static_cast<uint64_t>(undo_.memfd)});
     if (undo_.fresh_region) (void)call(SYS_munmap, {undo_.fresh_region, kRegionBytes});
-    if (undo_.mask && put(scratch_, &undo_.old_mask, sizeof(undo_.old_mask)))
-      (void)call(SYS_rt_sigprocmask, {SIG_SETMASK, scratch_, 0, 8});
   }
+  if (undo_.mask) (void)t_.set_signal_mask(undo_.old_mask);
   (void)t_.release(t_.last_stop().kind == StopKind::Signal ? t_.last_stop().signal : 0);
 }
 

@@ -141,6 +141,10 @@ ThreadChoice judge_thread(const ThreadFacts& t, uint64_t process_pending, const 
     return verdict(ThreadVerdict::OtherSyscall, fmt::format("in {}", name));
   if (waits_relative_timeout(s.nr, s.args))
     return verdict(ThreadVerdict::TimedWait, fmt::format("in {} with a timeout", name));
+  // The kernel keeps the real mask aside while these wait; setting the mask of the stopped
+  // thread drops what it kept aside.
+  if (s.nr == SYS_rt_sigsuspend || (s.nr == SYS_ppoll && s.args[3] != 0) || (s.nr == SYS_pselect6 && s.args[5] != 0))
+    return verdict(ThreadVerdict::TemporaryMask, fmt::format("in {} with a signal mask of its own", name));
   if ((s.nr == SYS_read || s.nr == SYS_readv) && is_socket(pid, static_cast<int>(s.args[0])))
     return verdict(ThreadVerdict::Socket, "reading a socket (which may have a receive timeout)");
   if (s.nr == SYS_futex) {

@@ -20,6 +20,8 @@ enum class ThreadVerdict {
   NotInSyscall,      // blocked elsewhere (a page fault, stopped)
   MustNotInterrupt,  // its system call would fail with EINTR
   TimedWait,         // a relative timeout: going back through the trampoline loses what is left
+  TemporaryMask,     // waits with a signal mask of its own (ppoll, pselect, sigsuspend), which a
+                     // stop would leave in place of the thread's real one
   LibcLockWait,      // waiting for one of libc's or the loader's own locks
   Socket,            // reading a socket, which may have a receive timeout
   OtherSyscall,      // a call libc may make with a lock held (mmap, openat, ...)
