@@ -147,6 +147,7 @@ enum gt_gpu_state {
 	GT_GPU_STATE_OTHER_SUBSCRIBER = 1,/* another CUPTI client holds the process: see holder */
 	GT_GPU_STATE_CUPTI_FAILED = 2,    /* a CUPTI call failed: see cupti_result */
 	GT_GPU_STATE_EXITING = 3,         /* final flush at process exit done */
+	GT_GPU_STATE_DETACHED = 4,        /* `gputrace detach` or the last tracer's exit: inert now */
 };
 
 enum gt_gpu_clock_mode {
@@ -242,5 +243,52 @@ struct gt_gpu_lib_losses_event {
 GT_STATIC_ASSERT(sizeof(struct gt_gpu_lib_losses_event) == 64, "gt_gpu_lib_losses_event layout");
 /* Built against headers newer than the record layouts gputrace has checked (docs/cupti.md). */
 #define GT_GPU_LAYOUT_UNVERIFIED 1
+
+/*
+ * GT_EV_GPU_OVERHEAD: time CUPTI or the driver spent on tracing itself (buffer flushes,
+ * instrumentation, resource creation, ...), so the profiler's own cost is on the timeline.
+ * hdr.tid is the thread for thread objects.
+ */
+struct gt_gpu_overhead_event {
+	struct gt_event_header hdr; /* ts_ns: start */
+	__u64 end_ns;
+	__u32 overhead_kind;  /* CUpti_ActivityOverheadKind: 1 compiler, 1<<16 buffer flush, 2<<16 instrumentation, ... */
+	__u32 object_kind;    /* CUpti_ActivityObjectKind: 1 process, 2 thread, 3 device, 4 context, 5 stream */
+	__u32 device_id;      /* device, context and stream objects; else 0 */
+	__u32 correlation_id; /* 0 when CUPTI gives none */
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_overhead_event) == 48, "gt_gpu_overhead_event layout");
+
+/*
+ * GT_EV_GPU_GUARDS: cumulative counts of records the library's guards dropped (docs/cupti.md:
+ * rate limits, impossible timestamps, the activity buffer cap) and the limits in force. Sent
+ * in the same batch as each status record.
+ */
+struct gt_gpu_guards_event {
+	struct gt_event_header hdr;
+	__u64 process_rate_limited; /* over GPUTRACE_CUPTI_MAX_RECORDS_PER_S */
+	__u64 thread_rate_limited;  /* over GPUTRACE_CUPTI_MAX_THREAD_RECORDS_PER_S */
+	__u64 invalid_timestamp;    /* ending > 10 s in the future, or lasting over a day */
+	__u64 non_monotonic;        /* starting far before the latest record of its stream */
+	__u64 buffers_refused;      /* CUPTI asked for a buffer past GPUTRACE_CUPTI_MAX_BUFFERS */
+	__u32 process_limit;        /* records/s, 0: none */
+	__u32 thread_limit;         /* records/s, 0: none */
+	__u32 device_buffers;       /* CUPTI device buffer pool per context as set, 0: CUPTI's own */
+	__u32 max_buffers;
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_guards_event) == 80, "gt_gpu_guards_event layout");
+
+/* GT_EV_GPU_GRAPH: one execution of a CUDA graph (CUPTI GRAPH_TRACE), its nodes not listed. */
+struct gt_gpu_graph_event {
+	struct gt_event_header hdr; /* ts_ns: start */
+	__u64 end_ns;
+	__u32 graph_id;
+	__u32 device_id;      /* where the first node ran */
+	__u32 context_id;
+	__u32 stream_id;
+	__u32 correlation_id; /* joins the cuGraphLaunch API record */
+	__u32 pad;
+};
+GT_STATIC_ASSERT(sizeof(struct gt_gpu_graph_event) == 56, "gt_gpu_graph_event layout");
 
 #endif /* GPUTRACE_BPF_GPU_H */

@@ -57,6 +57,12 @@
 	X(GPU_DEVICE, 68, "gpu_device", gt_gpu_device_event, gpu, GPU)                         \
 	/* what the library saw but could not ship: sent with each status */                 \
 	X(GPU_LIB_LOSSES, 69, "gpu_lib_losses", gt_gpu_lib_losses_event, gpu, GPU)             \
+	/* CUPTI's or the driver's own cost (CUPTI OVERHEAD records) */                       \
+	X(GPU_OVERHEAD, 70, "gpu_overhead", gt_gpu_overhead_event, gpu, GPU)                   \
+	/* what the library's guards dropped: sent with each status */                        \
+	X(GPU_GUARDS, 71, "gpu_guards", gt_gpu_guards_event, gpu, GPU)                         \
+	/* one CUDA graph launch (GPUTRACE_CUPTI_GRAPHS=graph) */                             \
+	X(GPU_GRAPH, 72, "gpu_graph", gt_gpu_graph_event, gpu, GPU)                            \
 	/* a kernel stack, symbolized where it was recorded */                                \
 	X(STACK, 100, "stack", gt_stack_event, host, KERNEL)                                   \
 	/* a process that existed when tracing started */                                     \

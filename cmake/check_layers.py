@@ -16,7 +16,7 @@ FOUNDATION = ['userspace/util', 'bpf']
 WIRE = FOUNDATION + ['userspace/decode']
 MODEL = ['userspace/util', 'userspace/model']
 SOURCES = WIRE + MODEL + ['userspace/host', 'userspace/loader', 'userspace/ring', 'userspace/capture',
-                          'userspace/gc', 'userspace/gpu']
+                          'userspace/gc', 'userspace/gpu', 'userspace/attach']
 ANALYSIS = SOURCES + ['userspace/tables', 'userspace/analyze', 'userspace/correlate', 'userspace/engine',
                       'userspace/timeline', 'userspace/snapshot']
 EXPORTERS = MODEL + ['exporters/telemetry']
@@ -35,6 +35,8 @@ ALLOWED = {
     'userspace/capture': WIRE,
     'userspace/gc': WIRE + ['userspace/host', 'userspace/loader'],
     'userspace/gpu': WIRE + MODEL + ['userspace/loader'],
+    # Bringing the injection library into a running process (ptrace), and talking to it.
+    'userspace/attach': FOUNDATION,
     'userspace/session': SOURCES,
     # Analysis: records in, findings and the read model out.
     'userspace/tables': WIRE + ['userspace/host'],

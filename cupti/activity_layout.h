@@ -14,7 +14,9 @@ namespace gputrace::cupti {
 
 // CUpti_ActivityKind values (stable since CUDA 6).
 inline constexpr uint32_t kKindMemcpy = 1, kKindMemset = 2, kKindKernel = 3, kKindDriver = 4, kKindRuntime = 5,
-                          kKindConcurrentKernel = 10, kKindMemory2 = 49;
+                          kKindConcurrentKernel = 10, kKindOverhead = 17, kKindMemory2 = 49, kKindGraphTrace = 51;
+// CUpti_ActivityObjectKind values the overhead records name.
+inline constexpr uint32_t kObjectThread = 2, kObjectDevice = 3, kObjectContext = 4, kObjectStream = 5;
 
 namespace kernel_off {  // Kernel5..Kernel10
 inline constexpr size_t start = 16, end = 24, device_id = 40, context_id = 44, stream_id = 48,
@@ -45,5 +47,21 @@ inline constexpr size_t operation = 4, memory_kind = 8, correlation_id = 12, add
                         timestamp = 32, device_id = 52, stream_id = 60;
 inline constexpr size_t extent = 64;
 }  // namespace memory_off
+
+namespace overhead_off {  // Overhead, Overhead2, Overhead3 (kind OVERHEAD)
+// objectId is a union: {processId, threadId} for process and thread objects, {deviceId,
+// contextId, streamId} for the others.
+inline constexpr size_t overhead_kind = 4, object_kind = 8, object_id = 12, thread_id = 16, start = 24, end = 32;
+inline constexpr size_t extent = 40;
+// Overhead3 only (the version CUDA 13's libcupti emits): read only from such a libcupti.
+inline constexpr size_t correlation_id = 40, data = 48;
+inline constexpr size_t extent_v3 = 56;
+}  // namespace overhead_off
+
+namespace graph_off {  // GraphTrace, GraphTrace2 (kind GRAPH_TRACE)
+inline constexpr size_t correlation_id = 4, start = 8, end = 16, device_id = 24, graph_id = 28, context_id = 32,
+                        stream_id = 36;
+inline constexpr size_t extent = 40;
+}  // namespace graph_off
 
 }  // namespace gputrace::cupti

@@ -104,6 +104,41 @@ GT_CHECK_MEMORY(CUpti_ActivityMemory3);  // CUDA 12.0-12.5
 GT_CHECK_MEMORY(CUpti_ActivityMemory4);  // CUDA 12.6+
 #endif
 
+#define GT_CHECK_OVERHEAD(T)                                                                             \
+  GT_AT(T, overheadKind, overhead_off::overhead_kind);                                                   \
+  GT_AT(T, objectKind, overhead_off::object_kind);                                                       \
+  GT_AT(T, objectId, overhead_off::object_id);                                                           \
+  GT_AT(T, objectId.pt.threadId, overhead_off::thread_id);                                               \
+  GT_AT(T, objectId.dcs.deviceId, overhead_off::object_id);                                              \
+  GT_AT(T, start, overhead_off::start);                                                                  \
+  GT_AT(T, end, overhead_off::end);                                                                      \
+  static_assert(sizeof(T) >= overhead_off::extent, #T " shorter than the fields read")
+GT_CHECK_OVERHEAD(CUpti_ActivityOverhead);
+#if CUPTI_API_VERSION >= 130000
+GT_CHECK_OVERHEAD(CUpti_ActivityOverhead2);
+GT_CHECK_OVERHEAD(CUpti_ActivityOverhead3);  // what CUDA 13 emits
+GT_AT(CUpti_ActivityOverhead3, correlationId, overhead_off::correlation_id);
+GT_AT(CUpti_ActivityOverhead3, overheadData, overhead_off::data);
+static_assert(sizeof(CUpti_ActivityOverhead3) >= overhead_off::extent_v3);
+#endif
+
+#define GT_CHECK_GRAPH(T)                                                                                \
+  GT_AT(T, correlationId, graph_off::correlation_id);                                                    \
+  GT_AT(T, start, graph_off::start);                                                                     \
+  GT_AT(T, end, graph_off::end);                                                                         \
+  GT_AT(T, deviceId, graph_off::device_id);                                                              \
+  GT_AT(T, graphId, graph_off::graph_id);                                                                \
+  GT_AT(T, contextId, graph_off::context_id);                                                            \
+  GT_AT(T, streamId, graph_off::stream_id);                                                              \
+  static_assert(sizeof(T) >= graph_off::extent, #T " shorter than the fields read")
+GT_CHECK_GRAPH(CUpti_ActivityGraphTrace);
+#if CUPTI_API_VERSION >= 130000
+GT_CHECK_GRAPH(CUpti_ActivityGraphTrace2);
+#endif
+static_assert(CUPTI_ACTIVITY_KIND_OVERHEAD == kKindOverhead && CUPTI_ACTIVITY_KIND_GRAPH_TRACE == kKindGraphTrace);
+static_assert(CUPTI_ACTIVITY_OBJECT_THREAD == kObjectThread && CUPTI_ACTIVITY_OBJECT_DEVICE == kObjectDevice &&
+              CUPTI_ACTIVITY_OBJECT_CONTEXT == kObjectContext && CUPTI_ACTIVITY_OBJECT_STREAM == kObjectStream);
+
 static_assert(CUPTI_ACTIVITY_KIND_MEMCPY == kKindMemcpy && CUPTI_ACTIVITY_KIND_MEMSET == kKindMemset);
 static_assert(CUPTI_ACTIVITY_KIND_KERNEL == kKindKernel && CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL == kKindConcurrentKernel);
 static_assert(CUPTI_ACTIVITY_KIND_DRIVER == kKindDriver && CUPTI_ACTIVITY_KIND_RUNTIME == kKindRuntime);

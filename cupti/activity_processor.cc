@@ -17,8 +17,25 @@ ActivityProcessor::ActivityProcessor(Transport& transport, const ClockAlignment&
                 names_.resend_all();
                 devices_.resend_all();
               }),
-      converter_(names_, devices_, pid) {
+      converter_(names_, devices_, pid, &guard_) {
   status_.state = GT_GPU_STATE_ACTIVE;
+}
+
+void ActivityProcessor::add_buffer_refused() {
+  std::lock_guard lock(mu_);
+  ++stats_.buffers_refused;
+}
+
+void ActivityProcessor::set_guards(const GuardSettings& settings) {
+  std::lock_guard lock(mu_);
+  guard_settings_ = settings;
+  guard_.set_limits(settings.limits);
+}
+
+void ActivityProcessor::set_cupti_version(uint32_t version) {
+  std::lock_guard lock(mu_);
+  // Overhead3 (correlation id, overheadData to free) is what a CUDA 13 libcupti emits.
+  converter_.set_overhead_v3(version >= 130000);
 }
 
 void ActivityProcessor::process_buffer(uint8_t* buffer, size_t valid) {
@@ -42,6 +59,7 @@ void ActivityProcessor::process_buffer(uint8_t* buffer, size_t valid) {
       case RecordConverter::Outcome::Skipped: ++stats_.skipped; break;
       case RecordConverter::Outcome::Truncated: ++stats_.truncated; break;
       case RecordConverter::Outcome::Incomplete: ++stats_.incomplete; break;
+      case RecordConverter::Outcome::Guarded: break;  // counted by the guard
     }
   }
   // MAX_LIMIT_REACHED is the normal end. Anything else (INVALID_KIND: a record kind this
@@ -113,10 +131,21 @@ void ActivityProcessor::send_status_locked(bool force) {
     return std::memcmp(reinterpret_cast<const char*>(&a) + sizeof(gt_event_header),
                        reinterpret_cast<const char*>(&b) + sizeof(gt_event_header), sizeof(a) - sizeof(gt_event_header)) != 0;
   };
-  const bool changed = payload_differs(status_, last_sent_) || payload_differs(losses_, last_sent_losses_);
+  const GuardCounts& g = guard_.counts();
+  guards_.process_rate_limited = g.process_rate_limited;
+  guards_.thread_rate_limited = g.thread_rate_limited;
+  guards_.invalid_timestamp = g.invalid_timestamp;
+  guards_.non_monotonic = g.non_monotonic;
+  guards_.buffers_refused = stats_.buffers_refused;
+  guards_.process_limit = guard_settings_.limits.process_per_s;
+  guards_.thread_limit = guard_settings_.limits.thread_per_s;
+  guards_.device_buffers = guard_settings_.device_buffers;
+  guards_.max_buffers = guard_settings_.max_buffers;
+  const bool changed = payload_differs(status_, last_sent_) || payload_differs(losses_, last_sent_losses_) ||
+                       payload_differs(guards_, last_sent_guards_);
   if (!force && !changed && status_epoch_ == transport_.epoch()) return;
   const uint64_t now = ClockAlignment::monotonic_now();
-  for (gt_event_header* h : {&status_.hdr, &losses_.hdr}) {
+  for (gt_event_header* h : {&status_.hdr, &losses_.hdr, &guards_.hdr}) {
     h->cpu = GT_GPU_NO_CPU;
     h->ts_ns = now;
     h->pid = pid_;
@@ -125,17 +154,29 @@ void ActivityProcessor::send_status_locked(bool force) {
   status_.hdr.size = sizeof(status_);
   losses_.hdr.kind = GT_EV_GPU_LIB_LOSSES;
   losses_.hdr.size = sizeof(losses_);
+  guards_.hdr.kind = GT_EV_GPU_GUARDS;
+  guards_.hdr.size = sizeof(guards_);
+  writer_.make_room(sizeof(status_) + sizeof(losses_) + sizeof(guards_));  // all three in one batch
   writer_.append(&status_, sizeof(status_));
   writer_.append(&losses_, sizeof(losses_));
+  writer_.append(&guards_, sizeof(guards_));
   if (!writer_.flush()) return;  // not heard: the next call sends them again
   last_sent_ = status_;
   last_sent_losses_ = losses_;
+  last_sent_guards_ = guards_;
   status_epoch_ = transport_.epoch();
 }
 
 bool ActivityProcessor::send_raw(std::span<const std::byte> bytes) {
   std::lock_guard lock(mu_);
   return transport_.send(bytes);
+}
+
+gt_gpu_status_event ActivityProcessor::status_snapshot() {
+  std::lock_guard lock(mu_);
+  gt_gpu_status_event st = status_;
+  st.records = stats_.records;
+  return st;
 }
 
 ProcessorStats ActivityProcessor::stats() {
@@ -146,6 +187,7 @@ ProcessorStats ActivityProcessor::stats() {
   s.devices_described = devices_.described();
   s.devices_unresolved = devices_.unresolved_count();
   s.names_overflowed = names_.overflowed();
+  s.guarded = guard_.counts();
   return s;
 }
 

@@ -11,6 +11,7 @@
 #include "cupti/device_records.h"
 #include "cupti/name_table.h"
 #include "cupti/record_converter.h"
+#include "cupti/record_guard.h"
 #include "cupti/transport.h"
 
 #include <cstddef>
@@ -33,6 +34,15 @@ struct ProcessorStats {
   uint64_t devices_described = 0;  // CUDA devices whose PCI address the driver gave
   uint64_t devices_unresolved = 0; // CUDA devices it could not describe: the daemon assumes PCI order
   uint64_t names_overflowed = 0;   // kernels shipped with name id 0: the name table was full
+  GuardCounts guarded;             // dropped by the guards (rate limits, impossible timestamps)
+  uint64_t buffers_refused = 0;    // buffers not handed to CUPTI: the buffer cap was reached
+};
+
+// The guards' settings, as the status's GT_EV_GPU_GUARDS record reports them.
+struct GuardSettings {
+  GuardLimits limits;
+  uint32_t device_buffers = 0;  // CUPTI's device buffer pool limit as set, 0: CUPTI's own
+  uint32_t max_buffers = 0;     // activity buffers handed to CUPTI at once
 };
 
 class ActivityProcessor {
@@ -42,6 +52,11 @@ class ActivityProcessor {
   // buffer/valid as CUPTI hands them to the buffer-completed callback.
   void process_buffer(uint8_t* buffer, size_t valid);
   void add_cupti_dropped(uint64_t n);
+  // A buffer request refused because GPUTRACE_CUPTI_MAX_BUFFERS were out with CUPTI.
+  void add_buffer_refused();
+  void set_guards(const GuardSettings& settings);
+  // CUPTI's runtime version: decides how OVERHEAD records are laid out.
+  void set_cupti_version(uint32_t version);
 
   // What the driver said about a CUDA device (from CUPTI's context-created callback): the
   // record goes out ahead of the device's first activity, and again to every new receiver.
@@ -67,6 +82,8 @@ class ActivityProcessor {
   bool send_raw(std::span<const std::byte> bytes);
 
   ProcessorStats stats();
+  // The status as it would be sent now (for the attach control socket's answers).
+  gt_gpu_status_event status_snapshot();
 
  private:
   void send_status_locked(bool force);
@@ -78,8 +95,12 @@ class ActivityProcessor {
   NameTable names_;
   DeviceAnnouncer devices_;
   BatchWriter writer_;  // a refused batch calls announce_again's work at once: see batch_writer.h
-  RecordConverter converter_;
   ProcessorStats stats_;
+  RecordGuard guard_;
+  RecordConverter converter_;  // after guard_: it holds a pointer to it
+  GuardSettings guard_settings_;
+  gt_gpu_guards_event guards_{};  // sent with every status record
+  gt_gpu_guards_event last_sent_guards_{};
   gt_gpu_status_event status_{};
   gt_gpu_status_event last_sent_{};
   gt_gpu_lib_losses_event losses_{};  // sent with every status record

@@ -31,6 +31,7 @@ DriverDeviceApi DriverDeviceApi::from_loaded_driver() {
   resolve(handle, "cuDeviceGet", api.device_get);
   resolve(handle, "cuDeviceGetAttribute", api.get_attribute);
   resolve(handle, "cuDeviceGetName", api.get_name);
+  resolve(handle, "cuDeviceGetCount", api.get_count);
   return api;
 }
 

@@ -21,6 +21,7 @@ struct DriverDeviceApi {
   decltype(&cuDeviceGet) device_get = nullptr;
   decltype(&cuDeviceGetAttribute) get_attribute = nullptr;
   decltype(&cuDeviceGetName) get_name = nullptr;  // optional: without it the name is empty
+  decltype(&cuDeviceGetCount) get_count = nullptr;  // optional: only `gputrace attach` needs it
 
   // From the libcuda.so.1 already in the process (dlopen RTLD_NOLOAD, then the global scope).
   // Never loads a driver; members stay null where the driver or a symbol is missing.

@@ -2,6 +2,7 @@
 
 #include "cupti/activity_layout.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -39,8 +40,13 @@ struct alignas(8) NameRecord {
 
 }  // namespace
 
-RecordConverter::RecordConverter(NameTable& names, DeviceAnnouncer& devices, uint32_t pid)
-    : names_(names), devices_(devices), pid_(pid) {}
+RecordConverter::RecordConverter(NameTable& names, DeviceAnnouncer& devices, uint32_t pid, RecordGuard* guard)
+    : names_(names), devices_(devices), pid_(pid), guard_(guard) {}
+
+bool RecordConverter::admitted(uint64_t cupti_start, uint64_t cupti_end, uint32_t tid, uint64_t stream) {
+  return guard_ == nullptr ||
+         guard_->admit(monotonic(cupti_start), monotonic(cupti_end), tid, stream) == RecordGuard::Verdict::Admit;
+}
 
 void RecordConverter::fill_header(gt_event_header& h, uint16_t kind, uint32_t size, uint64_t cupti_ts) const {
   h.kind = kind;
@@ -63,6 +69,8 @@ RecordConverter::Outcome RecordConverter::convert(std::span<const std::byte> rec
     case kKindRuntime: return api(record, GT_GPU_API_RUNTIME, out);
     case kKindDriver: return api(record, GT_GPU_API_DRIVER, out);
     case kKindMemory2: return memory(record, epoch, out);
+    case kKindOverhead: return overhead(record, out);
+    case kKindGraphTrace: return graph(record, epoch, out);
     default: return Outcome::Skipped;
   }
 }
@@ -71,6 +79,9 @@ RecordConverter::Outcome RecordConverter::kernel(std::span<const std::byte> r, u
   namespace o = kernel_off;
   if (r.size() < o::extent) return Outcome::Truncated;
   if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
+  if (!admitted(field<uint64_t>(r, o::start), field<uint64_t>(r, o::end), 0,
+                RecordGuard::stream_key(field<uint32_t>(r, o::device_id), field<uint32_t>(r, o::stream_id))))
+    return Outcome::Guarded;
   gt_gpu_kernel_event e{};
   // The device and the name first: they must precede the kernel in the stream. All three go
   // in one batch, so a refused batch cannot take the name and leave its kernel.
@@ -131,6 +142,9 @@ RecordConverter::Outcome RecordConverter::memcpy(std::span<const std::byte> r, u
   namespace o = memcpy_off;
   if (r.size() < o::extent) return Outcome::Truncated;
   if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
+  if (!admitted(field<uint64_t>(r, o::start), field<uint64_t>(r, o::end), 0,
+                RecordGuard::stream_key(field<uint32_t>(r, o::device_id), field<uint32_t>(r, o::stream_id))))
+    return Outcome::Guarded;
   gt_gpu_memcpy_event e{};
   out.make_room(sizeof(gt_gpu_device_event) + sizeof(e));  // the device record travels with it
   send_device(field<uint32_t>(r, o::device_id), epoch, out);
@@ -153,6 +167,9 @@ RecordConverter::Outcome RecordConverter::memset(std::span<const std::byte> r, u
   namespace o = memset_off;
   if (r.size() < o::extent) return Outcome::Truncated;
   if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
+  if (!admitted(field<uint64_t>(r, o::start), field<uint64_t>(r, o::end), 0,
+                RecordGuard::stream_key(field<uint32_t>(r, o::device_id), field<uint32_t>(r, o::stream_id))))
+    return Outcome::Guarded;
   gt_gpu_memset_event e{};
   out.make_room(sizeof(gt_gpu_device_event) + sizeof(e));
   send_device(field<uint32_t>(r, o::device_id), epoch, out);
@@ -174,6 +191,8 @@ RecordConverter::Outcome RecordConverter::api(std::span<const std::byte> r, uint
   namespace o = api_off;
   if (r.size() < o::extent) return Outcome::Truncated;
   if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
+  if (!admitted(field<uint64_t>(r, o::start), field<uint64_t>(r, o::end), field<uint32_t>(r, o::thread_id), 0))
+    return Outcome::Guarded;
   gt_gpu_api_event e{};
   fill_header(e.hdr, GT_EV_GPU_API, sizeof(e), field<uint64_t>(r, o::start));
   e.hdr.tid = field<uint32_t>(r, o::thread_id);
@@ -192,6 +211,7 @@ RecordConverter::Outcome RecordConverter::memory(std::span<const std::byte> r, u
   const uint32_t op = field<uint32_t>(r, o::operation);
   if (op != GT_GPU_MEMORY_ALLOC && op != GT_GPU_MEMORY_RELEASE) return Outcome::Skipped;
   if (field<uint64_t>(r, o::timestamp) == 0) return Outcome::Incomplete;
+  if (!admitted(field<uint64_t>(r, o::timestamp), field<uint64_t>(r, o::timestamp), 0, 0)) return Outcome::Guarded;
   gt_gpu_memory_event e{};
   out.make_room(sizeof(gt_gpu_device_event) + sizeof(e));
   send_device(field<uint32_t>(r, o::device_id), epoch, out);
@@ -203,6 +223,58 @@ RecordConverter::Outcome RecordConverter::memory(std::span<const std::byte> r, u
   e.correlation_id = field<uint32_t>(r, o::correlation_id);
   e.op = static_cast<uint8_t>(op);
   e.memory_kind = static_cast<uint8_t>(field<uint32_t>(r, o::memory_kind));
+  out.append(&e, sizeof(e));
+  return Outcome::Converted;
+}
+
+}  // namespace gputrace::cupti
+
+namespace gputrace::cupti {
+
+// CUPTI's and the driver's own cost. Overhead3 points at details the client must free, once,
+// whatever happens to the record.
+RecordConverter::Outcome RecordConverter::overhead(std::span<const std::byte> r, BatchWriter& out) {
+  namespace o = overhead_off;
+  if (r.size() < (overhead_v3_ ? o::extent_v3 : o::extent)) return Outcome::Truncated;
+  if (overhead_v3_) std::free(field<void*>(r, o::data));
+  if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
+  const uint32_t object = field<uint32_t>(r, o::object_kind);
+  const uint32_t tid = object == kObjectThread ? field<uint32_t>(r, o::thread_id) : 0;
+  if (!admitted(field<uint64_t>(r, o::start), field<uint64_t>(r, o::end), tid, 0)) return Outcome::Guarded;
+  gt_gpu_overhead_event e{};
+  fill_header(e.hdr, GT_EV_GPU_OVERHEAD, sizeof(e), field<uint64_t>(r, o::start));
+  e.hdr.tid = tid;
+  e.end_ns = monotonic(field<uint64_t>(r, o::end));
+  e.overhead_kind = field<uint32_t>(r, o::overhead_kind);
+  e.object_kind = object;
+  if (object == kObjectDevice || object == kObjectContext || object == kObjectStream)
+    e.device_id = field<uint32_t>(r, o::object_id);
+  if (overhead_v3_) e.correlation_id = field<uint32_t>(r, o::correlation_id);
+  out.append(&e, sizeof(e));
+  return Outcome::Converted;
+}
+
+// A whole CUDA graph launch (GPUTRACE_CUPTI_GRAPHS=graph): one record instead of one per node.
+RecordConverter::Outcome RecordConverter::graph(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out) {
+  namespace o = graph_off;
+  if (r.size() < o::extent) return Outcome::Truncated;
+  if (!timed(r, o::start, o::end)) return Outcome::Incomplete;
+  const uint32_t device = field<uint32_t>(r, o::device_id);
+  if (!admitted(field<uint64_t>(r, o::start), field<uint64_t>(r, o::end), 0,
+                RecordGuard::stream_key(device, field<uint32_t>(r, o::stream_id))))
+    return Outcome::Guarded;
+  gt_gpu_graph_event e{};
+  // INT_MAX: the graph started on the host; only a real device gets a device record.
+  const bool on_device = device != 0x7fffffffu;
+  out.make_room(sizeof(gt_gpu_device_event) + sizeof(e));
+  if (on_device) send_device(device, epoch, out);
+  fill_header(e.hdr, GT_EV_GPU_GRAPH, sizeof(e), field<uint64_t>(r, o::start));
+  e.end_ns = monotonic(field<uint64_t>(r, o::end));
+  e.graph_id = field<uint32_t>(r, o::graph_id);
+  e.device_id = on_device ? device : 0xffffffffu;
+  e.context_id = field<uint32_t>(r, o::context_id);
+  e.stream_id = field<uint32_t>(r, o::stream_id);
+  e.correlation_id = field<uint32_t>(r, o::correlation_id);
   out.append(&e, sizeof(e));
   return Outcome::Converted;
 }

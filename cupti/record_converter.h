@@ -9,6 +9,7 @@
 #include "cupti/clock_alignment.h"
 #include "cupti/device_records.h"
 #include "cupti/name_table.h"
+#include "cupti/record_guard.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -24,9 +25,15 @@ class RecordConverter {
     Truncated,  // fewer bytes left in the buffer than the record's fields need
     Incomplete, // CUPTI could not time it (a timestamp of 0, "no timing could be collected", or
                 // end before start): shipped, it would sit at boot time or be rejected
+    Guarded,    // dropped by the guard (rate limit, impossible timestamp): counted there
   };
 
-  RecordConverter(NameTable& names, DeviceAnnouncer& devices, uint32_t pid);
+  // guard: consulted for every timed record before it is written; none: every record passes.
+  RecordConverter(NameTable& names, DeviceAnnouncer& devices, uint32_t pid, RecordGuard* guard = nullptr);
+
+  // Whether OVERHEAD records are CUpti_ActivityOverhead3 (CUDA 13's libcupti): then they carry
+  // a correlation id and an overheadData pointer the client must free.
+  void set_overhead_v3(bool v3) { overhead_v3_ = v3; }
 
   // record: from the record's first byte to the end of the valid part of its buffer.
   // clock_offset_ns: ClockAlignment::offset_ns(), read once by the caller.
@@ -38,6 +45,9 @@ class RecordConverter {
   Outcome memset(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out);
   Outcome api(std::span<const std::byte> r, uint8_t domain, BatchWriter& out);
   Outcome memory(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out);
+  Outcome overhead(std::span<const std::byte> r, BatchWriter& out);
+  Outcome graph(std::span<const std::byte> r, uint64_t epoch, BatchWriter& out);
+  bool admitted(uint64_t cupti_start, uint64_t cupti_end, uint32_t tid, uint64_t stream);
   uint64_t send_name(const char* name, uint64_t epoch, BatchWriter& out);
   void send_device(uint32_t device_id, uint64_t epoch, BatchWriter& out);
   void fill_header(gt_event_header& h, uint16_t kind, uint32_t size, uint64_t cupti_ts) const;
@@ -47,6 +57,8 @@ class RecordConverter {
   NameTable& names_;
   DeviceAnnouncer& devices_;
   uint32_t pid_;
+  RecordGuard* guard_;
+  bool overhead_v3_ = false;
 };
 
 }  // namespace gputrace::cupti

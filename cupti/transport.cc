@@ -24,6 +24,10 @@ __extension__ unsigned short gputrace_batch_semaphore __attribute__((unused, sec
 namespace gputrace::cupti {
 namespace {
 constexpr uint64_t kReconnectIntervalNs = 1'000'000'000;  // a missing daemon costs one connect() a second
+// The kernel raises the probe's semaphore when the first tracer registers the uprobe, a moment
+// before that tracer's BPF program is attached to it: what is announced in between is lost to
+// it. So the USDT route gets a second new epoch this long after it opened.
+constexpr uint64_t kSecondAnnounceNs = 500'000'000;
 }
 
 __attribute__((noinline)) void fire_batch_probe(const void* batch, size_t len) {
@@ -31,6 +35,7 @@ __attribute__((noinline)) void fire_batch_probe(const void* batch, size_t len) {
 }
 
 bool batch_probe_attached() { return __atomic_load_n(&gputrace_batch_semaphore, __ATOMIC_RELAXED) != 0; }
+
 
 DaemonTransport::DaemonTransport(std::string socket_path) : socket_path_(std::move(socket_path)) {}
 
@@ -41,10 +46,27 @@ bool DaemonTransport::active() {
   return choose_route() != Route::None;
 }
 
+void DaemonTransport::set_socket_path(const std::string& path) {
+  std::lock_guard lock(mu_);
+  if (path == socket_path_) return;
+  disconnect();
+  socket_path_ = path;
+  next_connect_ns_ = 0;
+}
+
 DaemonTransport::Route DaemonTransport::choose_route() {
   Route route = Route::None;
+  // The semaphore says whether any tracer's probe is on, not how many (the kernel raises it
+  // once, with the first breakpoint): tracers arriving later ask for names, devices and status
+  // over the attach control socket, or get them with the periodic re-announce.
   if (batch_probe_attached()) {
     route = Route::Usdt;
+    const uint64_t now = ClockAlignment::monotonic_now();
+    if (route_ != Route::Usdt) second_epoch_at_ns_ = now + kSecondAnnounceNs;
+    if (second_epoch_at_ns_ != 0 && now >= second_epoch_at_ns_) {
+      second_epoch_at_ns_ = 0;
+      ++epoch_;
+    }
   } else {
     if (fd_ < 0) try_connect();
     if (fd_ >= 0) route = Route::Socket;

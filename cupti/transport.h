@@ -37,6 +37,9 @@ class DaemonTransport final : public Transport {
   DaemonTransport(const DaemonTransport&) = delete;
   DaemonTransport& operator=(const DaemonTransport&) = delete;
 
+  // A `gputrace attach` may name another socket than the environment did.
+  void set_socket_path(const std::string& path);
+
   bool active() override;
   bool send(std::span<const std::byte> batch) override;
   uint64_t epoch() const override { return epoch_; }
@@ -59,6 +62,7 @@ class DaemonTransport final : public Transport {
   Route route_ = Route::None;
   uint64_t epoch_ = 0;
   bool daemon_stalled_ = false;  // the last wait for room timed out
+  uint64_t second_epoch_at_ns_ = 0;  // the USDT route's epoch again, once its BPF program surely runs
 };
 
 // How long a send waits for room on a full socket before the batch is dropped.

@@ -158,7 +158,7 @@ TEST_F(ActivityProcessorTest, ResendsNamesAfterALostBatchAndReportsDrops) {
   EXPECT_EQ(kinds[GT_EV_GPU_KERNEL].size(), 3u);
   ASSERT_FALSE(kinds[GT_EV_GPU_STATUS].empty());
   const auto st = as<gt_gpu_status_event>(kinds[GT_EV_GPU_STATUS].back());
-  EXPECT_EQ(st.dropped_local, 8u);  // the refused batches: name, 3 kernels, memcpy, memset; status, losses
+  EXPECT_EQ(st.dropped_local, 9u);  // the refused batches: name, 3 kernels, memcpy, memset; status, losses, guards
   EXPECT_EQ(st.dropped_cupti, 9u);
 }
 

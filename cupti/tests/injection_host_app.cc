@@ -2,6 +2,10 @@
 // preloaded (standin_cupti.cc). It loads the injection library as libcuda's cuInit would and
 // then does what its arguments say, in order:
 //   kernels N   "runs" N kernels (the stand-in reports them at the next flush)
+//   api N TID   N runtime API records of thread TID
+//   overheads N N CUPTI OVERHEAD records
+//   bad F P     F kernels ending an hour in the future, P starting a minute in the past
+//   graph G N   a launch of CUDA graph G with N kernel nodes
 //   sleep MS    sleeps
 //   fork        forks a child that exits through exit(0) (atexit handlers run there too);
 //               prints child=exited status=N, child=killed signal=N, or child=hung (not gone
@@ -26,15 +30,18 @@
 
 namespace {
 
-void run_kernels(uint32_t n) {
-  using Complete = void (*)(uint32_t);
-  auto complete = reinterpret_cast<Complete>(::dlsym(RTLD_DEFAULT, "gputrace_standin_cupti_complete_kernels"));
-  if (complete == nullptr) {
+// A "GPU work" function of the stand-in libcupti.
+template <class F>
+F standin(const char* name) {
+  auto f = reinterpret_cast<F>(::dlsym(RTLD_DEFAULT, name));
+  if (f == nullptr) {
     std::fprintf(stderr, "injection_host_app: the stand-in libcupti is not preloaded\n");
     std::exit(3);
   }
-  complete(n);
+  return f;
 }
+
+void run_kernels(uint32_t n) { standin<void (*)(uint32_t)>("gputrace_standin_cupti_complete_kernels")(n); }
 
 void fork_a_child() {
   const pid_t child = ::fork();
@@ -93,6 +100,20 @@ int main(int argc, char** argv) {
     const std::string what = argv[i];
     if (what == "kernels" && i + 1 < argc) {
       run_kernels(static_cast<uint32_t>(std::atoi(argv[++i])));
+    } else if (what == "api" && i + 2 < argc) {
+      const auto n = static_cast<uint32_t>(std::atoi(argv[++i]));
+      standin<void (*)(uint32_t, uint32_t)>("gputrace_standin_cupti_complete_api_calls")(
+          n, static_cast<uint32_t>(std::atoi(argv[++i])));
+    } else if (what == "overheads" && i + 1 < argc) {
+      standin<void (*)(uint32_t)>("gputrace_standin_cupti_complete_overheads")(static_cast<uint32_t>(std::atoi(argv[++i])));
+    } else if (what == "bad" && i + 2 < argc) {
+      const auto future = static_cast<uint32_t>(std::atoi(argv[++i]));
+      standin<void (*)(uint32_t, uint32_t)>("gputrace_standin_cupti_complete_bad_kernels")(
+          future, static_cast<uint32_t>(std::atoi(argv[++i])));
+    } else if (what == "graph" && i + 2 < argc) {
+      const auto graph = static_cast<uint32_t>(std::atoi(argv[++i]));
+      standin<void (*)(uint32_t, uint32_t)>("gputrace_standin_cupti_complete_graph")(
+          graph, static_cast<uint32_t>(std::atoi(argv[++i])));
     } else if (what == "sleep" && i + 1 < argc) {
       ::usleep(static_cast<useconds_t>(std::atoi(argv[++i])) * 1000);
     } else if (what == "fork") {

@@ -4,11 +4,7 @@
 // the flush thread, the forced flush at exit, fork, and what it tells CUPTI. The application
 // (injection_host_app.cc) loads the library as libcuda would; its batches go over the real
 // socket route to a SeqpacketListener and through the daemon's GpuIngest.
-#include "userspace/gpu/gpu_ingest.h"
-#include "temp_dir.h"
-#include "userspace/gpu/seqpacket_listener.h"
-#include "subprocess.h"
-#include "userspace/util/clock.h"
+#include "host_run.h"
 
 #include <cupti.h>
 #include <gtest/gtest.h>
@@ -16,57 +12,14 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <map>
 #include <string>
 #include <vector>
 
 namespace gputrace::cupti {
 namespace {
 
-using ::gputrace::test_support::TempDir;
-
-using testing::run_program;
-
-struct HostRun {
-  testing::ProgramResult program;
-  std::map<uint16_t, int> kinds;
-  std::vector<gt_gpu_status_event> statuses;
-  uint64_t rejected = 0;
-
-  bool saw_state(gt_gpu_state s) const {
-    for (const auto& st : statuses)
-      if (st.state == static_cast<uint32_t>(s)) return true;
-    return false;
-  }
-  int kernels() const { return kinds.count(GT_EV_GPU_KERNEL) ? kinds.at(GT_EV_GPU_KERNEL) : 0; }
-  // Whether the stand-in logged this call (its log line starts with the call).
-  bool called(const std::string& call) const { return program.err.find("]: " + call) != std::string::npos; }
-};
-
-// Runs the host application with the stand-in preloaded, then drains what it sent.
-HostRun run_host(const std::vector<std::string>& steps, std::vector<std::string> env) {
-  TempDir dir;
-  auto listener = SeqpacketListener::bind(dir.file("cupti.sock"), {});
-  EXPECT_TRUE(listener) << listener.error().describe();
-  HostRun run;
-  if (!listener) return run;
-  GpuIngest ingest;
-  std::vector<std::string> argv{GPUTRACE_INJECTION_HOST_APP};
-  argv.insert(argv.end(), steps.begin(), steps.end());
-  env.push_back("LD_PRELOAD=" GPUTRACE_STANDIN_CUPTI);
-  env.push_back("CUDA_INJECTION64_PATH=" GPUTRACE_CUPTI_LIBRARY);
-  env.push_back("GPUTRACE_CUPTI_SOCKET=" + listener->path());
-  run.program = run_program(argv, env);
-  auto sink = [&](std::span<const std::byte> d, pid_t pid, uid_t) {
-    ingest.ingest_datagram(d, static_cast<uint32_t>(pid), monotonic_ns(), [&](const Record& r) {
-      ++run.kinds[r.header.kind];
-      if (r.header.kind == GT_EV_GPU_STATUS) run.statuses.push_back(r.as<gt_gpu_status_event>());
-    });
-  };
-  for (int i = 0; i < 20; ++i) EXPECT_TRUE(listener->poll_once(i == 0 ? 100 : 10, sink));
-  run.rejected = ingest.stats().rejected_total();
-  return run;
-}
+using testing::HostRun;
+using testing::run_host;
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

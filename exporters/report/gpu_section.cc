@@ -28,6 +28,14 @@ std::string library_notes(const GpuProcessRow& p) {
     out += fmt::format("{}: the library could not ship {} untimed and {} truncated records; {} buffers cut short; "
                        "{} kernels without a name\n",
                        who, l.untimed, l.truncated, l.buffers_cut_short, l.names_overflowed);
+  if (const auto& g = l.guards) {
+    const uint64_t limited = g->process_rate_limited + g->thread_rate_limited;
+    const uint64_t bad = g->invalid_timestamp + g->non_monotonic;
+    if (limited + bad + g->buffers_refused > 0)
+      out += fmt::format("{}: the library's guards dropped {} records over its rate limits and {} with impossible "
+                         "timestamps, and refused CUPTI {} buffers\n",
+                         who, limited, bad, g->buffers_refused);
+  }
   if (l.layout_unverified)
     out += fmt::format("{}: its library was built against CUPTI {}, newer than the record layouts gputrace checked: "
                        "GPU records may be misread\n",

@@ -111,6 +111,19 @@ json config_json(const EngineConfig& cfg) {
             {"idle_merge_gap_ns", c.idle_merge_gap_ns}}}};
 }
 
+json guards_json(const std::optional<GpuGuardsRow>& g) {
+  if (!g) return nullptr;
+  return {{"process_rate_limited", g->process_rate_limited},
+          {"thread_rate_limited", g->thread_rate_limited},
+          {"invalid_timestamp", g->invalid_timestamp},
+          {"non_monotonic", g->non_monotonic},
+          {"buffers_refused", g->buffers_refused},
+          {"process_limit", g->process_limit},
+          {"thread_limit", g->thread_limit},
+          {"device_buffers", g->device_buffers},
+          {"max_buffers", g->max_buffers}};
+}
+
 json library_json(const std::optional<GpuLibraryRow>& l) {
   if (!l) return nullptr;
   return {{"state", l->state},
@@ -126,7 +139,8 @@ json library_json(const std::optional<GpuLibraryRow>& l) {
           {"buffers_cut_short", l->buffers_cut_short},
           {"names_overflowed", l->names_overflowed},
           {"headers_version", l->headers_version},
-          {"layout_unverified", l->layout_unverified}};
+          {"layout_unverified", l->layout_unverified},
+          {"guards", guards_json(l->guards)}};
 }
 
 json gpu_json(const GpuSection& g) {
@@ -144,6 +158,9 @@ json gpu_json(const GpuSection& g) {
                          {"stalled_copies", p.stalled_copies},
                          {"idle_gc_ns", p.idle_gc_ns},
                          {"idle_gc_pauses", p.idle_gc_pauses},
+                         {"overhead_records", p.overhead_records},
+                         {"overhead_ns", p.overhead_ns},
+                         {"graph_launches", p.graph_launches},
                          {"library", library_json(p.library)}});
   json baselines = json::array();
   for (const TransferBaselineRow& b : g.baselines)

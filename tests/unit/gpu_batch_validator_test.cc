@@ -220,6 +220,49 @@ TEST(GpuBatchValidator, ChecksTheLibrarysLossRecord) {
   EXPECT_EQ(rejection(batch({bytes_of(l)})), BatchReject::BadStatus);
 }
 
+// The guards' counters are counts: any value; the overhead and graph records are activity.
+TEST(GpuBatchValidator, ChecksTheGuardOverheadAndGraphRecords) {
+  gt_gpu_guards_event g{};
+  g.hdr.kind = GT_EV_GPU_GUARDS;
+  g.hdr.size = sizeof(g);
+  g.process_rate_limited = 1u << 30;
+  EXPECT_TRUE(validate_batch(batch({bytes_of(g)}), 1));
+
+  gt_gpu_overhead_event o{};
+  o.hdr.kind = GT_EV_GPU_OVERHEAD;
+  o.hdr.size = sizeof(o);
+  o.hdr.ts_ns = 1000;
+  o.end_ns = 3000;
+  o.object_kind = 2;  // a thread
+  EXPECT_TRUE(validate_batch(batch({bytes_of(o)}), 1));
+  o.object_kind = 3;  // a device: its id is bounded
+  o.device_id = kMaxCudaDevices;
+  EXPECT_EQ(rejection(batch({bytes_of(o)})), BatchReject::BadRecord);
+  o.device_id = 0;
+  o.end_ns = 999;  // ends before it starts
+  EXPECT_EQ(rejection(batch({bytes_of(o)})), BatchReject::BadRecord);
+
+  gt_gpu_graph_event gr{};
+  gr.hdr.kind = GT_EV_GPU_GRAPH;
+  gr.hdr.size = sizeof(gr);
+  gr.hdr.ts_ns = 1000;
+  gr.end_ns = 5000;
+  gr.device_id = 0xffffffffu;  // started on the host
+  EXPECT_TRUE(validate_batch(batch({bytes_of(gr)}), 1));
+  gr.device_id = kMaxCudaDevices;
+  EXPECT_EQ(rejection(batch({bytes_of(gr)})), BatchReject::BadRecord);
+}
+
+TEST(GpuBatchValidator, AcceptsTheDetachedStateAndNothingPastIt) {
+  gt_gpu_status_event s{};
+  s.hdr.kind = GT_EV_GPU_STATUS;
+  s.hdr.size = sizeof(s);
+  s.state = GT_GPU_STATE_DETACHED;
+  EXPECT_TRUE(validate_batch(batch({bytes_of(s)}), 1));
+  s.state = GT_GPU_STATE_DETACHED + 1;
+  EXPECT_EQ(rejection(batch({bytes_of(s)})), BatchReject::BadStatus);
+}
+
 TEST(GpuBatchValidator, TakesThePidOfARingRecordFromItsKernelHeader) {
   auto inner = batch({kernel(1, 2)});
   gt_event_header h{};

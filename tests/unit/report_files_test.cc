@@ -367,6 +367,30 @@ TEST(ReportFiles, TimelineKeepsABoundedNumberPerTrackAndSaysSo) {
   EXPECT_NE(render_html_report(run.snapshot, tl).find("42 older ones were left out of the timeline"), std::string::npos);
 }
 
+// The profiler's own cost (CUPTI OVERHEAD records) on its process's track, and whole graph
+// launches on their device's stream track.
+TEST(ReportFiles, TimelineShowsTracingOverheadAndGraphLaunches) {
+  TraceBuilder t;
+  t.proc_info(1, 4242, 600, "server");
+  gt_gpu_overhead_event o{};
+  o.end_ns = 12 * kMs;
+  o.overhead_kind = 1u << 16;  // a buffer flush
+  o.object_kind = 2;
+  o.hdr.tid = 4250;
+  t.add(o, GT_EV_GPU_OVERHEAD, 10 * kMs, 4242);
+  gt_gpu_graph_event g{};
+  g.end_ns = 15 * kMs;
+  g.graph_id = 9;
+  g.stream_id = 7;
+  t.add(g, GT_EV_GPU_GRAPH, 11 * kMs, 4242);
+  TracedRun run(t, TimelineLimits{});
+  const Timeline& tl = run.timeline;
+  std::map<std::string, std::string> track_of;  // slice name -> track name
+  for (const auto& s : tl.slices) track_of[tl.names[s.name]] = tl.tracks[s.track].name;
+  EXPECT_EQ(track_of["CUPTI buffer flush"], "GPU tracing overhead");
+  EXPECT_EQ(track_of["graph #9"], "stream 7");
+}
+
 // Outstanding mappings are sampled at most twice per period: a burst within a period
 // writes its first value at once and its last with the time that value was reached.
 TEST(ReportFiles, OutstandingCounterKeepsTheLastValueOfABurstWithItsTime) {

@@ -4,6 +4,7 @@
 #include "report_scenario.h"
 
 #include <cstring>
+#include <map>
 #include <sstream>
 
 namespace gputrace {
@@ -124,6 +125,49 @@ TEST(Report, ShowsWhatEachInjectionLibraryCouldAndCouldNotDo) {
   EXPECT_NE(text.str().find("pid 600 (server): the library could not ship 4 untimed and 0 truncated records; 1 buffers"),
             std::string::npos);
   EXPECT_NE(text.str().find("built against CUPTI 130200, newer than the record layouts"), std::string::npos);
+}
+
+// What an attached library's guards dropped, its own overhead and its detached state.
+TEST(Report, ShowsTheGuardsTheOverheadAndADetach) {
+  TraceBuilder t;
+  t.proc_info(3, 700, 1, "attached");
+  t.gpu_kernel(700, 6 * test::kMs, 7 * test::kMs);
+  gt_gpu_overhead_event o{};
+  o.end_ns = 5 * test::kMs + 2000;
+  o.overhead_kind = 1u << 16;
+  o.object_kind = 2;
+  t.add(o, GT_EV_GPU_OVERHEAD, 5 * test::kMs, 700);
+  gt_gpu_guards_event g{};
+  g.process_rate_limited = 100;
+  g.thread_rate_limited = 20;
+  g.invalid_timestamp = 3;
+  g.non_monotonic = 4;
+  g.buffers_refused = 2;
+  g.process_limit = 5000;
+  t.add(g, GT_EV_GPU_GUARDS, 8 * test::kMs, 700);
+  t.add(library_status(GT_GPU_STATE_DETACHED, GT_GPU_CLOCK_MONOTONIC), GT_EV_GPU_STATUS, 8 * test::kMs, 700);
+  Engine engine;
+  t.feed(engine);
+  const HostSnapshot snapshot = scenario_snapshot(engine);
+  const auto model = nlohmann::json::parse(render_report_json(snapshot));
+  const auto& p = model["gpu"]["processes"][0];
+  EXPECT_EQ(p["overhead_records"], 1);
+  EXPECT_EQ(p["overhead_ns"], 2000);
+  EXPECT_EQ(p["library"]["state"], "detached");
+  EXPECT_EQ(p["library"]["guards"]["process_rate_limited"], 100);
+  EXPECT_EQ(p["library"]["guards"]["process_limit"], 5000);
+  std::map<std::string, uint64_t> losses;
+  for (const auto& l : model["losses"]) losses[l["name"]] = l["count"];
+  EXPECT_EQ(losses["gpu_records_rate_limited_process"], 100u);
+  EXPECT_EQ(losses["gpu_records_rate_limited_thread"], 20u);
+  EXPECT_EQ(losses["gpu_records_invalid_timestamp"], 3u);
+  EXPECT_EQ(losses["gpu_records_non_monotonic"], 4u);
+  EXPECT_EQ(losses["gpu_buffers_refused"], 2u);
+  const std::string text = render_text_report(snapshot);
+  EXPECT_NE(text.find("pid 700 (attached): the library's guards dropped 120 records over its rate limits and 7 "
+                            "with impossible timestamps, and refused CUPTI 2 buffers"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

@@ -30,6 +30,8 @@ commands:
   report        analyse a capture file:           report FILE [--format text|json|markdown|html|perfetto]
                 [-o OUT] or report files:         report FILE --out-dir DIR
   daemon        export to Prometheus (/metrics, textfile) and OTLP (file, HTTP), every interval
+  attach        start GPU tracing in a running process:  attach --pid PID (no restart)
+  detach        stop it again:                           detach --pid PID
 
 Run `gputrace COMMAND --help` for a command's options.
 )";
@@ -86,6 +88,8 @@ int run_cli(int argc, char** argv) {
   if (command == "record") return cmd_record(args);
   if (command == "report") return cmd_report(args);
   if (command == "daemon") return cmd_daemon(args);
+  if (command == "attach") return cmd_attach(args);
+  if (command == "detach") return cmd_detach(args);
   std::fprintf(stderr, "gputrace: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -3,6 +3,7 @@
 #include "userspace/capture/capture.h"
 #include "userspace/capture/host_info.h"
 #include "userspace/cli/commands.h"
+#include "userspace/cli/pid_attach.h"
 #include "userspace/cli/tracing_options.h"
 #include "userspace/gpu/injection_env.h"
 #include "userspace/session/live_source.h"
@@ -31,10 +32,13 @@ with mode 0600 and never overwritten. With `-- CMD ARGS`, runs CMD with the CUPT
 library in its environment (CUDA_INJECTION64_PATH, docs/cupti.md; a value already set is
 replaced), keeps only GPU activity of CMD and the processes it starts, and stops when CMD
 exits; stopped first (--duration, Ctrl-C), it sends CMD SIGTERM (SIGKILL after 2 s).
+With --pid PID (a running process with the CUDA driver loaded), also starts GPU tracing in
+it as `gputrace attach` does, for as long as the recording runs (docs/cupti.md).
 
 options:
   -o, --output FILE      capture file to create (required)
   --duration D           stop after D
+  --no-attach            with --pid: GC pauses only, no GPU tracing attached to the process
 )";
 
 std::string_view env_name(std::string_view entry) { return entry.substr(0, entry.find('=')); }
@@ -100,7 +104,7 @@ static void end_command(std::optional<pid_t>& child) {
 
 int cmd_record(const Args& args) {
   Options o;
-  o.value("output", 'o').value("duration").flag("help", 'h');
+  o.value("output", 'o').value("duration").flag("no-attach").flag("help", 'h');
   declare_tracing_options(o);
   if (auto r = o.parse(args); !r) {
     log_error("{}", r.error().describe());
@@ -152,6 +156,10 @@ int cmd_record(const Args& args) {
   install_stop_handlers();
   Features features = Features::probe();
   const bool has_command = !o.after_dashdash().empty();
+  if (has_command && o.has("pid") && !o.has("no-attach")) {
+    log_error("record takes --pid PID (a running process) or -- CMD (a new one), not both");
+    return 2;
+  }
   const std::string socket_path = has_command ? record_socket_path(getpid()) : kCuptiSocketPath;
   auto source = LiveSource::start(features, *config, *gc, sink, socket_path);
   if (!source) {
@@ -163,6 +171,8 @@ int cmd_record(const Args& args) {
   // the vm tier's guest waits for this line before it starts its workload
   std::fprintf(stderr, "gputrace: recording to %s (%zu of %zu hooks attached; Ctrl-C to stop)\n", output->c_str(),
                attached, (*source)->tracer().hooks().size());
+  GpuAttachments gpu_attached;
+  if (!o.has("no-attach")) gpu_attached.attach(pids_option(o), **source, socket_path, false, false);
   std::optional<pid_t> child;
   if (has_command) {
     auto pid = spawn_traced(o.after_dashdash(), socket_path);
@@ -194,6 +204,9 @@ int cmd_record(const Args& args) {
     }
   }
   end_command(child);
+  // The libraries attached to let go while the rings are still read: their last buffers
+  // and status (detached) are in the recording.
+  gpu_attached.release(**source, std::chrono::milliseconds(2000));
   if (auto r = (*source)->stop(); !r) log_error("{}", r.error().describe());
   // A launcher (docker run, srun, a service manager) starts the workload outside CMD's tree:
   // say why the recording has no GPU activity rather than leave it empty without a word.

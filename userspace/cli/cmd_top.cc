@@ -7,6 +7,7 @@
 #include "userspace/capture/host_info.h"
 #include "userspace/cli/analysis_options.h"
 #include "userspace/cli/commands.h"
+#include "userspace/cli/pid_attach.h"
 #include "userspace/cli/report_requests.h"
 #include "userspace/cli/tracing_options.h"
 #include "userspace/host/container_id.h"
@@ -58,6 +59,9 @@ options:
   --speed X              replay X seconds of the capture per second (--batch: no waiting)
   --report-dir DIR       write report files (summary.md, report.html, trace.json,
                          report.json) into DIR on SIGUSR1, on the `w` key and at exit
+  --no-attach            with --pid: GC pauses only; by default top also starts GPU
+                         tracing in each --pid process with the CUDA driver loaded, as
+                         `gputrace attach` does, until it quits (docs/cupti.md)
 )";
 
 struct TopOptions {
@@ -333,6 +337,8 @@ int run_live(const Options& opts, const TopOptions& o, Display& display, top::To
     log_error("{}", source.error().describe());
     return 1;
   }
+  GpuAttachments attached;
+  if (!opts.has("no-attach")) attached.attach(pids_option(opts), **source, kCuptiSocketPath, false, false);
   const auto start = std::chrono::steady_clock::now();
   auto next = start;
   uint64_t shown = 0;
@@ -356,6 +362,7 @@ int run_live(const Options& opts, const TopOptions& o, Display& display, top::To
     }
     if (!display.wait(model, 0ms, analysis, o)) break;
   }
+  attached.release(**source, std::chrono::milliseconds(2000));
   (void)(*source)->stop();
   analysis.pipeline.finish();
   display.restore();
@@ -368,7 +375,7 @@ int run_live(const Options& opts, const TopOptions& o, Display& display, top::To
 int cmd_top(const Args& args) {
   Options opts;
   opts.flag("batch", 'b').value("interval", 'd').value("iterations", 'n').value("duration").value("width");
-  opts.value("replay").value("speed").value("report-dir").flag("help", 'h');
+  opts.value("replay").value("speed").value("report-dir").flag("no-attach").flag("help", 'h');
   declare_tracing_options(opts);
   declare_analysis_options(opts);
   if (auto r = opts.parse(args); !r) {

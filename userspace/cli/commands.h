@@ -15,6 +15,8 @@ int cmd_report(const Args& args);
 int cmd_live(const Args& args);
 int cmd_daemon(const Args& args);
 int cmd_top(const Args& args);
+int cmd_attach(const Args& args);
+int cmd_detach(const Args& args);
 
 // Set by SIGINT/SIGTERM; long-running commands poll it.
 bool stop_requested();

@@ -11,7 +11,8 @@ const char* const kTracingOptionsHelp = R"(  --all-devices          trace DMA of
   --ring-size BYTES      bulk ring buffer size (default 4194304, power of two)
   --prefer-flavour F     try attach flavour F first (tp_btf, raw_tp, fentry, kprobe)
   --no-gc                do not trace GC pauses of CPython, HotSpot and Go processes
-  --pid PID              trace GC pauses of this process only (repeatable)
+  --pid PID              trace GC pauses of this process only (repeatable); record and top
+                         also attach GPU tracing to it (docs/cupti.md; --no-attach: not)
   --exe PATH|NAME        ... of processes running this executable (repeatable)
   --runtime R            ... of this runtime only: python, java or go (repeatable)
 )";

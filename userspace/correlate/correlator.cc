@@ -37,6 +37,34 @@ void Correlator::on_gpu_lib_losses(const gt_gpu_lib_losses_event& e) {
   l.layout_unverified = e.flags & GT_GPU_LAYOUT_UNVERIFIED;
 }
 
+void Correlator::on_gpu_guards(const gt_gpu_guards_event& e) {
+  GpuLibraryStatus& l = library_of(e.hdr.pid);
+  l.has_guards = true;
+  l.process_rate_limited = e.process_rate_limited;
+  l.thread_rate_limited = e.thread_rate_limited;
+  l.invalid_timestamp = e.invalid_timestamp;
+  l.non_monotonic = e.non_monotonic;
+  l.buffers_refused = e.buffers_refused;
+  l.process_limit = e.process_limit;
+  l.thread_limit = e.thread_limit;
+  l.device_buffers = e.device_buffers;
+  l.max_buffers = e.max_buffers;
+}
+
+// The profiler's own cost and whole-graph launches: per-process totals (the timeline shows
+// each one).
+void Correlator::on_gpu_overhead(const gt_gpu_overhead_event& e) {
+  GpuProcessStats& p = per_process_[e.hdr.pid];
+  ++p.overhead_records;
+  p.overhead_ns += e.end_ns - e.hdr.ts_ns;  // validated: end >= start
+}
+
+void Correlator::on_gpu_graph(const gt_gpu_graph_event& e) {
+  GpuProcessStats& p = per_process_[e.hdr.pid];
+  ++p.graph_launches;
+  p.graph_ns += e.end_ns - e.hdr.ts_ns;
+}
+
 void Correlator::on_gpu_activity(const GpuActivity& activity) {
   if (pending_.size() >= config_.max_pending_activities) {  // the kernel stream stopped moving
     ++stats_.pending_dropped;

@@ -49,6 +49,9 @@ class Correlator {
   void on_gpu_device(const gt_gpu_device_event& e) { binding_.on_device_record(e.hdr.pid, e); }
   void on_gpu_status(const gt_gpu_status_event& e);
   void on_gpu_lib_losses(const gt_gpu_lib_losses_event& e);
+  void on_gpu_guards(const gt_gpu_guards_event& e);
+  void on_gpu_overhead(const gt_gpu_overhead_event& e);
+  void on_gpu_graph(const gt_gpu_graph_event& e);
   // Every kernel record up to ts has been processed.
   void on_kernel_clock(uint64_t ts);
   // Every GPU record that starts at or before ts has been handed over.

@@ -25,6 +25,14 @@ struct GpuLibraryStatus {
   uint64_t names_overflowed = 0;   // kernels shipped without a name
   uint32_t headers_version = 0;    // CUPTI_API_VERSION the library was built against
   bool layout_unverified = false;  // ... newer than the record layouts gputrace has checked
+  // From its GT_EV_GPU_GUARDS record, sent with each status: dropped by its guards.
+  bool has_guards = false;
+  uint64_t process_rate_limited = 0;  // over its records/s limit for the whole process
+  uint64_t thread_rate_limited = 0;   // over its records/s limit for one thread
+  uint64_t invalid_timestamp = 0;     // ending far in the future, or lasting over a day
+  uint64_t non_monotonic = 0;         // starting far before the latest record of its stream
+  uint64_t buffers_refused = 0;       // CUPTI wanted a buffer past the library's cap
+  uint32_t process_limit = 0, thread_limit = 0, device_buffers = 0, max_buffers = 0;  // as set
 };
 
 struct GpuProcessStats {
@@ -37,6 +45,10 @@ struct GpuProcessStats {
   uint64_t stalled_copies = 0;
   uint64_t idle_gc_ns = 0;     // GPU idle time overlapped by this process's GC pauses
   uint64_t idle_gc_pauses = 0;
+  uint64_t overhead_records = 0;  // CUPTI OVERHEAD records: the profiler's own cost
+  uint64_t overhead_ns = 0;
+  uint64_t graph_launches = 0;    // whole CUDA graph launches (GPUTRACE_CUPTI_GRAPHS=graph)
+  uint64_t graph_ns = 0;
   std::optional<GpuLibraryStatus> library;  // none: no status record arrived
 };
 

@@ -209,6 +209,9 @@ struct Engine::Dispatch {
   void operator()(Typed<GT_EV_GPU_DEVICE> r) { e.correlator_.on_gpu_device(r.event); }
   void operator()(Typed<GT_EV_GPU_STATUS> r) { e.correlator_.on_gpu_status(r.event); }
   void operator()(Typed<GT_EV_GPU_LIB_LOSSES> r) { e.correlator_.on_gpu_lib_losses(r.event); }
+  void operator()(Typed<GT_EV_GPU_GUARDS> r) { e.correlator_.on_gpu_guards(r.event); }
+  void operator()(Typed<GT_EV_GPU_OVERHEAD> r) { e.correlator_.on_gpu_overhead(r.event); }
+  void operator()(Typed<GT_EV_GPU_GRAPH> r) { e.correlator_.on_gpu_graph(r.event); }
   // Kernel names and API/memory records serve the timeline and the views (observers).
   void operator()(Typed<GT_EV_GPU_NAME>) {}
   void operator()(Typed<GT_EV_GPU_API>) {}

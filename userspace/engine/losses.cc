@@ -29,6 +29,12 @@ LossCounts engine_loss_counts(const Engine& engine) {
     c[Loss::gpu_records_truncated] += g.library->truncated;
     c[Loss::gpu_buffers_cut_short] += g.library->buffers_cut_short;
     c[Loss::gpu_names_overflowed] += g.library->names_overflowed;
+    // what the libraries' guards dropped (their GT_EV_GPU_GUARDS records)
+    c[Loss::gpu_records_rate_limited_process] += g.library->process_rate_limited;
+    c[Loss::gpu_records_rate_limited_thread] += g.library->thread_rate_limited;
+    c[Loss::gpu_records_invalid_timestamp] += g.library->invalid_timestamp;
+    c[Loss::gpu_records_non_monotonic] += g.library->non_monotonic;
+    c[Loss::gpu_buffers_refused] += g.library->buffers_refused;
   }
   return c;
 }

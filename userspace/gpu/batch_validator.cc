@@ -76,13 +76,23 @@ bool name_ok(const Record& r) {
 
 bool status_ok(const Record& r) {
   const auto e = r.as<gt_gpu_status_event>();
-  return e.state <= GT_GPU_STATE_EXITING && e.clock_mode <= GT_GPU_CLOCK_RAW && field_string_ok(e.holder, sizeof(e.holder));
+  return e.state <= GT_GPU_STATE_DETACHED && e.clock_mode <= GT_GPU_CLOCK_RAW && field_string_ok(e.holder, sizeof(e.holder));
 }
 
 bool device_ok(const Record& r) {
   const auto e = r.as<gt_gpu_device_event>();
   return e.device_id < kMaxCudaDevices && e.pci_domain <= 0xffff && e.pci_bus <= 0xff && e.pci_device <= 0x1f &&
          field_string_ok(e.name, sizeof(e.name));
+}
+
+bool overhead_ok(const Record& r) {
+  const auto e = r.as<gt_gpu_overhead_event>();
+  return e.end_ns >= e.hdr.ts_ns && e.object_kind <= 5 && (e.object_kind < 3 || e.device_id < kMaxCudaDevices);
+}
+
+bool graph_ok(const Record& r) {
+  const auto e = r.as<gt_gpu_graph_event>();
+  return e.end_ns >= e.hdr.ts_ns && (e.device_id < kMaxCudaDevices || e.device_id == 0xffffffffu) && e.pad == 0;
 }
 
 bool memory_ok(const Record& r) {
@@ -121,6 +131,10 @@ struct RecordCheck {
   void operator()(const Typed<GT_EV_GPU_LIB_LOSSES>& r) {
     check(r, !(r.event.flags & ~uint32_t{GT_GPU_LAYOUT_UNVERIFIED}), BatchReject::BadStatus);
   }
+  void operator()(const Typed<GT_EV_GPU_OVERHEAD>& r) { check(r, overhead_ok(r.record), BatchReject::BadRecord); }
+  void operator()(const Typed<GT_EV_GPU_GRAPH>& r) { check(r, graph_ok(r.record), BatchReject::BadRecord); }
+  // Counters: any value is a count.
+  void operator()(const Typed<GT_EV_GPU_GUARDS>& r) { check(r, true, BatchReject::BadRecord); }
   // The library sends only GPU-stream kinds.
   template <gt_event_kind K>
     requires(!KindOfStream<K, RecordStream::Gpu>)

@@ -192,8 +192,16 @@ struct GcPauseRow {
 };
 
 // The injection library's own word on its state, in words.
+// What an injection library's guards dropped, and the limits they enforced (its
+// GT_EV_GPU_GUARDS record).
+struct GpuGuardsRow {
+  uint64_t process_rate_limited = 0, thread_rate_limited = 0, invalid_timestamp = 0, non_monotonic = 0;
+  uint64_t buffers_refused = 0;
+  uint32_t process_limit = 0, thread_limit = 0, device_buffers = 0, max_buffers = 0;
+};
+
 struct GpuLibraryRow {
-  std::string state;  // "active", "other_subscriber", "cupti_failed", "exited", "unknown"
+  std::string state;  // "active", "other_subscriber", "cupti_failed", "exited", "detached", "unknown"
   int32_t cupti_result = 0;
   std::string holder;
   std::string clock;  // "monotonic", "calibrated", "raw", "unknown"
@@ -202,6 +210,7 @@ struct GpuLibraryRow {
   uint64_t untimed = 0, truncated = 0, buffers_cut_short = 0, names_overflowed = 0;
   uint32_t headers_version = 0;
   bool layout_unverified = false;
+  std::optional<GpuGuardsRow> guards;  // none before the library's first guards record
 };
 
 struct GpuProcessRow {
@@ -210,6 +219,8 @@ struct GpuProcessRow {
   uint64_t kernels = 0, kernel_ns = 0, memcpys = 0, memcpy_bytes = 0, memcpy_ns = 0;
   double memcpy_gbps = 0;  // rounded to 0.01
   uint64_t memsets = 0, stalled_copies = 0, idle_gc_ns = 0, idle_gc_pauses = 0;
+  uint64_t overhead_records = 0, overhead_ns = 0;  // CUPTI OVERHEAD records: the profiler's own cost
+  uint64_t graph_launches = 0;                     // whole CUDA graph launches
   std::optional<GpuLibraryRow> library;
 };
 

@@ -84,6 +84,14 @@ enum class LossSource : uint8_t { Kernel, Tracer, Daemon, Engine, Library, Input
   X(gpu_records_truncated, Library, "GPU records cut short by their buffer")                             \
   X(gpu_buffers_cut_short, Library, "CUPTI buffers libcupti stopped walking early (the rest uncounted)")  \
   X(gpu_names_overflowed, Library, "kernels shipped without a name (the library's name table was full)")  \
+  X(gpu_records_rate_limited_process, Library,                                                          \
+    "GPU records the library's per-process rate limit dropped (GPUTRACE_CUPTI_MAX_RECORDS_PER_S)")      \
+  X(gpu_records_rate_limited_thread, Library,                                                           \
+    "GPU records the library's per-thread rate limit dropped (GPUTRACE_CUPTI_MAX_THREAD_RECORDS_PER_S)") \
+  X(gpu_records_invalid_timestamp, Library,                                                             \
+    "GPU records dropped for an impossible timestamp (ending > 10 s ahead, or lasting over a day)")     \
+  X(gpu_records_non_monotonic, Library, "GPU records dropped for starting far before their stream's latest") \
+  X(gpu_buffers_refused, Library, "CUPTI buffers refused past GPUTRACE_CUPTI_MAX_BUFFERS")              \
   X(gpu_device_bindings_cleared, Engine,                                                                \
     "times the 65,536 (process, CUDA device) bindings were full and started over")                      \
   X(decode_errors, Input, "capture records that failed validation")                                     \

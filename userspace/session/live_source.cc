@@ -6,6 +6,7 @@ extern "C" {
 #include "bpf/host.h"
 }
 
+#include "userspace/attach/announce.h"
 #include "userspace/gpu/cupti_socket.h"
 #include "userspace/gpu/injection_env.h"
 #include "userspace/host/pci_devices.h"
@@ -78,11 +79,21 @@ Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, 
     log_v1("GPU activity will not be traced: {}", lib.error().describe());
   }
   s->serve_socket();
+  // Libraries `gputrace attach` started before this session: they know no new tracer came.
+  if (s->gpu_probe_ || s->cupti_socket_) attach::announce_to_attached_libraries();
   if (auto k = KmsgFaultReader::open())
     s->kmsg_.emplace(std::move(*k));
   else
     log_warning("{}", k.error().describe());
   return s;
+}
+
+Result<void> LiveSource::add_gpu_probe(const std::string& path, int pid) {
+  auto probe = GpuProbe::attach(tracer_->maps(), path, pid);
+  if (!probe) return tl::unexpected(probe.error());
+  if (auto added = consumer_->add_ring(probe->ring_fd(), "GPU copy"); !added) return tl::unexpected(added.error());
+  copy_probes_.push_back(std::move(*probe));
+  return {};
 }
 
 void LiveSource::forward_gpu_batch(const Record& r) {
@@ -199,11 +210,16 @@ void LiveSource::emit_losses() {
   emit(loss_name(Loss::gpu_batches_lost), gpu.batches_lost);
   emit(loss_name(Loss::gpu_records_misdated), gpu.records_misdated);
   emit(loss_name(Loss::gpu_batches_unwanted), gpu_batches_unwanted_);
-  if (gpu_probe_) {
-    if (auto probe = gpu_probe_->read_stats()) {
-      const auto& counters = *probe;
-      GT_GPU_PROBE_LOSSES(GT_EMIT_BPF_LOSS)
-    }
+  if (gpu_probe_ || !copy_probes_.empty()) {
+    // Every probe's counters together: one set of loss names however many copies are read.
+    std::array<uint64_t, GT_GPU_PROBE_STAT_MAX> counters{};
+    const auto add = [&](const GpuProbe& p) {
+      if (auto stats = p.read_stats())
+        for (uint32_t i = 0; i < GT_GPU_PROBE_STAT_MAX; ++i) counters[i] += (*stats)[i];
+    };
+    if (gpu_probe_) add(*gpu_probe_);
+    for (const GpuProbe& p : copy_probes_) add(p);
+    GT_GPU_PROBE_LOSSES(GT_EMIT_BPF_LOSS)
   }
 #undef GT_EMIT_BPF_LOSS
   if (cupti_socket_) {

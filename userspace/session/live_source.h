@@ -47,6 +47,10 @@ class LiveSource {
   // From now on, forwards GPU activity only from root and the processes it forks (`record
   // -- CMD`); batches of other processes are dropped and counted. Call before root can fork.
   void limit_gpu_to_tree(uint32_t root) { gpu_tree_.emplace(root); }
+  // Also reads the GPU batches of the library file at `path` in process `pid`: a copy the
+  // probe on gputrace's own library does not reach (`attach --pid` into another mount
+  // namespace loads a memfd copy; its path is then /proc/PID/map_files/...).
+  Result<void> add_gpu_probe(const std::string& path, int pid);
 
   const KernelTracer& tracer() const { return *tracer_; }
   uint64_t records_forwarded() const { return forwarded_; }
@@ -74,6 +78,7 @@ class LiveSource {
   std::unique_ptr<RingConsumer> consumer_;
   std::unique_ptr<gc::GcTracer> gc_;
   std::optional<GpuProbe> gpu_probe_;  // CUPTI batches from libgputrace_cupti.so, any process
+  std::vector<GpuProbe> copy_probes_;  // ... from copies of it in attached processes
   std::string cupti_socket_path_;
   std::optional<SeqpacketListener> cupti_socket_;  // ... from processes the probe misses
   bool cupti_socket_failed_before_ = false;

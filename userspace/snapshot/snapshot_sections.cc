@@ -28,6 +28,7 @@ const char* library_state_name(uint32_t state) {
     case GT_GPU_STATE_OTHER_SUBSCRIBER: return "other_subscriber";
     case GT_GPU_STATE_CUPTI_FAILED: return "cupti_failed";
     case GT_GPU_STATE_EXITING: return "exited";
+    case GT_GPU_STATE_DETACHED: return "detached";
   }
   return "unknown";
 }
@@ -42,12 +43,23 @@ const char* clock_mode_name(uint32_t mode) {
 }
 
 GpuLibraryRow library_row(const GpuLibraryStatus& l) {
-  return {.state = library_state_name(l.state), .cupti_result = l.cupti_result, .holder = l.holder,
+  GpuLibraryRow r{.state = library_state_name(l.state), .cupti_result = l.cupti_result, .holder = l.holder,
           .clock = clock_mode_name(l.clock_mode), .clock_error_ns = l.clock_error_ns, .records = l.records,
           .dropped_cupti = l.dropped_cupti, .dropped_local = l.dropped_local, .untimed = l.untimed,
           .truncated = l.truncated, .buffers_cut_short = l.buffers_cut_short,
           .names_overflowed = l.names_overflowed, .headers_version = l.headers_version,
           .layout_unverified = l.layout_unverified};
+  if (l.has_guards)
+    r.guards = GpuGuardsRow{.process_rate_limited = l.process_rate_limited,
+                            .thread_rate_limited = l.thread_rate_limited,
+                            .invalid_timestamp = l.invalid_timestamp,
+                            .non_monotonic = l.non_monotonic,
+                            .buffers_refused = l.buffers_refused,
+                            .process_limit = l.process_limit,
+                            .thread_limit = l.thread_limit,
+                            .device_buffers = l.device_buffers,
+                            .max_buffers = l.max_buffers};
+  return r;
 }
 
 }  // namespace
@@ -94,7 +106,8 @@ GpuSection gpu_section(const Engine& engine) {
                     .memcpys = s.memcpys, .memcpy_bytes = s.memcpy_bytes, .memcpy_ns = s.memcpy_ns,
                     .memcpy_gbps = gbps(s.memcpy_bytes, s.memcpy_ns), .memsets = s.memsets,
                     .stalled_copies = s.stalled_copies, .idle_gc_ns = s.idle_gc_ns,
-                    .idle_gc_pauses = s.idle_gc_pauses};
+                    .idle_gc_pauses = s.idle_gc_pauses, .overhead_records = s.overhead_records,
+                    .overhead_ns = s.overhead_ns, .graph_launches = s.graph_launches};
     if (s.library) r.library = library_row(*s.library);
     out.processes.push_back(std::move(r));
   }

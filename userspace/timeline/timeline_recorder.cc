@@ -157,8 +157,10 @@ void TimelineRecorder::on_record(const Record& r) {
     case GT_EV_GC_PAUSE: on_gc_pause(r); break;
     case GT_EV_GPU_KERNEL:
     case GT_EV_GPU_MEMCPY:
-    case GT_EV_GPU_MEMSET: on_gpu_activity(r); break;
+    case GT_EV_GPU_MEMSET:
+    case GT_EV_GPU_GRAPH: on_gpu_activity(r); break;
     case GT_EV_GPU_NAME: on_gpu_name(r); break;
+    case GT_EV_GPU_OVERHEAD: on_gpu_overhead(r); break;
     case GT_EV_DMA_MAP:
     case GT_EV_DMA_UNMAP:
       if (auto index = engine_.devices().find_key(r.as<gt_dma_event>().dev)) sample_device(*index, r.ts(), false);
@@ -212,6 +214,10 @@ void TimelineRecorder::on_gpu_activity(const Record& r) {
     end = e.end_ns, device = e.device_id, stream = e.stream_id;
     name = fmt::format("memcpy {}", copy_kind_name(e.copy_kind));
     args.set(SliceArg::Bytes, static_cast<int64_t>(e.bytes));
+  } else if (r.kind() == static_cast<gt_event_kind>(GT_EV_GPU_GRAPH)) {
+    const auto e = r.as<gt_gpu_graph_event>();
+    end = e.end_ns, device = e.device_id == 0xffffffffu ? 0 : e.device_id, stream = e.stream_id;
+    name = fmt::format("graph #{}", e.graph_id);
   } else {
     const auto e = r.as<gt_gpu_memset_event>();
     end = e.end_ns, device = e.device_id, stream = e.stream_id;
@@ -228,6 +234,30 @@ void TimelineRecorder::on_gpu_activity(const Record& r) {
   keep(t, &TrackStore::slices,
        TimelineSlice{.start_ns = r.ts(), .dur_ns = end > r.ts() ? end - r.ts() : 0, .track = t, .name = name_id,
                      .args = args});
+}
+
+// The profiler's own cost (CUPTI OVERHEAD records), on its process's track: what tracing
+// took from the application, next to what it measured.
+void TimelineRecorder::on_gpu_overhead(const Record& r) {
+  const auto e = r.as<gt_gpu_overhead_event>();
+  const char* what = "CUPTI overhead";
+  switch (e.overhead_kind) {
+    case 1: what = "driver compiler"; break;
+    case 1u << 16: what = "CUPTI buffer flush"; break;
+    case 2u << 16: what = "CUPTI instrumentation"; break;
+    case 3u << 16: what = "CUPTI resources"; break;
+    case 4u << 16: what = "module loading"; break;
+    case 5u << 16: what = "lazy function loading"; break;
+    case 6u << 16: what = "command buffer full"; break;
+    case 7u << 16: what = "activity buffer request"; break;
+    default: break;
+  }
+  timeline_.last_ns = std::max<uint64_t>(timeline_.last_ns, e.end_ns);
+  const uint32_t t = track(TrackGroupKind::Process, e.hdr.pid, TrackKind::Slices, 1, "GPU tracing overhead");
+  SliceArgs args;
+  if (e.hdr.tid) args.set(SliceArg::Tid, e.hdr.tid);
+  keep(t, &TrackStore::slices,
+       TimelineSlice{.start_ns = r.ts(), .dur_ns = e.end_ns - r.ts(), .track = t, .name = intern(what), .args = args});
 }
 
 // Outstanding mappings are a step function of time. It is sampled at most twice per

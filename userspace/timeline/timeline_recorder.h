@@ -75,6 +75,7 @@ class TimelineRecorder {
   void on_gc_pause(const Record& r);
   void on_gpu_activity(const Record& r);
   void on_gpu_name(const Record& r);
+  void on_gpu_overhead(const Record& r);
   void sample_device(uint32_t index, uint64_t ts, bool force);
   void add_finding(const Finding& f);
 
