@@ -36,6 +36,11 @@ enum gt_event_kind {
 	GT_EV_DMA_UNMAP = 11,
 	GT_EV_DEVICE = 12,
 	GT_EV_DRIVER_UNBIND = 13,
+	/* DMA API, paired in the kernel (bpf/dma.h, docs/architecture.md) */
+	GT_EV_DMA_OUTSTANDING = 14, /* a mapping userspace must track from now on */
+	GT_EV_DMA_RELEASED = 15,    /* an unmap the kernel could not pair: of an outstanding one, or of nothing */
+	GT_EV_DMA_CLOSED = 16,      /* a pair the kernel closed, sent as evidence when its address is unmapped again */
+	GT_EV_DMA_COUNTS = 17,      /* per-device DMA-API counts kept by BPF (written by userspace) */
 	/* IOMMU (bpf/iommu.h) */
 	GT_EV_IOMMU_MAP = 20,
 	GT_EV_IOMMU_UNMAP = 21,
@@ -75,6 +80,10 @@ enum gt_loss {
 	GT_LOSS_STACK = 2,              /* kernel stack not captured (stack map full or error) */
 	GT_LOSS_DEVICE_TABLE = 3,       /* device verdict table full: device treated as filtered out */
 	GT_LOSS_PENDING_TABLE = 4,      /* entry/return pairing table full: a map was not seen */
+	/* not losses: work that fell back to a costlier path, counted so it is never silent */
+	GT_LOSS_DMA_TABLE_FULL = 5,     /* a mapping's table bucket was full: shipped at once, paired in userspace */
+	GT_LOSS_DMA_PROMOTE_DEFERRED = 6, /* bulk ring full: a promotion waits for the next sweep */
+	GT_LOSS_DMA_DEVICE_SLOTS = 7,   /* a traced device beyond the counter slots: its events all cross the ring */
 	GT_LOSS_BPF_MAX = 8,
 };
 

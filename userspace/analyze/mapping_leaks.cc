@@ -96,6 +96,19 @@ void MappingTracker::on_process_exit(const ProcessInfo& process, uint64_t exit_n
   pending_.insert(at, std::move(pending));
 }
 
+void MappingTracker::judge_later(uint32_t owner, const ProcessInfo& process) {
+  const uint64_t deadline = process.exit_ns + config_.owner_exit_grace_ns;
+  for (PendingExit& p : pending_) {
+    if (p.process != process.key || p.exit_ns != process.exit_ns) continue;
+    if (std::find(p.owners.begin(), p.owners.end(), owner) == p.owners.end()) p.owners.push_back(owner);
+    return;
+  }
+  PendingExit pending{deadline, process.exit_ns, process.key, process.comm, {owner}};
+  auto at = std::upper_bound(pending_.begin(), pending_.end(), deadline,
+                             [](uint64_t d, const PendingExit& p) { return d < p.deadline_ns; });
+  pending_.insert(at, std::move(pending));
+}
+
 void MappingTracker::run_due(uint64_t now_ns) {
   while (!pending_.empty() && pending_.front().deadline_ns < now_ns) {
     const PendingExit exit = std::move(pending_.front());

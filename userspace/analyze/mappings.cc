@@ -16,24 +16,36 @@ DeviceDmaStats& MappingTracker::stats_for(uint32_t device) {
   return stats_[device];
 }
 
-uint32_t MappingTracker::owner_for(const gt_dma_event& e, int32_t stack) {
-  const ProcessInfo* process = processes_.live(e.hdr.pid);
-  const ProcessKey key = process ? process->key : ProcessKey{e.hdr.pid, 0};
+uint32_t MappingTracker::owner_for(const ProcessInfo* process, uint32_t pid, uint8_t context,
+                                   std::string_view event_comm, int32_t stack) {
+  const ProcessKey key = process ? process->key : ProcessKey{pid, 0};
   const Stack* s = stacks_.at(stack);
   OwnerKind kind = OwnerKind::Process;
   // An interrupt borrowed whatever task was running; a probe path means the driver's own
   // long-lived state, whoever ran insmod; a kernel thread has no user process behind it.
-  if (e.context & GT_CTX_IRQ)
+  if (context & GT_CTX_IRQ)
     kind = OwnerKind::Kernel;
   else if (s && s->driver_owned_path)
     kind = OwnerKind::Driver;
-  else if ((e.context & GT_CTX_KTHREAD) || e.hdr.pid == 0)
+  else if ((context & GT_CTX_KTHREAD) || pid == 0)
     kind = OwnerKind::Kernel;
-  const std::string event_comm = fixed_string(e.comm, sizeof(e.comm));
-  const std::string& comm = (kind == OwnerKind::Process && process && !process->comm.empty()) ? process->comm : event_comm;
+  // A promoted mapping carries no name: the process table's, when it knows the process.
+  const std::string comm(
+      (process && !process->comm.empty() && (kind == OwnerKind::Process || event_comm.empty())) ? process->comm
+                                                                                                : event_comm);
   const uint32_t id = owners_.intern(key, kind, comm);
   if (kind == OwnerKind::Process && owners_.at(id).mappings_made == 0) processes_.pin(key);
   return id;
+}
+
+const ProcessInfo* MappingTracker::process_at(uint32_t pid, uint64_t ts) const {
+  // a time kept in jiffies is rounded down a tick: a process may have started in that tick
+  constexpr uint64_t kTickSlack = 10'000'000;
+  const auto& all = processes_.all();
+  auto it = all.upper_bound(ProcessKey{pid, ts + kTickSlack});
+  if (it == all.begin()) return nullptr;
+  --it;
+  return it->first.pid == pid && (!it->second.exited || it->second.exit_ns >= ts) ? &it->second : nullptr;
 }
 
 void MappingTracker::on_map(const gt_dma_event& e) {
@@ -47,8 +59,31 @@ void MappingTracker::on_map(const gt_dma_event& e) {
     ++stats.unknown_api_events;
   }
   const int32_t stack = stacks_.resolve(e.stack_id);
-  const Mapping m{e.size, e.hdr.ts_ns, owner_for(e, stack), stack, device, e.dir, e.api, e.context, false};
-  const MappingKey key{e.dev, e.dma_addr};
+  const uint32_t owner =
+      owner_for(processes_.live(e.hdr.pid), e.hdr.pid, e.context, fixed_string(e.comm, sizeof(e.comm)), stack);
+  track({e.dev, e.dma_addr}, Mapping{e.size, e.hdr.ts_ns, owner, stack, device, e.dir, e.api, e.context, false});
+}
+
+void MappingTracker::on_outstanding(const gt_dma_mapping_event& e) {
+  const uint32_t device = devices_.intern_key(e.dev);
+  const int32_t stack = stacks_.resolve(e.stack_id);
+  const ProcessInfo* process = process_at(e.hdr.pid, e.map_ts_ns);
+  const uint32_t owner = owner_for(process, e.hdr.pid, e.context, fixed_string(e.comm, sizeof(e.comm)), stack);
+  track({e.dev, e.dma_addr}, Mapping{e.size, e.map_ts_ns, owner, stack, device, e.dir, e.api, e.context, false});
+  if (process && process->exited && owners_.at(owner).kind == OwnerKind::Process) judge_later(owner, *process);
+}
+
+void MappingTracker::on_closed(const gt_dma_mapping_event& e) {
+  const uint32_t device = devices_.intern_key(e.dev);
+  const int32_t stack = stacks_.resolve(e.stack_id);
+  const uint32_t owner = owner_for(process_at(e.hdr.pid, e.map_ts_ns), e.hdr.pid, e.context,
+                                   fixed_string(e.comm, sizeof(e.comm)), stack);
+  remember_unmapped({e.dev, e.dma_addr},
+                    Mapping{e.size, e.map_ts_ns, owner, stack, device, e.dir, e.api, e.context, false}, e.unmap_ts_ns);
+}
+
+void MappingTracker::track(const MappingKey& key, const Mapping& m) {
+  DeviceDmaStats& stats = stats_for(m.device);
   if (unmapped_.size() != 0) unmapped_.erase(key);  // strict mode hands the same IOVA out again at once
   if (const Mapping* existing = outstanding_.find(key)) {
     duplicates_.emplace(key, *existing);
@@ -62,6 +97,17 @@ void MappingTracker::on_map(const gt_dma_event& e) {
   owner.bytes_mapped += m.size;
   ++owner.outstanding;
   owner.outstanding_bytes += m.size;
+}
+
+void MappingTracker::add_kernel_counts(uint32_t device, const gt_dma_counts& delta) {
+  DeviceDmaStats& stats = stats_for(device);
+  for (size_t api = 0; api < stats.by_api.size(); ++api) {
+    ApiTotals& t = stats.by_api[api];
+    t.maps += delta.maps[api];
+    t.unmaps += delta.unmaps[api];
+    t.map_bytes += delta.map_bytes[api];
+    t.unmap_bytes += delta.unmap_bytes[api];
+  }
 }
 
 // Finds the mapping an unmap releases. With duplicates (the same address mapped twice, which
@@ -112,28 +158,34 @@ void MappingTracker::remember_unmapped(const MappingKey& key, const Mapping& m, 
 }
 
 void MappingTracker::on_unmap(const gt_dma_event& e) {
-  const uint32_t device = devices_.intern_key(e.dev);
-  DeviceDmaStats& stats = stats_for(device);
-  const MappingKey key{e.dev, e.dma_addr};
-  Mapping m;
-  const bool found = take_outstanding(key, e, m);
+  DeviceDmaStats& stats = stats_for(devices_.intern_key(e.dev));
+  const std::optional<uint64_t> size = close(e, stats);
   if (e.api >= GT_DMA_PAGE && e.api <= GT_DMA_COHERENT) {
     ApiTotals& t = stats.by_api[e.api - 1];
     ++t.unmaps;
     // An sg unmap may not know the mapped length: count what the matching map said.
-    t.unmap_bytes += (e.size == 0 && found) ? m.size : e.size;
+    t.unmap_bytes += (e.size == 0 && size) ? *size : e.size;
   } else {
     ++stats.unknown_api_events;
   }
-  if (found) {
+}
+
+void MappingTracker::on_released(const gt_dma_event& e) { close(e, stats_for(devices_.intern_key(e.dev))); }
+
+std::optional<uint64_t> MappingTracker::close(const gt_dma_event& e, DeviceDmaStats& stats) {
+  const MappingKey key{e.dev, e.dma_addr};
+  Mapping m;
+  if (take_outstanding(key, e, m)) {
     check_mismatch(key, m, e);
     release(m);
     remember_unmapped(key, m, e.hdr.ts_ns);
-  } else if (const Unmapped* previous = unmapped_.find(key)) {
-    report_double_unmap(key, *previous, e);
-  } else {
-    ++stats.unmaps_of_pre_trace_mappings;  // mapped before tracing started: not an error
+    return m.size;
   }
+  if (const Unmapped* previous = unmapped_.find(key))
+    report_double_unmap(key, *previous, e);
+  else
+    ++stats.unmaps_of_pre_trace_mappings;  // mapped before tracing started: not an error
+  return std::nullopt;
 }
 
 void MappingTracker::check_mismatch(const MappingKey& key, const Mapping& m, const gt_dma_event& unmap) {

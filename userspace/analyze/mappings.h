@@ -18,6 +18,8 @@ extern "C" {
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 namespace gputrace {
@@ -89,6 +91,12 @@ class MappingTracker {
 
   void on_map(const gt_dma_event& e);
   void on_unmap(const gt_dma_event& e);
+  // Records of the kernel's pairing (bpf/dma_table.bpf.h): the kernel counted these events
+  // already (add_kernel_counts), so only the mappings are tracked here.
+  void on_outstanding(const gt_dma_mapping_event& e);  // a mapping shipped (promoted, table full, ...)
+  void on_released(const gt_dma_event& e);             // an unmap the kernel could not pair
+  void on_closed(const gt_dma_mapping_event& e);       // a pair the kernel closed: double-unmap evidence
+  void add_kernel_counts(uint32_t device, const gt_dma_counts& delta);
   void on_unbind(const gt_unbind_event& e);
   void on_process_exit(const ProcessInfo& process, uint64_t exit_ns);
 
@@ -116,7 +124,15 @@ class MappingTracker {
   };
 
   DeviceDmaStats& stats_for(uint32_t device);
-  uint32_t owner_for(const gt_dma_event& e, int32_t stack);
+  uint32_t owner_for(const ProcessInfo* process, uint32_t pid, uint8_t context, std::string_view event_comm,
+                     int32_t stack);
+  // The process that held pid at ts (a promoted mapping is shipped after it was made).
+  const ProcessInfo* process_at(uint32_t pid, uint64_t ts) const;
+  void track(const MappingKey& key, const Mapping& m);
+  // Releases the mapping an unmap names; returns the size it had when found.
+  std::optional<uint64_t> close(const gt_dma_event& e, DeviceDmaStats& stats);
+  // A mapping shipped after its owner exited: its owner is judged when the grace ends.
+  void judge_later(uint32_t owner, const ProcessInfo& process);
   bool take_outstanding(const MappingKey& key, const gt_dma_event& unmap, Mapping& out);
   void release(const Mapping& m);
   void remember_unmapped(const MappingKey& key, const Mapping& m, uint64_t ts);

@@ -24,6 +24,10 @@ constexpr std::array<KindInfo, GT_EV_KIND_MAX> make_table() {
   t[GT_EV_DMA_UNMAP] = {"dma_unmap", sizeof(gt_dma_event)};
   t[GT_EV_DEVICE] = {"device", sizeof(gt_device_event)};
   t[GT_EV_DRIVER_UNBIND] = {"driver_unbind", sizeof(gt_unbind_event)};
+  t[GT_EV_DMA_OUTSTANDING] = {"dma_outstanding", sizeof(gt_dma_mapping_event)};
+  t[GT_EV_DMA_RELEASED] = {"dma_released", sizeof(gt_dma_event)};
+  t[GT_EV_DMA_CLOSED] = {"dma_closed", sizeof(gt_dma_mapping_event)};
+  t[GT_EV_DMA_COUNTS] = {"dma_counts", sizeof(gt_dma_counts_event)};
   t[GT_EV_IOMMU_MAP] = {"iommu_map", sizeof(gt_iommu_event)};
   t[GT_EV_IOMMU_UNMAP] = {"iommu_unmap", sizeof(gt_iommu_event)};
   t[GT_EV_IOMMU_FAULT] = {"iommu_fault", sizeof(gt_iommu_fault_event)};

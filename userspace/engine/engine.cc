@@ -23,6 +23,7 @@ Engine::Engine(EngineConfig config)
       stacks_(config.max_stacks),
       mappings_(MappingTrackerConfig{config.owner_exit_grace_ns, config.unmap_history}, devices_, processes_, stacks_,
                 findings_),
+      kernel_counts_(devices_, mappings_),
       health_(config.max_kept_health_events, devices_, findings_),
       growth_(config.growth, devices_, mappings_, findings_),
       correlator_(config.correlation, devices_, health_, processes_, findings_),
@@ -165,6 +166,16 @@ void Engine::dispatch(const Record& r) {
       correlator_.history().on_dma(devices_.intern_key(e.dev), true, e.hdr.ts_ns);
       break;
     }
+    case GT_EV_DMA_OUTSTANDING: {
+      const auto e = r.as<gt_dma_mapping_event>();
+      mappings_.on_outstanding(e);
+      iommu_.attribute(e.dma_addr, e.size, devices_.intern_key(e.dev));
+      next_timer_ns_ = std::min(next_timer_ns_, mappings_.next_due_ns());  // its owner may have exited
+      break;
+    }
+    case GT_EV_DMA_RELEASED: mappings_.on_released(r.as<gt_dma_event>()); break;
+    case GT_EV_DMA_CLOSED: mappings_.on_closed(r.as<gt_dma_mapping_event>()); break;
+    case GT_EV_DMA_COUNTS: kernel_counts_.on_counts(r.as<gt_dma_counts_event>()); break;
     case GT_EV_DEVICE: devices_.on_device(r.as<gt_device_event>()); break;
     case GT_EV_DEVICE_FACTS: devices_.on_facts(r.as<gt_device_facts_event>()); break;
     case GT_EV_DRIVER_UNBIND: mappings_.on_unbind(r.as<gt_unbind_event>()); break;

@@ -24,6 +24,7 @@
 #include "analyze/finding.h"
 #include "analyze/growth.h"
 #include "analyze/iommu_ranges.h"
+#include "analyze/kernel_dma_counts.h"
 #include "analyze/mappings.h"
 #include "correlate/correlator.h"
 #include "decode/record.h"
@@ -122,6 +123,7 @@ class Engine {
   StackTable stacks_;
   FindingSink findings_;
   MappingTracker mappings_;
+  KernelDmaCounts kernel_counts_;
   IommuTracker iommu_;
   DeviceHealth health_;
   GrowthDetector growth_;

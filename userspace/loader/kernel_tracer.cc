@@ -42,6 +42,7 @@ void configure(Skeleton& skel, const std::vector<Candidate*>& chosen, const Trac
       skel.set_rodata<uint32_t>("map_size_arg", opt->target == "iommu_dma_map_phys" ? 2 : 3);
   }
   skel.set_rodata<bool>("gt_all_devices", config.all_devices);
+  skel.set_rodata<bool>("gt_dma_pairing", config.kernel_pairing);
 }
 
 // Opens, configures and loads the object with exactly these hooks.

@@ -16,6 +16,7 @@
 #include "host/kmsg_faults.h"
 #include "host/link_watch.h"
 #include "host/stacks.h"
+#include "loader/dma_pairing.h"
 #include "loader/kernel_tracer.h"
 #include "ring/consumer.h"
 #include "session/process_tree.h"
@@ -49,6 +50,8 @@ class LiveSource {
   void limit_gpu_to_tree(uint32_t root) { gpu_tree_.emplace(root); }
 
   const KernelTracer& tracer() const { return *tracer_; }
+  // Pairing DMA mappings in the kernel; nullptr when off (--no-kernel-pairing) or unavailable.
+  const DmaPairing* pairing() const { return pairing_ ? &*pairing_ : nullptr; }
   uint64_t records_forwarded() const { return forwarded_; }
   const GpuIngestStats& gpu_stats() const { return gpu_ingest_.stats(); }
   uint64_t gpu_batches_unwanted() const { return gpu_batches_unwanted_; }
@@ -66,6 +69,8 @@ class LiveSource {
   void serve_socket();
   bool gpu_sender_wanted(uint32_t pid) const { return !gpu_tree_ || gpu_tree_->contains(pid); }
   void emit_losses();
+  void emit_dma_counts();
+  void sweep_pairing_table();
   void emit_faults();
   void emit_link_changes();
 
@@ -81,6 +86,8 @@ class LiveSource {
   std::optional<ProcessTree> gpu_tree_;  // set: only these processes' GPU activity is wanted
   uint64_t gpu_batches_unwanted_ = 0;
   std::optional<StackRecorder> stacks_;
+  std::optional<DmaPairing> pairing_;
+  std::chrono::steady_clock::time_point last_sweep_{};
   std::optional<KmsgFaultReader> kmsg_;
   LinkWatch links_;
   uint64_t forwarded_ = 0;
