@@ -321,23 +321,25 @@ static __always_inline void gt_sweep_slot(struct gt_dma_slot *s, struct gt_sweep
 		w->deferred++;
 }
 
-/* bpf_loop callback: one bucket. */
-static long gt_sweep_bucket(__u32 index, void *data)
+/*
+ * bpf_loop callback: one slot. One slot per call (not one bucket) keeps the verifier's
+ * work to a single slot's paths: it checks a callback once, however often it runs.
+ */
+static long gt_sweep_one(__u32 index, void *data)
 {
 	struct gt_sweep *w = data;
-	struct gt_dma_bucket *b = bpf_map_lookup_elem(&gt_dma_table, &index);
+	__u32 bucket = index / GT_DMA_BUCKET_SLOTS;
+	struct gt_dma_bucket *b = bpf_map_lookup_elem(&gt_dma_table, &bucket);
 
 	if (!b)
 		return 1;
-#pragma unroll
-	for (int i = 0; i < GT_DMA_BUCKET_SLOTS; i++)
-		gt_sweep_slot(&b->slot[i], w);
+	gt_sweep_slot(&b->slot[index & (GT_DMA_BUCKET_SLOTS - 1)], w);
 	return w->deferred ? 1 : 0; /* the ring is full: the rest waits for the next sweep */
 }
 
 static __always_inline void gt_sweep_table(struct gt_sweep *w)
 {
-	bpf_loop(GT_DMA_TABLE_BUCKETS, gt_sweep_bucket, w, 0);
+	bpf_loop(GT_DMA_TABLE_BUCKETS * GT_DMA_BUCKET_SLOTS, gt_sweep_one, w, 0);
 }
 
 #endif /* GPUTRACE_BPF_DMA_TABLE_BPF_H */
