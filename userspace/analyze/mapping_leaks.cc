@@ -12,7 +12,8 @@ namespace gputrace {
 // (mapping time, then key) so findings never depend on hash-table layout.
 std::vector<std::pair<MappingKey, Mapping*>> MappingTracker::collect(const auto& predicate) {
   std::vector<std::pair<MappingKey, Mapping*>> out;
-  outstanding_.for_each([&](const MappingKey& k, Mapping& m) {
+  outstanding_.for_each([&](uint64_t addr, Mapping& m) {
+    const MappingKey k{m.device, addr};
     if (predicate(k, m)) out.emplace_back(k, &m);
   });
   for (auto& [k, m] : duplicates_)
@@ -52,7 +53,7 @@ void MappingTracker::on_unbind(const gt_unbind_event& e) {
   ++stats.unbinds;
   const std::string driver = fixed_string(e.driver, sizeof(e.driver));
   const auto& dev = devices_.at(device);
-  auto leaked = collect([&](const MappingKey& k, const Mapping&) { return k.dev == e.dev; });
+  auto leaked = collect([&](const MappingKey& k, const Mapping&) { return k.device == device; });
   for (auto& [key, m] : leaked) {
     if (m->reported) continue;  // already a dma_leak_owner_exit finding
     Owner& owner = owners_.at(m->owner);
@@ -76,8 +77,8 @@ void MappingTracker::on_unbind(const gt_unbind_event& e) {
   }
   // The device is gone from its driver: nothing will unmap these, keep them out of the totals.
   for (auto& [key, m] : leaked) release(*m);
-  std::erase_if(duplicates_, [&](const auto& entry) { return entry.first.dev == e.dev; });
-  for (auto& [key, m] : leaked) outstanding_.erase(key);
+  std::erase_if(duplicates_, [&](const auto& entry) { return entry.first.device == device; });
+  for (auto& [key, m] : leaked) outstanding_.erase(key.device, key.addr);
 }
 
 void MappingTracker::on_process_exit(const ProcessInfo& process, uint64_t exit_ns) {

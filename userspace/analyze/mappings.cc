@@ -9,7 +9,7 @@ namespace gputrace {
 MappingTracker::MappingTracker(MappingTrackerConfig config, DeviceTable& devices, ProcessTable& processes,
                                StackTable& stacks, FindingSink& findings)
     : config_(config), devices_(devices), processes_(processes), stacks_(stacks), findings_(findings),
-      outstanding_(1 << 14), unmapped_(1 << 12) {}
+      outstanding_(1 << 13), unmapped_(1 << 12) {}
 
 DeviceDmaStats& MappingTracker::stats_for(uint32_t device) {
   if (device >= stats_.size()) stats_.resize(device + 1);
@@ -61,7 +61,7 @@ void MappingTracker::on_map(const gt_dma_event& e) {
   const int32_t stack = stacks_.resolve(e.stack_id);
   const uint32_t owner =
       owner_for(processes_.live(e.hdr.pid), e.hdr.pid, e.context, fixed_string(e.comm, sizeof(e.comm)), stack);
-  track({e.dev, e.dma_addr}, Mapping{e.size, e.hdr.ts_ns, owner, stack, device, e.dir, e.api, e.context, false});
+  track({device, e.dma_addr}, Mapping{e.size, e.hdr.ts_ns, owner, stack, device, e.dir, e.api, e.context, false});
 }
 
 void MappingTracker::on_outstanding(const gt_dma_mapping_event& e) {
@@ -69,7 +69,7 @@ void MappingTracker::on_outstanding(const gt_dma_mapping_event& e) {
   const int32_t stack = stacks_.resolve(e.stack_id);
   const ProcessInfo* process = process_at(e.hdr.pid, e.map_ts_ns);
   const uint32_t owner = owner_for(process, e.hdr.pid, e.context, fixed_string(e.comm, sizeof(e.comm)), stack);
-  track({e.dev, e.dma_addr}, Mapping{e.size, e.map_ts_ns, owner, stack, device, e.dir, e.api, e.context, false});
+  track({device, e.dma_addr}, Mapping{e.size, e.map_ts_ns, owner, stack, device, e.dir, e.api, e.context, false});
   if (process && process->exited && owners_.at(owner).kind == OwnerKind::Process) judge_later(owner, *process);
 }
 
@@ -78,18 +78,18 @@ void MappingTracker::on_closed(const gt_dma_mapping_event& e) {
   const int32_t stack = stacks_.resolve(e.stack_id);
   const uint32_t owner = owner_for(process_at(e.hdr.pid, e.map_ts_ns), e.hdr.pid, e.context,
                                    fixed_string(e.comm, sizeof(e.comm)), stack);
-  remember_unmapped({e.dev, e.dma_addr},
+  remember_unmapped({device, e.dma_addr},
                     Mapping{e.size, e.map_ts_ns, owner, stack, device, e.dir, e.api, e.context, false}, e.unmap_ts_ns);
 }
 
 void MappingTracker::track(const MappingKey& key, const Mapping& m) {
   DeviceDmaStats& stats = stats_for(m.device);
   if (unmapped_.size() != 0) unmapped_.erase(key);  // strict mode hands the same IOVA out again at once
-  if (const Mapping* existing = outstanding_.find(key)) {
+  if (const Mapping* existing = outstanding_.find(key.device, key.addr)) {
     duplicates_.emplace(key, *existing);
     ++stats.duplicate_maps;
   }
-  outstanding_.insert_or_assign(key, m);
+  outstanding_.insert_or_assign(key.addr, m);
   ++stats.outstanding;
   stats.outstanding_bytes += m.size;
   Owner& owner = owners_.at(m.owner);
@@ -113,7 +113,7 @@ void MappingTracker::add_kernel_counts(uint32_t device, const gt_dma_counts& del
 // Finds the mapping an unmap releases. With duplicates (the same address mapped twice, which
 // only happens without an IOMMU) prefer the one whose size and direction match, as dma-debug does.
 bool MappingTracker::take_outstanding(const MappingKey& key, const gt_dma_event& unmap, Mapping& out) {
-  Mapping* primary = outstanding_.find(key);
+  Mapping* primary = outstanding_.find(key.device, key.addr);
   if (!primary) return false;
   auto [first, last] = duplicates_.equal_range(key);
   const bool primary_fits = primary->size == unmap.size && primary->dir == unmap.dir;
@@ -129,7 +129,7 @@ bool MappingTracker::take_outstanding(const MappingKey& key, const gt_dma_event&
     *primary = first->second;  // the older duplicate becomes the primary entry
     duplicates_.erase(first);
   } else {
-    outstanding_.erase(key);
+    outstanding_.erase(key.device, key.addr);
   }
   return true;
 }
@@ -158,8 +158,9 @@ void MappingTracker::remember_unmapped(const MappingKey& key, const Mapping& m, 
 }
 
 void MappingTracker::on_unmap(const gt_dma_event& e) {
-  DeviceDmaStats& stats = stats_for(devices_.intern_key(e.dev));
-  const std::optional<uint64_t> size = close(e, stats);
+  const uint32_t device = devices_.intern_key(e.dev);
+  DeviceDmaStats& stats = stats_for(device);
+  const std::optional<uint64_t> size = close(e, device, stats);
   if (e.api >= GT_DMA_PAGE && e.api <= GT_DMA_COHERENT) {
     ApiTotals& t = stats.by_api[e.api - 1];
     ++t.unmaps;
@@ -170,10 +171,13 @@ void MappingTracker::on_unmap(const gt_dma_event& e) {
   }
 }
 
-void MappingTracker::on_released(const gt_dma_event& e) { close(e, stats_for(devices_.intern_key(e.dev))); }
+void MappingTracker::on_released(const gt_dma_event& e) {
+  const uint32_t device = devices_.intern_key(e.dev);
+  close(e, device, stats_for(device));
+}
 
-std::optional<uint64_t> MappingTracker::close(const gt_dma_event& e, DeviceDmaStats& stats) {
-  const MappingKey key{e.dev, e.dma_addr};
+std::optional<uint64_t> MappingTracker::close(const gt_dma_event& e, uint32_t device, DeviceDmaStats& stats) {
+  const MappingKey key{device, e.dma_addr};
   Mapping m;
   if (take_outstanding(key, e, m)) {
     check_mismatch(key, m, e);

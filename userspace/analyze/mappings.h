@@ -4,6 +4,7 @@
 #pragma once
 
 #include "analyze/finding.h"
+#include "analyze/mapping_table.h"
 #include "analyze/open_hash_map.h"
 #include "analyze/owners.h"
 #include "engine/device_table.h"
@@ -24,26 +25,15 @@ extern "C" {
 
 namespace gputrace {
 
+// A mapping's identity: its device (DeviceTable index) and bus address.
 struct MappingKey {
-  uint64_t dev = 0;
+  uint32_t device = 0;
   uint64_t addr = 0;
   bool operator==(const MappingKey&) const = default;
   auto operator<=>(const MappingKey&) const = default;
 };
 struct MappingKeyHash {
-  size_t operator()(const MappingKey& k) const { return mix64(k.addr ^ mix64(k.dev)); }
-};
-
-struct Mapping {
-  uint64_t size = 0;
-  uint64_t map_ts = 0;
-  uint32_t owner = 0;   // OwnerTable id
-  int32_t stack = -1;   // StackTable index
-  uint32_t device = 0;  // DeviceTable index
-  uint8_t dir = 0;
-  uint8_t api = 0;
-  uint8_t context = 0;
-  bool reported = false;  // already reported as leaked (never reported twice)
+  size_t operator()(const MappingKey& k) const { return mix64(k.addr ^ (uint64_t{k.device} << 48)); }
 };
 
 struct ApiTotals {
@@ -130,7 +120,7 @@ class MappingTracker {
   const ProcessInfo* process_at(uint32_t pid, uint64_t ts) const;
   void track(const MappingKey& key, const Mapping& m);
   // Releases the mapping an unmap names; returns the size it had when found.
-  std::optional<uint64_t> close(const gt_dma_event& e, DeviceDmaStats& stats);
+  std::optional<uint64_t> close(const gt_dma_event& e, uint32_t device, DeviceDmaStats& stats);
   // A mapping shipped after its owner exited: its owner is judged when the grace ends.
   void judge_later(uint32_t owner, const ProcessInfo& process);
   bool take_outstanding(const MappingKey& key, const gt_dma_event& unmap, Mapping& out);
@@ -153,7 +143,7 @@ class MappingTracker {
   FindingSink& findings_;
   OwnerTable owners_;
   std::vector<DeviceDmaStats> stats_;
-  OpenHashMap<MappingKey, Mapping, MappingKeyHash> outstanding_;
+  MappingTable outstanding_;
   std::multimap<MappingKey, Mapping> duplicates_;  // same key mapped again while outstanding
   OpenHashMap<MappingKey, Unmapped, MappingKeyHash> unmapped_;
   std::deque<std::pair<MappingKey, uint64_t>> unmapped_order_;  // FIFO bound of unmapped_
