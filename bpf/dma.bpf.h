@@ -93,7 +93,7 @@ static __noinline void dma_ship_now(const struct gt_dma_call *c, __s32 stack_id,
 }
 
 /* The unpaired unmap of a paired device: GT_EV_DMA_RELEASED (the kernel counted it already). */
-static __always_inline void dma_ship_unmap(void *ctx, const struct gt_dma_call *c)
+static __always_inline void dma_ship_unmap(const struct gt_dma_call *c)
 {
 	struct gt_dma_event *e = gt_reserve(&gt_ring_bulk, sizeof(*e));
 
@@ -169,26 +169,30 @@ static __noinline void dma_duplicate(struct gt_dma_slot *s, const struct gt_dma_
 	dma_ship_now(c, stack, context, GT_SHIP_DUPLICATE);
 }
 
-static __always_inline void dma_keep(void *ctx, const struct gt_dma_call *c)
+/*
+ * Keeps a mapping in the table. Global (not static): the verifier checks it once, on its
+ * own, instead of once for every state its caller can be in (an sg walk has many).
+ */
+__noinline int gt_dma_keep(const struct gt_dma_call *c, __u32 tgid, __s32 stack, __u32 context)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, expected;
-	__u8 context = gt_current_context();
-	__s32 stack = gt_site_stack(ctx, gt_site_key(tgid, c->slot, c->api, c->dir, context, c->attrs, c->source));
 	struct gt_dma_bucket *b;
 	struct gt_dma_slot *s;
+	__u32 expected;
 
+	if (!c)
+		return 0;
 	if (c->size >> 32) {
 		dma_ship_now(c, stack, context, GT_SHIP_LARGE);
-		return;
+		return 0;
 	}
 	b = gt_dma_bucket(c->slot, c->addr);
 	if (!b)
-		return;
+		return 0;
 	/* its own address's tombstone first: a strict-mode IOMMU hands an IOVA out again at once */
 	s = dma_find_slot(b, c);
 	if (s && s->state == GT_SLOT_LIVE) {
 		dma_duplicate(s, c, stack, context);
-		return;
+		return 0;
 	}
 	if (!s)
 		s = dma_free_slot(b);
@@ -197,7 +201,7 @@ static __always_inline void dma_keep(void *ctx, const struct gt_dma_call *c)
 	    __sync_val_compare_and_swap(&s->state, expected, GT_SLOT_BUSY) != expected) {
 		gt_count_loss(GT_LOSS_DMA_TABLE_FULL);
 		dma_ship_now(c, stack, context, GT_SHIP_TABLE_FULL);
-		return;
+		return 0;
 	}
 	s->addr = c->addr;
 	s->map_jiffies = bpf_jiffies64();
@@ -212,6 +216,7 @@ static __always_inline void dma_keep(void *ctx, const struct gt_dma_call *c)
 	s->source = c->source;
 	/* publish: x86 keeps stores in order, and only the claimer writes a BUSY slot */
 	s->state = GT_SLOT_LIVE;
+	return 0;
 }
 
 /* Whether an unmap disagrees with its mapping, by the rule userspace applies (mappings.cc). */
@@ -238,13 +243,17 @@ static __noinline void dma_unmap_evidence(struct gt_dma_slot *s, const struct gt
 	__sync_lock_test_and_set(&s->state, GT_SLOT_DEAD); /* kept: a third unmap is evidence too */
 }
 
-static __always_inline void dma_close(void *ctx, const struct gt_dma_call *c)
+/* Closes an unmap's mapping in the table, or ships the unmap. Global, as gt_dma_keep. */
+__noinline int gt_dma_close(const struct gt_dma_call *c)
 {
-	struct gt_dma_bucket *b = gt_dma_bucket(c->slot, c->addr);
+	struct gt_dma_bucket *b;
 	struct gt_dma_slot *s;
 
+	if (!c)
+		return 0;
+	b = gt_dma_bucket(c->slot, c->addr);
 	if (!b)
-		return;
+		return 0;
 	s = dma_find_slot(b, c);
 	if (s && s->state == GT_SLOT_LIVE) {
 		if (dma_mismatch(s, c)) {
@@ -252,21 +261,27 @@ static __always_inline void dma_close(void *ctx, const struct gt_dma_call *c)
 		} else {
 			s->unmap_jiffies = bpf_jiffies64(); /* before the state: only read when DEAD */
 			if (__sync_val_compare_and_swap(&s->state, GT_SLOT_LIVE, GT_SLOT_DEAD) == GT_SLOT_LIVE)
-				return; /* a short-lived pair: nothing crosses the ring */
+				return 0; /* a short-lived pair: nothing crosses the ring */
 			/* the sweep shipped it a moment ago: userspace needs this unmap */
 		}
 	} else if (s) {
 		dma_unmap_evidence(s, c, false); /* a tombstone: the address was unmapped before */
 	}
-	dma_ship_unmap(ctx, c);
+	dma_ship_unmap(c);
+	return 0;
 }
 
 static __always_inline void dma_map_event(void *ctx, struct gt_dma_call *c)
 {
 	if (!dma_paired_device(ctx, GT_EV_DMA_MAP, c))
 		return;
+	__u32 tgid, context;
+
 	gt_dma_count(c->slot, c->api, false, c->size);
-	dma_keep(ctx, c);
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	context = gt_current_context();
+	gt_dma_keep(c, tgid, gt_site_stack(ctx, gt_site_key(tgid, c->slot, c->api, c->dir, context, c->attrs, c->source)),
+		    context);
 }
 
 static __always_inline void dma_unmap_event(void *ctx, struct gt_dma_call *c)
@@ -274,33 +289,50 @@ static __always_inline void dma_unmap_event(void *ctx, struct gt_dma_call *c)
 	if (!dma_paired_device(ctx, GT_EV_DMA_UNMAP, c))
 		return;
 	gt_dma_count(c->slot, c->api, true, c->size);
-	dma_close(ctx, c);
+	gt_dma_close(c);
+}
+
+struct gt_sg_walk {
+	struct scatterlist *sg;
+	__u64 total;
+	__u64 first_addr;
+	int count;
+	int seen;
+};
+
+/* bpf_loop callback, one segment: verified once, where a 128-step loop was 128 times. */
+static long gt_sg_step(__u32 i, void *data)
+{
+	struct gt_sg_walk *w = data;
+	/* a local: BPF_CORE_READ(w->sg, ...) would relocate the field of our own struct too */
+	struct scatterlist *sg = w->sg;
+	unsigned long link;
+
+	if (!sg || w->seen >= w->count)
+		return 1;
+	link = BPF_CORE_READ(sg, page_link);
+	if (link & 0x01) { /* SG_CHAIN: this slot points at the next array */
+		w->sg = (struct scatterlist *)(link & ~0x03UL);
+		return 0;
+	}
+	if (w->seen == 0)
+		w->first_addr = BPF_CORE_READ(sg, dma_address);
+	w->total += gt_sg_dma_len(sg);
+	w->seen++;
+	if (link & 0x02) /* SG_END */
+		return 1;
+	w->sg = sg + 1;
+	return 0;
 }
 
 /* First segment's bus address and the total mapped length of the first `count` segments. */
 static __always_inline __u64 sg_walk(struct scatterlist *sg, int count, __u64 *first_addr)
 {
-	__u64 total = 0;
+	struct gt_sg_walk w = { .sg = sg, .count = count };
 
-	*first_addr = 0;
-	for (int i = 0; i < GT_SG_MAX_SEGMENTS; i++) {
-		unsigned long link;
-
-		if (!sg || i >= count)
-			break;
-		link = BPF_CORE_READ(sg, page_link);
-		if (link & 0x01) { /* SG_CHAIN: this slot points at the next array */
-			sg = (struct scatterlist *)(link & ~0x03UL);
-			continue;
-		}
-		if (i == 0)
-			*first_addr = BPF_CORE_READ(sg, dma_address);
-		total += gt_sg_dma_len(sg);
-		if (link & 0x02) /* SG_END */
-			break;
-		sg++;
-	}
-	return total;
+	bpf_loop(GT_SG_MAX_SEGMENTS, gt_sg_step, &w, 0);
+	*first_addr = w.first_addr;
+	return w.total;
 }
 
 /* ---- handler logic ---- */

@@ -78,7 +78,10 @@ void MappingTracker::on_unbind(const gt_unbind_event& e) {
   // The device is gone from its driver: nothing will unmap these, keep them out of the totals.
   for (auto& [key, m] : leaked) release(*m);
   std::erase_if(duplicates_, [&](const auto& entry) { return entry.first.device == device; });
-  for (auto& [key, m] : leaked) outstanding_.erase(key.device, key.addr);
+  for (auto& [key, m] : leaked) {
+    outstanding_.erase(key.device, key.addr);
+    unmapped_.erase(key);  // an unmap after the unbind is of nothing known, not a double unmap
+  }
 }
 
 void MappingTracker::on_process_exit(const ProcessInfo& process, uint64_t exit_ns) {

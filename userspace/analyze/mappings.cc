@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 namespace gputrace {
 
 MappingTracker::MappingTracker(MappingTrackerConfig config, DeviceTable& devices, ProcessTable& processes,
@@ -59,9 +61,24 @@ void MappingTracker::on_map(const gt_dma_event& e) {
     ++stats.unknown_api_events;
   }
   const int32_t stack = stacks_.resolve(e.stack_id);
+  const uint32_t owner = cached_owner(e, stack);
+  track({device, e.dma_addr}, Mapping{e.size, e.hdr.ts_ns, owner, stack, device, e.dir, e.api, e.context, false});
+}
+
+uint32_t MappingTracker::cached_owner(const gt_dma_event& e, int32_t stack) {
+  OwnerCacheEntry& c = owner_cache_[(e.hdr.pid ^ (static_cast<uint32_t>(stack) * 31u)) % owner_cache_.size()];
+  if (c.generation == processes_.generation() && c.pid == e.hdr.pid && c.stack == stack && c.context == e.context &&
+      std::memcmp(c.comm.data(), e.comm, c.comm.size()) == 0)
+    return c.owner;
   const uint32_t owner =
       owner_for(processes_.live(e.hdr.pid), e.hdr.pid, e.context, fixed_string(e.comm, sizeof(e.comm)), stack);
-  track({device, e.dma_addr}, Mapping{e.size, e.hdr.ts_ns, owner, stack, device, e.dir, e.api, e.context, false});
+  c.generation = processes_.generation();
+  c.pid = e.hdr.pid;
+  c.stack = stack;
+  c.context = e.context;
+  std::memcpy(c.comm.data(), e.comm, c.comm.size());
+  c.owner = owner;
+  return owner;
 }
 
 void MappingTracker::on_outstanding(const gt_dma_mapping_event& e) {
@@ -84,7 +101,9 @@ void MappingTracker::on_closed(const gt_dma_mapping_event& e) {
 
 void MappingTracker::track(const MappingKey& key, const Mapping& m) {
   DeviceDmaStats& stats = stats_for(m.device);
-  if (unmapped_.size() != 0) unmapped_.erase(key);  // strict mode hands the same IOVA out again at once
+  // No need to forget the address's last unmap here: it is consulted only for an unmap that
+  // finds nothing outstanding, and a mapping leaves the table only by an unmap (which records
+  // a newer one) or by its device's unbind (which forgets them).
   if (const Mapping* existing = outstanding_.find(key.device, key.addr)) {
     duplicates_.emplace(key, *existing);
     ++stats.duplicate_maps;
@@ -147,14 +166,17 @@ void MappingTracker::release(const Mapping& m) {
 
 void MappingTracker::remember_unmapped(const MappingKey& key, const Mapping& m, uint64_t ts) {
   if (config_.unmap_history == 0) return;
-  if (unmapped_order_.size() >= config_.unmap_history) {
-    const auto [old_key, old_seq] = unmapped_order_.front();
-    unmapped_order_.pop_front();
-    const Unmapped* old = unmapped_.find(old_key);
-    if (old && old->seq == old_seq) unmapped_.erase(old_key);
-  }
   unmapped_.insert_or_assign(key, Unmapped{ts, ++unmapped_seq_, m});
-  unmapped_order_.emplace_back(key, unmapped_seq_);
+  if (unmapped_order_.size() < config_.unmap_history) {
+    unmapped_order_.emplace_back(key, unmapped_seq_);
+    return;
+  }
+  // Full: the oldest goes, unless its address was unmapped again since (a newer seq).
+  auto& oldest = unmapped_order_[unmapped_next_];
+  const Unmapped* old = unmapped_.find(oldest.first);
+  if (old && old->seq == oldest.second) unmapped_.erase(oldest.first);
+  oldest = {key, unmapped_seq_};
+  unmapped_next_ = (unmapped_next_ + 1) % unmapped_order_.size();
 }
 
 void MappingTracker::on_unmap(const gt_dma_event& e) {

@@ -118,6 +118,9 @@ class MappingTracker {
                      int32_t stack);
   // The process that held pid at ts (a promoted mapping is shipped after it was made).
   const ProcessInfo* process_at(uint32_t pid, uint64_t ts) const;
+  // owner_for() of a raw map event, through a small cache: the same process maps from the
+  // same site again and again, and resolving an owner costs several hash lookups.
+  uint32_t cached_owner(const gt_dma_event& e, int32_t stack);
   void track(const MappingKey& key, const Mapping& m);
   // Releases the mapping an unmap names; returns the size it had when found.
   std::optional<uint64_t> close(const gt_dma_event& e, uint32_t device, DeviceDmaStats& stats);
@@ -146,10 +149,20 @@ class MappingTracker {
   MappingTable outstanding_;
   std::multimap<MappingKey, Mapping> duplicates_;  // same key mapped again while outstanding
   OpenHashMap<MappingKey, Unmapped, MappingKeyHash> unmapped_;
-  std::deque<std::pair<MappingKey, uint64_t>> unmapped_order_;  // FIFO bound of unmapped_
+  std::vector<std::pair<MappingKey, uint64_t>> unmapped_order_;  // ring: FIFO bound of unmapped_
+  size_t unmapped_next_ = 0;                                     // oldest entry once the ring is full
   uint64_t unmapped_seq_ = 0;
   std::deque<PendingExit> pending_;     // by deadline
   std::deque<PendingExit> not_judged_;  // filled by finish()
+  struct OwnerCacheEntry {
+    uint64_t generation = UINT64_MAX;  // ProcessTable::generation() when filled
+    uint32_t pid = 0;
+    int32_t stack = -1;
+    uint8_t context = 0;
+    std::array<char, GT_COMM_LEN> comm{};
+    uint32_t owner = 0;
+  };
+  std::array<OwnerCacheEntry, 64> owner_cache_{};
 };
 
 }  // namespace gputrace
