@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
   # build
   cmake ninja-build g++ clang llvm pkg-config
-  # BPF toolchain and libraries (static libs included: libbpf.a, libelf.a, libz.a)
-  bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
+  # BPF toolchain and libraries (static libs included: libbpf.a, libelf.a, libz.a, libdeflate.a)
+  bpftool libbpf-dev libelf-dev zlib1g-dev libdeflate-dev linux-libc-dev
   # userspace libraries
   libfmt-dev nlohmann-json3-dev libexpected-dev systemtap-sdt-dev libncurses-dev
   # tests and benchmarks

@@ -66,7 +66,8 @@ void MappingTracker::on_map(const gt_dma_event& e) {
 }
 
 uint32_t MappingTracker::cached_owner(const gt_dma_event& e, int32_t stack) {
-  OwnerCacheEntry& c = owner_cache_[(e.hdr.pid ^ (static_cast<uint32_t>(stack) * 31u)) % owner_cache_.size()];
+  const uint64_t slot = mix64((uint64_t{e.hdr.pid} << 32) | static_cast<uint32_t>(stack) | (uint64_t{e.context} << 24));
+  OwnerCacheEntry& c = owner_cache_[slot % owner_cache_.size()];
   if (c.generation == processes_.generation() && c.pid == e.hdr.pid && c.stack == stack && c.context == e.context &&
       std::memcmp(c.comm.data(), e.comm, c.comm.size()) == 0)
     return c.owner;

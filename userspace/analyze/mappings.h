@@ -162,7 +162,7 @@ class MappingTracker {
     std::array<char, GT_COMM_LEN> comm{};
     uint32_t owner = 0;
   };
-  std::array<OwnerCacheEntry, 64> owner_cache_{};
+  std::array<OwnerCacheEntry, 256> owner_cache_{};
 };
 
 }  // namespace gputrace
