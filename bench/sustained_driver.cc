@@ -2,6 +2,7 @@
 // gputrace's own BPF maps, so the events take the real live path (bench/sustained.sh).
 //
 //   sustained_driver --pid PID [--seconds S] [--threads T] [--leakers N] [--long-every K]
+//   sustained_driver --pid PID --hold N [--rate R] [--seconds S]
 //
 // PID is the gputrace (daemon, record, top) whose maps it joins: the maps PID holds are
 // found in /proc/PID/fdinfo and reused by name. Each of T producer threads (pinned, one per
@@ -9,6 +10,9 @@
 // and over; every K-th round one long-lived mapping is made and unmapped 2 s later (the
 // daemon's sweep promotes it); N child processes each map 3 leaks and exit. Prints one JSON
 // object: events produced (every handler run), leakers' pids, leaks planted.
+// With --hold N it instead makes N long-lived mappings at R per second (default 100000: the
+// kernel's pairing table holds what arrives in half a second), holds them S seconds (the
+// daemon's memory with N outstanding), then unmaps them all.
 #include "bpf/dma_cost.h"
 #include "sustained.skel.h"
 
@@ -43,6 +47,8 @@ struct Args {
   int threads = 1;
   int leakers = 10;
   long long_every = 100;
+  long hold = 0;
+  long rate = 100000;
 };
 
 [[noreturn]] void die(const std::string& what) {
@@ -60,6 +66,8 @@ Args parse(int argc, char** argv) {
     else if (k == "--threads") a.threads = std::atoi(v);
     else if (k == "--leakers") a.leakers = std::atoi(v);
     else if (k == "--long-every") a.long_every = std::atol(v);
+    else if (k == "--hold") a.hold = std::atol(v);
+    else if (k == "--rate") a.rate = std::atol(v);
     else die("unknown option " + k + " (see the comment atop bench/sustained_driver.cc)");
   }
   if (a.pid <= 0) die("--pid PID of a running gputrace is required");
@@ -139,6 +147,29 @@ pid_t plant_leaks(int leakers_fd) {
   return child;
 }
 
+// --hold: N long-lived mappings at a bounded rate, held, then released.
+int hold(sustained_bpf* skel, bpf_link* link, const Args& a) {
+  pin(0);
+  const auto t0 = std::chrono::steady_clock::now();
+  long sink = 0;
+  for (long made = 0; made < a.hold;) {
+    const long batch = std::min<long>(1000, a.hold - made);
+    for (long i = 0; i < batch; ++i) sink += syscall(SYS_gettid);
+    made += batch;
+    const auto due = t0 + std::chrono::duration<double>(static_cast<double>(made) / static_cast<double>(a.rate));
+    std::this_thread::sleep_until(due);
+  }
+  const double planted = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::fprintf(stderr, "sustained_driver: %ld mappings made in %.1f s; holding them %.0f s\n", a.hold, planted, a.seconds);
+  std::fflush(stderr);
+  std::this_thread::sleep_for(std::chrono::duration<double>(a.seconds));
+  for (long i = 0; i < a.hold; ++i) sink += syscall(SYS_getuid);
+  bpf_link__destroy(link);
+  std::printf("{\"held\": %ld, \"plant_seconds\": %.2f}\n", a.hold, planted);
+  sustained_bpf::destroy(skel);
+  return sink == 42;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -169,6 +200,7 @@ int main(int argc, char** argv) {
   bpf_link* link = bpf_program__attach_raw_tracepoint(skel->progs.drive, "sys_enter");
   if (!link) die("cannot attach to sys_enter");
 
+  if (a.hold > 0) return hold(skel, link, a);
   std::atomic<bool> stop{false};
   std::vector<std::thread> producers;
   const int ncpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
