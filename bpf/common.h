@@ -51,7 +51,14 @@ GT_STATIC_ASSERT(sizeof(struct gt_event_header) == 24, "gt_event_header layout")
 	X(DEVICE_TABLE, 3, device_table_full,                                                  \
 	  "devices treated as filtered out because the device verdict table was full")          \
 	X(PENDING_TABLE, 4, pending_table_full,                                                \
-	  "maps not seen because the entry/return pairing table was full")
+	  "maps not seen because the entry/return pairing table was full")                      \
+	/* not losses: work that fell back to a costlier path, counted so it is never silent */ \
+	X(DMA_TABLE_FULL, 5, dma_pairing_table_full,                                           \
+	  "mappings shipped at map time (paired in userspace) because their bucket of the kernel's pairing table was full") \
+	X(DMA_PROMOTE_DEFERRED, 6, dma_promotion_deferred,                                     \
+	  "promotions of long-lived mappings put off to the next sweep because the bulk ring was full") \
+	X(DMA_DEVICE_SLOTS, 7, dma_device_slots_full,                                          \
+	  "events of traced devices beyond the 256 counter slots, all shipped to userspace")
 
 #define GT_LOSS_ENUMERATOR(NAME, INDEX, ...) GT_LOSS_##NAME = INDEX,
 

@@ -53,12 +53,13 @@ static __always_inline int gt_preempt_count(void)
 
 static __always_inline __u8 gt_current_context(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	/* a BTF task pointer is read with a plain load; BPF_CORE_READ would be a helper call */
+	struct task_struct *task = bpf_get_current_task_btf();
 	__u8 ctx = 0;
 
 	if (gt_preempt_count() & (GT_SOFTIRQ_OFFSET | GT_HARDIRQ_MASK | GT_NMI_MASK))
 		ctx |= GT_CTX_IRQ;
-	if (BPF_CORE_READ(task, flags) & GT_PF_KTHREAD)
+	if (task->flags & GT_PF_KTHREAD)
 		ctx |= GT_CTX_KTHREAD;
 	return ctx;
 }

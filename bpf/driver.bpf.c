@@ -12,6 +12,7 @@
 
 #include "device.bpf.h"
 #include "dma.h"
+#include "dma_table.bpf.h"
 #include "ring.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -45,9 +46,18 @@ static __always_inline void unbind_end(__u8 src)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct unbind_pending *p = bpf_map_lookup_elem(&unbinds, &tid);
 	struct gt_unbind_event *e;
+	__u16 slot;
 
 	if (!p)
 		return;
+	/* mappings still young in the kernel's table go to userspace first: stamped before the unbind */
+	slot = gt_device_slot(gt_device_lookup(p->dev));
+	if (slot < GT_DMA_MAX_DEVICES) {
+		struct gt_sweep w = { .now_ns = bpf_ktime_get_ns(), .now_jiffies = bpf_jiffies64(),
+				      .mode = GT_SWEEP_DEVICE, .dev = slot };
+
+		gt_sweep_table(&w);
+	}
 	e = gt_reserve(&gt_ring_critical, sizeof(*e));
 	if (e) {
 		gt_fill_header(&e->hdr, GT_EV_DRIVER_UNBIND, sizeof(*e));

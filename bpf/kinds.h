@@ -28,6 +28,15 @@
 	X(DMA_UNMAP, 11, "dma_unmap", gt_dma_event, dma, KERNEL)                               \
 	X(DEVICE, 12, "device", gt_device_event, dma, KERNEL)                                  \
 	X(DRIVER_UNBIND, 13, "driver_unbind", gt_unbind_event, dma, KERNEL)                    \
+	/* DMA API paired in the kernel (bpf/dma.h, docs/architecture.md): */                 \
+	/* a mapping userspace must track from now on */                                      \
+	X(DMA_OUTSTANDING, 14, "dma_outstanding", gt_dma_mapping_event, dma, KERNEL)           \
+	/* an unmap the kernel could not pair: of an outstanding mapping, or of nothing */    \
+	X(DMA_RELEASED, 15, "dma_released", gt_dma_event, dma, KERNEL)                         \
+	/* a pair the kernel closed, sent as evidence when its address is unmapped again */   \
+	X(DMA_CLOSED, 16, "dma_closed", gt_dma_mapping_event, dma, KERNEL)                     \
+	/* per-device DMA-API counts kept by BPF (written by the daemon) */                   \
+	X(DMA_COUNTS, 17, "dma_counts", gt_dma_counts_event, dma, KERNEL)                      \
 	X(IOMMU_MAP, 20, "iommu_map", gt_iommu_event, iommu, KERNEL)                           \
 	X(IOMMU_UNMAP, 21, "iommu_unmap", gt_iommu_event, iommu, KERNEL)                       \
 	X(IOMMU_FAULT, 22, "iommu_fault", gt_iommu_fault_event, iommu, KERNEL)                 \

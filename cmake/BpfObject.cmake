@@ -26,7 +26,9 @@ add_custom_command(
 add_custom_target(gputrace_vmlinux_h DEPENDS ${GPUTRACE_BPF_GEN_DIR}/vmlinux.h)
 
 execute_process(COMMAND ${CMAKE_C_COMPILER} -dumpmachine OUTPUT_VARIABLE _multiarch OUTPUT_STRIP_TRAILING_WHITESPACE)
-set(GPUTRACE_BPF_CFLAGS -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function
+# -mcpu=v3 (5.12+; gputrace needs 6.1): the atomic exchange and compare-and-exchange the
+# pairing table's slot states and the GPU probe's scratch guard are made of
+set(GPUTRACE_BPF_CFLAGS -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Wno-unused-function
     -I${GPUTRACE_BPF_GEN_DIR} -I${CMAKE_SOURCE_DIR}/bpf
     # usdt.bpf.h pulls <asm/errno.h>, which Debian keeps under the multiarch directory
     -idirafter /usr/include/${_multiarch})

@@ -3,6 +3,12 @@
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
+# capture reading (userspace/capture/zlib_stream.cc): libdeflate-dev
+find_path(LIBDEFLATE_INCLUDE_DIR libdeflate.h)
+find_library(LIBDEFLATE libdeflate.so)
+if(NOT LIBDEFLATE_INCLUDE_DIR OR NOT LIBDEFLATE)
+  message(FATAL_ERROR "libdeflate is missing: apt-get install libdeflate-dev (scripts/install-deps.sh)")
+endif()
 
 pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf)
 pkg_check_modules(LIBELF REQUIRED IMPORTED_TARGET libelf)
@@ -16,3 +22,4 @@ find_package(CURL REQUIRED)
 find_library(LIBBPF_STATIC libbpf.a REQUIRED)
 find_library(LIBELF_STATIC libelf.a REQUIRED)
 find_library(LIBZ_STATIC libz.a REQUIRED)
+find_library(LIBDEFLATE_STATIC libdeflate.a REQUIRED)

@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
   # build
   cmake ninja-build g++ clang llvm pkg-config python3
-  # BPF toolchain and libraries (static libs included: libbpf.a, libelf.a, libz.a)
-  bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
+  # BPF toolchain and libraries (static libs included: libbpf.a, libelf.a, libz.a, libdeflate.a)
+  bpftool libbpf-dev libelf-dev zlib1g-dev libdeflate-dev linux-libc-dev
   # userspace libraries; the /metrics server (cpp-httplib) and the OTLP client (libcurl, HTTPS)
   libfmt-dev nlohmann-json3-dev libexpected-dev systemtap-sdt-dev libncurses-dev
   libcpp-httplib-dev libcurl4-openssl-dev

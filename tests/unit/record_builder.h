@@ -111,6 +111,31 @@ class TraceBuilder {
     o.stack_id = -1;
     return add(dma_event(dev, addr, size, o), GT_EV_DMA_UNMAP, ts, o.pid);
   }
+  // The kernel's pairing (bpf/dma_table.bpf.h): a mapping shipped at ts, made at map_ts.
+  TraceBuilder& outstanding(uint64_t ts, uint64_t map_ts, uint64_t dev, uint64_t addr, uint64_t size, MapOpts o = {},
+                            uint8_t reason = GT_SHIP_PROMOTED) {
+    gt_dma_mapping_event e = mapping_event(dev, addr, size, map_ts, o);
+    e.reason = reason;
+    return add(e, GT_EV_DMA_OUTSTANDING, ts, o.pid);
+  }
+  TraceBuilder& released(uint64_t ts, uint64_t dev, uint64_t addr, uint64_t size, MapOpts o = {}) {
+    o.stack_id = -1;
+    return add(dma_event(dev, addr, size, o), GT_EV_DMA_RELEASED, ts, o.pid);
+  }
+  TraceBuilder& closed(uint64_t ts, uint64_t map_ts, uint64_t unmap_ts, uint64_t dev, uint64_t addr, uint64_t size,
+                       MapOpts o = {}) {
+    gt_dma_mapping_event e = mapping_event(dev, addr, size, map_ts, o);
+    e.unmap_ts_ns = unmap_ts;
+    return add(e, GT_EV_DMA_CLOSED, ts, o.pid);
+  }
+  // Cumulative counts of one counter slot: {maps, unmaps, map_bytes, unmap_bytes} per API.
+  TraceBuilder& counts(uint64_t ts, uint64_t dev, uint32_t slot, const gt_dma_counts& c) {
+    gt_dma_counts_event e{};
+    e.dev = dev;
+    e.slot = slot;
+    e.counts = c;
+    return add(e, GT_EV_DMA_COUNTS, ts);
+  }
   TraceBuilder& unbind(uint64_t ts, uint64_t dev, const char* driver = "gpu_drv", uint32_t pid = 1) {
     gt_unbind_event e{};
     e.dev = dev;
@@ -255,6 +280,21 @@ class TraceBuilder {
     copy(e.comm, comm);
     copy(e.filename, exe);
     return e;
+  }
+  static gt_dma_mapping_event mapping_event(uint64_t dev, uint64_t addr, uint64_t size, uint64_t map_ts,
+                                            const MapOpts& o) {
+    gt_dma_mapping_event e{};
+    e.dev = dev;
+    e.dma_addr = addr;
+    e.size = size;
+    e.map_ts_ns = map_ts;
+    e.nents = 1;
+    e.stack_id = o.stack_id;
+    e.api = o.api;
+    e.dir = o.dir;
+    e.context = o.context;
+    e.source = GT_SRC_TP_BTF;
+    return e;  // comm empty, as the kernel's sweep sends it
   }
   static gt_dma_event dma_event(uint64_t dev, uint64_t addr, uint64_t size, const MapOpts& o) {
     gt_dma_event e{};

@@ -24,6 +24,7 @@
 #   VM_MEM 1024, VM_SMP 2        guest size
 #   VM_USER_K    2               buffers mapped by each edu_user run
 #   VM_NO_APT    unset           1 = never call apt (fail if a package is missing)
+#   VM_VERBOSE   unset           1 = gputrace -v in the guest (loader timings on the console)
 #   VM_APPEND    unset           extra guest kernel arguments (e.g. swiotlb=force, which
 #                                bounces every streaming DMA; used to record fixtures)
 #
@@ -46,6 +47,7 @@ VM_SMP=${VM_SMP:-2}
 VM_USER_K=${VM_USER_K:-2}
 VM_APPEND=${VM_APPEND:-}
 VM_FLAVOUR=${VM_FLAVOUR:-}   # attach flavour gputrace tries first in the guest (kprobe: the 6.1 fallback path)
+VM_VERBOSE=${VM_VERBOSE:-}   # 1: gputrace -v in the guest (what loaded, how long the verifier took)
 PYTHON=/usr/bin/python3   # the system python (stdlib only); not a pyenv shim
 GPUTRACE=${GPUTRACE:-}
 GPUTRACE_STATIC=${GPUTRACE_STATIC:-}
@@ -219,7 +221,7 @@ boot_guest() {
     -drive file="$RUN/out.img",if=none,id=out,format=raw -device nvme,serial=gtvmout01,drive=out \
     -device edu -nic none \
     -nographic -no-reboot -kernel "$VMLINUZ" -initrd "$INITRD" \
-    -append "console=ttyS0 intel_iommu=on iommu.strict=$strict panic=-1 quiet gputrace_vm.recorder=$VM_RECORDER gputrace_vm.user_k=$VM_USER_K${VM_FLAVOUR:+ gputrace_vm.flavour=$VM_FLAVOUR}${VM_APPEND:+ $VM_APPEND}" \
+    -append "console=ttyS0 intel_iommu=on iommu.strict=$strict panic=-1 quiet gputrace_vm.recorder=$VM_RECORDER gputrace_vm.user_k=$VM_USER_K${VM_FLAVOUR:+ gputrace_vm.flavour=$VM_FLAVOUR}${VM_VERBOSE:+ gputrace_vm.verbose=$VM_VERBOSE}${VM_APPEND:+ $VM_APPEND}" \
     < /dev/null 2>&1 | tr -d '\r' > "$RUN/console.log" || rc=$?
   GUEST_SECONDS=$(elapsed "$b")
   if [ "$rc" != 0 ]; then

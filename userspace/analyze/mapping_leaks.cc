@@ -12,7 +12,8 @@ namespace gputrace {
 // (mapping time, then key) so findings never depend on hash-table layout.
 std::vector<std::pair<MappingKey, Mapping*>> MappingTracker::collect(const auto& predicate) {
   std::vector<std::pair<MappingKey, Mapping*>> out;
-  outstanding_.for_each([&](const MappingKey& k, Mapping& m) {
+  outstanding_.for_each([&](uint64_t addr, Mapping& m) {
+    const MappingKey k{m.device, addr};
     if (predicate(k, m)) out.emplace_back(k, &m);
   });
   for (auto& [k, m] : duplicates_)
@@ -52,7 +53,7 @@ void MappingTracker::on_unbind(const gt_unbind_event& e) {
   ++stats.unbinds;
   const std::string driver = fixed_string(e.driver, sizeof(e.driver));
   const auto& dev = devices_.at(device);
-  auto leaked = collect([&](const MappingKey& k, const Mapping&) { return k.dev == e.dev; });
+  auto leaked = collect([&](const MappingKey& k, const Mapping&) { return k.device == device; });
   for (auto& [key, m] : leaked) {
     if (m->reported) continue;  // already a dma_leak_owner_exit finding
     Owner& owner = owners_.at(m->owner);
@@ -76,8 +77,11 @@ void MappingTracker::on_unbind(const gt_unbind_event& e) {
   }
   // The device is gone from its driver: nothing will unmap these, keep them out of the totals.
   for (auto& [key, m] : leaked) release(*m);
-  std::erase_if(duplicates_, [&](const auto& entry) { return entry.first.dev == e.dev; });
-  for (auto& [key, m] : leaked) outstanding_.erase(key);
+  std::erase_if(duplicates_, [&](const auto& entry) { return entry.first.device == device; });
+  for (auto& [key, m] : leaked) {
+    outstanding_.erase(key.device, key.addr);
+    unmapped_.erase(key);  // an unmap after the unbind is of nothing known, not a double unmap
+  }
 }
 
 void MappingTracker::on_process_exit(const ProcessInfo& process, uint64_t exit_ns) {
@@ -92,6 +96,19 @@ void MappingTracker::on_process_exit(const ProcessInfo& process, uint64_t exit_n
   if (pending.owners.empty()) return;
   // Exits arrive in time order, so this is an append except for a late record.
   auto at = std::upper_bound(pending_.begin(), pending_.end(), pending.deadline_ns,
+                             [](uint64_t d, const PendingExit& p) { return d < p.deadline_ns; });
+  pending_.insert(at, std::move(pending));
+}
+
+void MappingTracker::judge_later(uint32_t owner, const ProcessInfo& process) {
+  const uint64_t deadline = process.exit_ns + config_.owner_exit_grace_ns;
+  for (PendingExit& p : pending_) {
+    if (p.process != process.key || p.exit_ns != process.exit_ns) continue;
+    if (std::find(p.owners.begin(), p.owners.end(), owner) == p.owners.end()) p.owners.push_back(owner);
+    return;
+  }
+  PendingExit pending{deadline, process.exit_ns, process.key, process.comm, {owner}};
+  auto at = std::upper_bound(pending_.begin(), pending_.end(), deadline,
                              [](uint64_t d, const PendingExit& p) { return d < p.deadline_ns; });
   pending_.insert(at, std::move(pending));
 }

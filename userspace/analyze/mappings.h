@@ -9,6 +9,7 @@
 #include "userspace/tables/device_table.h"
 #include "userspace/tables/process_table.h"
 #include "userspace/tables/stack_table.h"
+#include "userspace/analyze/mapping_table.h"
 
 extern "C" {
 #include "bpf/dma.h"
@@ -18,30 +19,21 @@ extern "C" {
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 namespace gputrace {
 
+// A mapping's identity: its device (DeviceTable index) and bus address.
 struct MappingKey {
-  uint64_t dev = 0;
+  uint32_t device = 0;
   uint64_t addr = 0;
   bool operator==(const MappingKey&) const = default;
   auto operator<=>(const MappingKey&) const = default;
 };
 struct MappingKeyHash {
-  size_t operator()(const MappingKey& k) const { return mix64(k.addr ^ mix64(k.dev)); }
-};
-
-struct Mapping {
-  uint64_t size = 0;
-  uint64_t map_ts = 0;
-  uint32_t owner = 0;   // OwnerTable id
-  int32_t stack = -1;   // StackTable index
-  uint32_t device = 0;  // DeviceTable index
-  uint8_t dir = 0;
-  uint8_t api = 0;
-  uint8_t context = 0;
-  bool reported = false;  // already reported as leaked (never reported twice)
+  size_t operator()(const MappingKey& k) const { return mix64(k.addr ^ (uint64_t{k.device} << 48)); }
 };
 
 struct ApiTotals {
@@ -89,6 +81,12 @@ class MappingTracker {
 
   void on_map(const gt_dma_event& e);
   void on_unmap(const gt_dma_event& e);
+  // Records of the kernel's pairing (bpf/dma_table.bpf.h): the kernel counted these events
+  // already (add_kernel_counts), so only the mappings are tracked here.
+  void on_outstanding(const gt_dma_mapping_event& e);  // a mapping shipped (promoted, table full, ...)
+  void on_released(const gt_dma_event& e);             // an unmap the kernel could not pair
+  void on_closed(const gt_dma_mapping_event& e);       // a pair the kernel closed: double-unmap evidence
+  void add_kernel_counts(uint32_t device, const gt_dma_counts& delta);
   void on_unbind(const gt_unbind_event& e);
   void on_process_exit(const ProcessInfo& process, uint64_t exit_ns);
 
@@ -116,7 +114,18 @@ class MappingTracker {
   };
 
   DeviceDmaStats& stats_for(uint32_t device);
-  uint32_t owner_for(const gt_dma_event& e, int32_t stack);
+  uint32_t owner_for(const ProcessInfo* process, uint32_t pid, uint8_t context, std::string_view event_comm,
+                     int32_t stack);
+  // The process that held pid at ts (a promoted mapping is shipped after it was made).
+  const ProcessInfo* process_at(uint32_t pid, uint64_t ts) const;
+  // owner_for() of a raw map event, through a small cache: the same process maps from the
+  // same site again and again, and resolving an owner costs several hash lookups.
+  uint32_t cached_owner(const gt_dma_event& e, int32_t stack);
+  void track(const MappingKey& key, const Mapping& m);
+  // Releases the mapping an unmap names; returns the size it had when found.
+  std::optional<uint64_t> close(const gt_dma_event& e, uint32_t device, DeviceDmaStats& stats);
+  // A mapping shipped after its owner exited: its owner is judged when the grace ends.
+  void judge_later(uint32_t owner, const ProcessInfo& process);
   bool take_outstanding(const MappingKey& key, const gt_dma_event& unmap, Mapping& out);
   void release(const Mapping& m);
   void remember_unmapped(const MappingKey& key, const Mapping& m, uint64_t ts);
@@ -137,13 +146,23 @@ class MappingTracker {
   FindingSink& findings_;
   OwnerTable owners_;
   std::vector<DeviceDmaStats> stats_;
-  OpenHashMap<MappingKey, Mapping, MappingKeyHash> outstanding_;
+  MappingTable outstanding_;
   std::multimap<MappingKey, Mapping> duplicates_;  // same key mapped again while outstanding
   OpenHashMap<MappingKey, Unmapped, MappingKeyHash> unmapped_;
-  std::deque<std::pair<MappingKey, uint64_t>> unmapped_order_;  // FIFO bound of unmapped_
+  std::vector<std::pair<MappingKey, uint64_t>> unmapped_order_;  // ring: FIFO bound of unmapped_
+  size_t unmapped_next_ = 0;                                     // oldest entry once the ring is full
   uint64_t unmapped_seq_ = 0;
   std::deque<PendingExit> pending_;     // by deadline
   std::deque<PendingExit> not_judged_;  // filled by finish()
+  struct OwnerCacheEntry {
+    uint64_t generation = UINT64_MAX;  // ProcessTable::generation() when filled
+    uint32_t pid = 0;
+    int32_t stack = -1;
+    uint8_t context = 0;
+    std::array<char, GT_COMM_LEN> comm{};
+    uint32_t owner = 0;
+  };
+  std::array<OwnerCacheEntry, 256> owner_cache_{};
 };
 
 }  // namespace gputrace

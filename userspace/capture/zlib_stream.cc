@@ -1,5 +1,7 @@
 #include "userspace/capture/zlib_stream.h"
 
+#include <libdeflate.h>
+
 namespace gputrace::capture {
 namespace {
 
@@ -18,8 +20,8 @@ const char* zlib_message(const z_stream& s, int rc) { return s.msg != nullptr ? 
 }  // namespace
 
 uint32_t crc32_of(std::span<const std::byte> bytes) {
-  // crc32_z takes a size_t length: no 4 GiB wrap for big spans.
-  return static_cast<uint32_t>(crc32_z(0, as_zlib(bytes.data()), bytes.size()));
+  // zlib's CRC-32 (the gzip polynomial), computed with carry-less multiplication where the CPU has it
+  return libdeflate_crc32(0, bytes.data(), bytes.size());
 }
 
 Deflater::Deflater() {
@@ -45,30 +47,24 @@ Result<void> Deflater::compress(std::span<const std::byte> raw, std::vector<std:
   return {};
 }
 
-Inflater::Inflater() { ready_ = inflateInit2(&stream_, kRawDeflateWindowBits) == Z_OK; }
-Inflater::~Inflater() {
-  if (ready_) inflateEnd(&stream_);
-}
+Inflater::Inflater() : state_(libdeflate_alloc_decompressor()) {}
+Inflater::~Inflater() { libdeflate_free_decompressor(state_); }
 
 Result<void> Inflater::decompress(std::span<const std::byte> compressed, std::span<std::byte> out) {
-  if (!ready_) return fail("zlib could not set up a decompression stream (out of memory)");
-  inflateReset(&stream_);
-  stream_.next_in = as_zlib(compressed.data());
-  stream_.avail_in = static_cast<uInt>(compressed.size());
-  stream_.next_out = as_zlib(out.data());
-  stream_.avail_out = static_cast<uInt>(out.size());
-  const int rc = inflate(&stream_, Z_FINISH);
-  if (rc == Z_STREAM_END) {
-    if (stream_.avail_in != 0) return fail("{} bytes follow the end of the compressed data", stream_.avail_in);
-    if (stream_.avail_out != 0)
-      return fail("decompresses to {} bytes, the chunk header says {}", stream_.total_out, out.size());
-    return {};
+  if (!state_) return fail("could not set up a decompressor (out of memory)");
+  size_t used = 0, produced = 0;
+  switch (libdeflate_deflate_decompress_ex(state_, compressed.data(), compressed.size(), out.data(), out.size(),
+                                           &used, &produced)) {
+    case LIBDEFLATE_SUCCESS:
+      if (used != compressed.size()) return fail("{} bytes follow the end of the compressed data", compressed.size() - used);
+      if (produced != out.size())
+        return fail("decompresses to {} bytes, the chunk header says {}", produced, out.size());
+      return {};
+    case LIBDEFLATE_INSUFFICIENT_SPACE:
+      return fail("decompresses to more than the {} bytes the chunk header says", out.size());
+    default:  // LIBDEFLATE_BAD_DATA: not DEFLATE, or cut short
+      return fail("bad compressed data: not a complete DEFLATE stream");
   }
-  // Z_BUF_ERROR with no room left: the data goes on past the promised raw length.
-  if (rc == Z_BUF_ERROR && stream_.avail_out == 0)
-    return fail("decompresses to more than the {} bytes the chunk header says", out.size());
-  if (rc == Z_BUF_ERROR) return fail("compressed data ends early");
-  return fail("bad compressed data: {}", zlib_message(stream_, rc));
 }
 
 }  // namespace gputrace::capture

@@ -1,10 +1,15 @@
-// Deflater / Inflater: one zlib stream each, reset per chunk instead of reallocated, so a
-// capture with thousands of chunks costs one zlib state, not thousands.
+// Deflater / Inflater: one compression state each, reset per chunk instead of reallocated, so
+// a capture with thousands of chunks costs one state, not thousands. Writing uses zlib;
+// reading uses libdeflate, which decompresses a whole buffer at once (the chunk header gives
+// its size) about three times faster than zlib's streaming inflate: decompression was half
+// of `gputrace report`'s time. Both speak raw DEFLATE (RFC 1951).
 #pragma once
 
 #include "userspace/util/result.h"
 
 #include <zlib.h>
+
+struct libdeflate_decompressor;
 
 #include <cstddef>
 #include <cstdint>
@@ -45,8 +50,7 @@ class Inflater {
   Result<void> decompress(std::span<const std::byte> compressed, std::span<std::byte> out);
 
  private:
-  z_stream stream_{};
-  bool ready_ = false;
+  libdeflate_decompressor* state_ = nullptr;
 };
 
 }  // namespace gputrace::capture

@@ -10,6 +10,8 @@ const char* const kTracingOptionsHelp = R"(  --all-devices          trace DMA of
   --device NAME          also trace this device (PCI address, e.g. 0000:3b:00.0); repeatable
   --ring-size BYTES      bulk ring buffer size (default 4194304, power of two)
   --prefer-flavour F     try attach flavour F first (tp_btf, raw_tp, fentry, kprobe)
+  --no-kernel-pairing    ship every DMA map and unmap to userspace instead of pairing them in
+                         the kernel (costs ~10x more per mapping: for debugging gputrace)
   --no-gc                do not trace GC pauses of CPython, HotSpot and Go processes
   --pid PID              trace GC pauses of this process only (repeatable); record and top
                          also attach GPU tracing to it (docs/cupti.md; --no-attach: not)
@@ -18,7 +20,7 @@ const char* const kTracingOptionsHelp = R"(  --all-devices          trace DMA of
 )";
 
 void declare_tracing_options(Options& o) {
-  o.flag("all-devices").value("device").value("ring-size").value("prefer-flavour");
+  o.flag("all-devices").value("device").value("ring-size").value("prefer-flavour").flag("no-kernel-pairing");
   o.flag("no-gc").value("pid").value("exe").value("runtime");
 }
 
@@ -26,6 +28,7 @@ Result<TraceConfig> tracing_config(const Options& o) {
   TraceConfig c;
   c.all_devices = o.has("all-devices");
   c.devices = o.all("device");
+  c.kernel_pairing = !o.has("no-kernel-pairing");
   if (auto size = o.get("ring-size")) {
     unsigned long v = std::strtoul(size->c_str(), nullptr, 10);
     if (v < 4096 || (v & (v - 1)) != 0) return fail("--ring-size {} must be a power of two of at least 4096", *size);

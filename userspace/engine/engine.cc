@@ -13,6 +13,7 @@ Engine::Engine(EngineConfig config)
       stacks_(config.max_stacks),
       mappings_(MappingTrackerConfig{config.owner_exit_grace_ns, config.unmap_history}, devices_, processes_, stacks_,
                 findings_),
+      kernel_counts_(devices_, mappings_),
       health_(config.max_kept_health_events, devices_, findings_),
       growth_(config.growth, devices_, mappings_, findings_),
       correlator_(config.correlation, devices_, health_, processes_, findings_),
@@ -154,6 +155,16 @@ struct Engine::Dispatch {
     e.mappings_.on_unmap(r.event);
     e.correlator_.history().on_dma(e.devices_.intern_key(r.event.dev), true, r.event.hdr.ts_ns);
   }
+  // Paired in the kernel: only mappings that outlived the promotion threshold (or that the
+  // kernel could not pair) arrive, and the exact counts come as totals.
+  void operator()(Typed<GT_EV_DMA_OUTSTANDING> r) {
+    e.mappings_.on_outstanding(r.event);
+    e.iommu_.attribute(r.event.dma_addr, r.event.size, e.devices_.intern_key(r.event.dev));
+    e.next_timer_ns_ = std::min(e.next_timer_ns_, e.mappings_.next_due_ns());  // its owner may have exited
+  }
+  void operator()(Typed<GT_EV_DMA_RELEASED> r) { e.mappings_.on_released(r.event); }
+  void operator()(Typed<GT_EV_DMA_CLOSED> r) { e.mappings_.on_closed(r.event); }
+  void operator()(Typed<GT_EV_DMA_COUNTS> r) { e.kernel_counts_.on_counts(r.event); }
   void operator()(Typed<GT_EV_DEVICE> r) { e.devices_.on_device(r.event); }
   void operator()(Typed<GT_EV_DEVICE_FACTS> r) { e.devices_.on_facts(r.event); }
   void operator()(Typed<GT_EV_DRIVER_UNBIND> r) { e.mappings_.on_unbind(r.event); }

@@ -32,6 +32,7 @@
 #include "userspace/tables/process_table.h"
 #include "userspace/engine/reorder_buffer.h"
 #include "userspace/tables/stack_table.h"
+#include "userspace/analyze/kernel_dma_counts.h"
 
 #include <array>
 #include <cstdint>
@@ -107,6 +108,7 @@ class Engine {
   StackTable stacks_;
   FindingSink findings_;
   MappingTracker mappings_;
+  KernelDmaCounts kernel_counts_;
   IommuTracker iommu_;
   DeviceHealth health_;
   GrowthDetector growth_;

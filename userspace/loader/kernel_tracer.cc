@@ -12,6 +12,7 @@ extern "C" {
 #include <bpf/libbpf.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -42,6 +43,7 @@ void configure(Skeleton& skel, const std::vector<Candidate*>& chosen, const Trac
       skel.set_rodata<uint32_t>("map_size_arg", opt->target == "iommu_dma_map_phys" ? 2 : 3);
   }
   skel.set_rodata<bool>("gt_all_devices", config.all_devices);
+  skel.set_rodata<bool>("gt_dma_pairing", config.kernel_pairing);
 }
 
 // Opens, configures and loads the object with exactly these hooks.
@@ -101,7 +103,12 @@ Result<void> KernelTracer::load_object(const Features& features, const TraceConf
     for (auto& c : candidates)
       if (c.current()) chosen.push_back(&c);
     if (chosen.empty()) return {};
+    const auto t0 = std::chrono::steady_clock::now();
     auto skel = try_load(*ops, chosen, config, maps_);
+    // the verifier's time: seconds on an emulated CPU, so worth seeing with -v
+    log_v1("BPF object {}: {} after {} ms (attempt {})", ops->name, skel ? "loaded" : "refused",
+           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
+           attempt + 1);
     if (skel) {
       for (Candidate* c : chosen) {
         c->status->flavour = c->current()->programs->flavour;  // provisional until attached
@@ -119,6 +126,7 @@ Result<void> KernelTracer::load_object(const Features& features, const TraceConf
       if (alone) continue;
       c->status->notes.push_back(fmt::format("{}: {}", to_string(c->current()->programs->flavour),
                                              alone.error().describe()));
+      log_v1("hook {}: {}", c->status->spec->id, c->status->notes.back());
       ++c->next;
       isolated = true;
     }

@@ -5,6 +5,7 @@
 // one that the kernel offers; every decision and failure is kept for `gputrace doctor`.
 #pragma once
 
+#include "userspace/loader/pairing_config.h"
 #include "userspace/loader/features.h"
 #include "userspace/loader/hooks.h"
 #include "userspace/loader/shared_maps.h"
@@ -24,6 +25,8 @@ struct TraceConfig {
   std::vector<std::string> devices;  // extra device names (PCI addresses) to trace
   RingSizes rings;
   std::optional<Flavour> prefer;     // try this flavour first where a hook offers it (testing)
+  bool kernel_pairing = true;        // pair DMA mappings in the kernel (off: every event crosses the ring)
+  PairingConfig pairing;
 };
 
 struct HookStatus {

@@ -51,6 +51,13 @@ Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, 
   if (!tracer) return tl::unexpected(tracer.error());
   s->tracer_ = std::move(*tracer);
   s->stacks_.emplace(s->tracer_->maps().fd("gt_stacks"));
+  if (config.kernel_pairing) {
+    // Without it every DMA event crosses the ring, as with --no-kernel-pairing: slower, still exact.
+    if (auto p = DmaPairing::start(s->tracer_->maps(), config.pairing))
+      s->pairing_.emplace(std::move(*p));
+    else
+      log_warning("DMA mappings will not be paired in the kernel: {}", p.error().describe());
+  }
   LiveSource* self = s.get();
   auto consumer = RingConsumer::create(s->tracer_->maps().bulk_ring_fd(), s->tracer_->maps().critical_ring_fd(),
                                        [self](const Record& r) { self->forward(r); });
@@ -146,9 +153,12 @@ void LiveSource::forward(const Record& r) {
     return;
   }
   if (gpu_tree_) gpu_tree_->on_record(r);
-  if (r.kind() == GT_EV_DMA_MAP && stacks_) {
-    auto e = r.as<gt_dma_event>();
-    if (auto stack = stacks_->record_for(e.stack_id, r.ts() > 0 ? r.ts() - 1 : 0)) emit(stack->view());
+  if (stacks_) {
+    int32_t stack_id = -1;
+    if (r.kind() == GT_EV_DMA_MAP) stack_id = r.as<gt_dma_event>().stack_id;
+    if (r.kind() == GT_EV_DMA_OUTSTANDING || r.kind() == GT_EV_DMA_CLOSED)
+      stack_id = r.as<gt_dma_mapping_event>().stack_id;
+    if (auto stack = stacks_->record_for(stack_id, r.ts() > 0 ? r.ts() - 1 : 0)) emit(stack->view());
   }
   emit(r);
   if (gc_) gc_->on_record(r);  // exec and exit records drive GC attach and detach
@@ -159,9 +169,14 @@ Result<void> LiveSource::pump(std::chrono::milliseconds timeout) {
   read_cupti_socket();
   if (gc_) gc_->tick(monotonic_ns());
   auto now = std::chrono::steady_clock::now();
+  if (pairing_ && now - last_sweep_ >= pairing_->config().sweep_period) {
+    last_sweep_ = now;
+    sweep_pairing_table();
+  }
   if (now - last_periodic_ >= std::chrono::seconds(1)) {
     last_periodic_ = now;
     emit_faults();
+    emit_dma_counts();
     emit_losses();
   }
   if (now - last_link_check_ >= std::chrono::seconds(10)) {
@@ -174,13 +189,37 @@ Result<void> LiveSource::pump(std::chrono::milliseconds timeout) {
 
 Result<void> LiveSource::stop() {
   if (auto r = consumer_->drain(); !r) return tl::unexpected(r.error());
+  // Every mapping still young in the kernel's table goes to userspace: outstanding at the end.
+  if (pairing_) {
+    auto flushed = pairing_->flush([this] { (void)consumer_->drain(); });
+    if (!flushed)
+      log_warning("{}", flushed.error().describe());
+    else if (flushed->deferred)
+      log_warning("{} DMA mappings still in the kernel's table at the end were not shipped (ring full)",
+                  flushed->live + flushed->deferred);
+  }
   // Everything the socket holds: a client may have sent its last batches just now. Bounded,
   // since a live client could keep sending.
   for (int pass = 0; pass < 64 && read_cupti_socket() > 0; ++pass) {
   }
   emit_faults();
+  emit_dma_counts();
   emit_losses();
   return {};
+}
+
+void LiveSource::sweep_pairing_table() {
+  if (auto r = pairing_->sweep(); !r) log_warning("{}", r.error().describe());
+}
+
+void LiveSource::emit_dma_counts() {
+  if (!pairing_) return;
+  auto counts = pairing_->counts(monotonic_ns());
+  if (!counts) {
+    log_warning("{}", counts.error().describe());
+    return;
+  }
+  for (const auto& c : *counts) forward(c.view());
 }
 
 void LiveSource::emit_faults() {

@@ -16,6 +16,7 @@
 #include "userspace/host/kmsg_faults.h"
 #include "userspace/host/link_watch.h"
 #include "userspace/host/stacks.h"
+#include "userspace/session/dma_pairing.h"
 #include "userspace/loader/kernel_tracer.h"
 #include "userspace/ring/consumer.h"
 #include "userspace/session/process_tree.h"
@@ -53,6 +54,8 @@ class LiveSource {
   Result<void> add_gpu_probe(const std::string& path, int pid);
 
   const KernelTracer& tracer() const { return *tracer_; }
+  // Pairing DMA mappings in the kernel; nullptr when off (--no-kernel-pairing) or unavailable.
+  const DmaPairing* pairing() const { return pairing_ ? &*pairing_ : nullptr; }
   uint64_t records_forwarded() const { return forwarded_; }
   const GpuIngestStats& gpu_stats() const { return gpu_ingest_.stats(); }
   uint64_t gpu_batches_unwanted() const { return gpu_batches_unwanted_; }
@@ -70,6 +73,8 @@ class LiveSource {
   void serve_socket();
   bool gpu_sender_wanted(uint32_t pid) const { return !gpu_tree_ || gpu_tree_->contains(pid); }
   void emit_losses();
+  void emit_dma_counts();
+  void sweep_pairing_table();
   void emit_faults();
   void emit_link_changes();
 
@@ -86,6 +91,8 @@ class LiveSource {
   std::optional<ProcessTree> gpu_tree_;  // set: only these processes' GPU activity is wanted
   uint64_t gpu_batches_unwanted_ = 0;
   std::optional<StackRecorder> stacks_;
+  std::optional<DmaPairing> pairing_;
+  std::chrono::steady_clock::time_point last_sweep_{};
   std::optional<KmsgFaultReader> kmsg_;
   LinkWatch links_;
   uint64_t forwarded_ = 0;

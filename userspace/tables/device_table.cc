@@ -46,12 +46,14 @@ uint32_t DeviceTable::add(DeviceInfo info) {
 }
 
 uint32_t DeviceTable::intern_key(uint64_t key) {
-  if (key == last_key_ && last_index_ != UINT32_MAX) return last_index_;
+  // kernel pointers share their high bits and differ in the low ones: mix them all in
+  const uint64_t h = (key ^ (key >> 17) ^ (key >> 31)) * 0x9E3779B97F4A7C15ULL;
+  CachedKey& cached = key_cache_[h >> 60];
+  if (key == cached.key && cached.index != UINT32_MAX) return cached.index;
   auto it = by_key_.find(key);
   const uint32_t index =
       it != by_key_.end() ? it->second : add(DeviceInfo{.key = key, .name = fmt::format("unknown-device-{:#x}", key)});
-  last_key_ = key;
-  last_index_ = index;
+  cached = CachedKey{key, index};
   return index;
 }
 

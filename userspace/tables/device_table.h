@@ -8,6 +8,7 @@ extern "C" {
 #include "bpf/host.h"
 }
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -68,8 +69,13 @@ class DeviceTable {
   std::vector<DeviceInfo> devices_;
   std::unordered_map<uint64_t, uint32_t> by_key_;
   std::unordered_map<std::string, uint32_t> by_name_;
-  uint64_t last_key_ = 0;  // one-entry cache: events of one device come in runs
-  uint32_t last_index_ = UINT32_MAX;
+  // A small direct-mapped cache of key lookups: a host's DMA comes from a handful of devices,
+  // interleaved, and an unordered_map lookup per event was a visible share of a replay.
+  struct CachedKey {
+    uint64_t key = 0;
+    uint32_t index = UINT32_MAX;
+  };
+  std::array<CachedKey, 16> key_cache_{};
 };
 
 const char* iommu_mode_name(uint8_t mode);

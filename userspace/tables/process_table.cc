@@ -25,6 +25,7 @@ void ProcessTable::fill_from(ProcessInfo& p, const gt_proc_event& e) {
 }
 
 void ProcessTable::on_info(const gt_proc_event& e) {
+  ++generation_;
   ProcessInfo& p = upsert({e.hdr.pid, e.start_ns});
   fill_from(p, e);
   p.seen_at_start = true;
@@ -32,6 +33,7 @@ void ProcessTable::on_info(const gt_proc_event& e) {
 }
 
 void ProcessTable::on_exec(const gt_proc_event& e) {
+  ++generation_;
   // exec keeps the task (and its start time); a start time we have not seen means the fork
   // was missed: the new key replaces whatever held the pid before.
   ProcessInfo& p = upsert({e.hdr.pid, e.start_ns});
@@ -40,6 +42,7 @@ void ProcessTable::on_exec(const gt_proc_event& e) {
 }
 
 void ProcessTable::on_fork(const gt_fork_event& e) {
+  ++generation_;
   ProcessInfo& child = upsert({e.child_pid, e.child_start_ns});
   child.ppid = e.hdr.pid;
   child.comm = fixed_string(e.comm, sizeof(e.comm));
@@ -52,6 +55,7 @@ void ProcessTable::on_fork(const gt_fork_event& e) {
 }
 
 ProcessInfo ProcessTable::on_exit(const gt_exit_event& e) {
+  ++generation_;
   const ProcessKey key{e.hdr.pid, e.start_ns};
   ProcessInfo& p = upsert(key);
   // The name at exit is the process's last one, unless an exec already named it: then the

@@ -54,6 +54,8 @@ class ProcessTable {
   void pin(const ProcessKey& key);
 
   const std::map<ProcessKey, ProcessInfo>& all() const { return processes_; }
+  // Grows whenever a process is described, forks, execs or exits: caches of lookups compare it.
+  uint64_t generation() const { return generation_; }
   uint64_t evicted() const { return evicted_; }
 
  private:
@@ -66,6 +68,7 @@ class ProcessTable {
   std::unordered_map<uint32_t, uint64_t> live_start_;  // pid -> start_ns of its live process
   std::deque<ProcessKey> exited_order_;
   uint64_t evicted_ = 0;
+  uint64_t generation_ = 0;
 };
 
 // A fixed-size, maybe unterminated char array as a string.

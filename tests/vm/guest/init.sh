@@ -11,6 +11,7 @@
 #   gputrace_vm.recorder=0   run the workload without gputrace (guest-side debugging)
 #   gputrace_vm.user_k=N     buffers each edu_user run maps (default 2)
 #   gputrace_vm.flavour=F    gputrace record --prefer-flavour F (e.g. kprobe where fentry works)
+#   gputrace_vm.verbose=1    gputrace -v record: the loader says what it loaded and how long it took
 #   gputrace_vm.grace=S      sleep after the leaky edu_user exits (default 3: > the 2 s
 #                            owner-exit grace period of gputrace's analyzer)
 #
@@ -39,6 +40,7 @@ RECORDER=$(arg recorder 1)
 FLAVOUR=$(arg flavour "")
 USER_K=$(arg user_k 2)
 GRACE=$(arg grace 3)
+VERBOSE=$(arg verbose "")
 [ -x /bin/gputrace ] || RECORDER=0
 
 say "begin uptime=$(up)"
@@ -133,7 +135,7 @@ tracefs_report() {
 dd if=/dev/urandom of=/tmp/pat bs=1M count=4 2>/dev/null
 GT_PID=
 if [ "$RECORDER" = 1 ]; then
-  /bin/gputrace record -o /tmp/out/capture.gtrace --all-devices ${FLAVOUR:+--prefer-flavour $FLAVOUR} \
+  /bin/gputrace ${VERBOSE:+-v} record -o /tmp/out/capture.gtrace --all-devices ${FLAVOUR:+--prefer-flavour $FLAVOUR} \
     > /tmp/out/gputrace.stdout 2> /tmp/out/gputrace.stderr &
   GT_PID=$!
   # The CLI prints "recording to" once every hook is attached. BPF verification under
