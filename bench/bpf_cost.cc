@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
   }
   done = true;
   drain.join();
-  std::array<uint64_t, 8> losses{};
+  std::array<uint64_t, gputrace::kBpfLossSlots> losses{};
   if (bpf.maps)
     if (auto l = bpf.maps->read_losses()) losses = *l;
   // stderr: bpftrace -c does not pass the child's stdout through

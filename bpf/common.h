@@ -58,14 +58,36 @@ GT_STATIC_ASSERT(sizeof(struct gt_event_header) == 24, "gt_event_header layout")
 	X(DMA_PROMOTE_DEFERRED, 6, dma_promotion_deferred,                                     \
 	  "promotions of long-lived mappings put off to the next sweep because the bulk ring was full") \
 	X(DMA_DEVICE_SLOTS, 7, dma_device_slots_full,                                          \
-	  "events of traced devices beyond the 256 counter slots, all shipped to userspace")
+	  "events of traced devices beyond the 256 counter slots, all shipped to userspace")     \
+	/* work given up while the host was under pressure (load shedding) */                  \
+	X(SHED_STACK, 8, stacks_shed,                                                          \
+	  "kernel stacks of new mapping sites not taken while shedding load (their leaks have no stack)") \
+	X(SHED_GC_BEGIN, 9, gc_markers_shed,                                                   \
+	  "GC pause-begin markers not sent while shedding load (finished pauses are all recorded)")
 
 #define GT_LOSS_ENUMERATOR(NAME, INDEX, ...) GT_LOSS_##NAME = INDEX,
 
 enum gt_loss {
 	GT_BPF_LOSSES(GT_LOSS_ENUMERATOR)
-	GT_LOSS_BPF_MAX = 8, /* size of the map: room to grow without a new capture format */
+	GT_LOSS_BPF_MAX = 16, /* size of the map: room to grow (losses travel by name) */
 };
+
+/*
+ * Load shedding (userspace/session/load_shedder.h): the switches the daemon sets in the
+ * shared map gt_shed while the host is under pressure, and why it set them.
+ */
+enum gt_shed_flags {
+	GT_SHED_STACKS = 1,     /* no kernel stack for a mapping site not seen before */
+	GT_SHED_GPU_API = 2,    /* CUDA API records dropped on arrival (userspace) */
+	GT_SHED_GC_MARKERS = 4, /* no GC pause-begin markers */
+};
+enum gt_shed_reason {
+	GT_SHED_REASON_CPU = 1,
+	GT_SHED_REASON_MEMORY_PSI = 2,
+	GT_SHED_REASON_MEMORY_AVAILABLE = 4,
+	GT_SHED_REASON_GC_PAUSE = 8,
+};
+#define GT_SHED_LEVEL_MAX 3
 
 /* Where a handler's event came from: which attach flavour ran it. */
 enum gt_source {

@@ -53,9 +53,13 @@ static __noinline void dma_emit(void *ctx, __u16 kind, const struct gt_dma_call 
 	e->stack_id = -1;
 	if (kind == GT_EV_DMA_MAP) {
 		/* only map sites are reported (a leak's evidence); unmap stacks are not needed */
-		e->stack_id = bpf_get_stackid(ctx, &gt_stacks, 0);
-		if (e->stack_id < 0)
-			gt_count_loss(GT_LOSS_STACK);
+		if (gt_shedding(GT_SHED_STACKS)) {
+			gt_count_loss(GT_LOSS_SHED_STACK);
+		} else {
+			e->stack_id = bpf_get_stackid(ctx, &gt_stacks, 0);
+			if (e->stack_id < 0)
+				gt_count_loss(GT_LOSS_STACK);
+		}
 	}
 	e->api = c->api;
 	e->dir = c->dir;

@@ -179,6 +179,11 @@ static __always_inline __s32 gt_site_stack(void *ctx, __u64 site)
 	word = *e;
 	if (word && (word >> 24) == (site >> 24))
 		return (__s32)(word & 0xffffff) - 2;
+	/* shedding load: no stack, and nothing cached, so the site gets one once it is over */
+	if (gt_shedding(GT_SHED_STACKS)) {
+		gt_count_loss(GT_LOSS_SHED_STACK);
+		return -1;
+	}
 	id = bpf_get_stackid(ctx, &gt_stacks, 0);
 	if (id < 0) {
 		gt_count_loss(GT_LOSS_STACK);

@@ -94,12 +94,18 @@ static __always_inline struct gt_gc_pause_event *pause_record(__u64 now, __u64 b
 
 /*
  * Tells userspace a pause is under way (gc.h, GT_EV_GC_BEGIN). When the ring is full the marker
- * is lost and counted; GPU work of the process is then judged without waiting for the pause.
+ * is lost and counted (as it is while the daemon sheds load); GPU work of the process is
+ * then judged without waiting for the pause.
  */
 static __always_inline void begin_marker(__u64 now, __u8 runtime)
 {
-	struct gt_gc_begin_event *e = gt_reserve(&gt_ring_bulk, sizeof(*e));
+	struct gt_gc_begin_event *e;
 
+	if (gt_shedding(GT_SHED_GC_MARKERS)) {
+		gt_count_loss(GT_LOSS_SHED_GC_BEGIN);
+		return;
+	}
+	e = gt_reserve(&gt_ring_bulk, sizeof(*e));
 	if (!e)
 		return;
 	gt_fill_header(&e->hdr, GT_EV_GC_BEGIN, sizeof(*e));

@@ -64,4 +64,21 @@ struct gt_loss_event {
 };
 GT_STATIC_ASSERT(sizeof(struct gt_loss_event) == 64, "gt_loss_event layout");
 
+/*
+ * GT_EV_SHED: the load shedder changed level (userspace/session/load_shedder.h). Readings in
+ * hundredths of a percent, GT_SHED_UNKNOWN where the host does not offer them.
+ */
+#define GT_SHED_UNKNOWN 0xffffffffu
+struct gt_shed_event {
+	struct gt_event_header hdr;
+	__u32 level;      /* 0: nothing shed .. GT_SHED_LEVEL_MAX */
+	__u32 reasons;    /* enum gt_shed_reason: what pressed in the latest reading */
+	__u32 flags;      /* enum gt_shed_flags now in force */
+	__u32 cpu_busy;   /* CPU busy share */
+	__u32 memory_psi; /* PSI memory some avg10 */
+	__u32 memory_available;
+	__u64 longest_gc_pause_ns;
+};
+GT_STATIC_ASSERT(sizeof(struct gt_shed_event) == 56, "gt_shed_event layout");
+
 #endif /* GPUTRACE_BPF_HOST_H */

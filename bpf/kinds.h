@@ -79,7 +79,9 @@
 	/* sysfs facts of a device: IOMMU group and mode, PCIe link */                        \
 	X(DEVICE_FACTS, 102, "device_facts", gt_device_facts_event, host, KERNEL)              \
 	/* cumulative value of one loss counter */                                            \
-	X(LOSS, 103, "loss", gt_loss_event, host, KERNEL)
+	X(LOSS, 103, "loss", gt_loss_event, host, KERNEL)                                      \
+	/* the load shedder changed level */                                                  \
+	X(SHED, 104, "shed", gt_shed_event, host, KERNEL)
 
 #define GT_KIND_ENUMERATOR(NAME, NUMBER, ...) GT_EV_##NAME = NUMBER,
 

@@ -9,6 +9,7 @@
  *  gt_ring_critical  rare events that must not starve behind bulk traffic (exit, fault,
  *                    unbind, device identity). Submitted with a wakeup.
  *  gt_losses         per-CPU loss counters indexed by enum gt_loss.
+ *  gt_shed           the load-shedding switches the daemon sets (enum gt_shed_flags).
  */
 #ifndef GPUTRACE_BPF_RING_BPF_H
 #define GPUTRACE_BPF_RING_BPF_H
@@ -31,6 +32,22 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } gt_losses SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} gt_shed SEC(".maps");
+
+/* Whether the daemon has asked to shed `what` (enum gt_shed_flags). */
+static __always_inline bool gt_shedding(__u32 what)
+{
+	__u32 zero = 0;
+	__u32 *flags = bpf_map_lookup_elem(&gt_shed, &zero);
+
+	return flags && (*flags & what);
+}
 
 static __always_inline void gt_count_loss(__u32 which)
 {

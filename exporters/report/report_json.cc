@@ -143,6 +143,19 @@ json library_json(const std::optional<GpuLibraryRow>& l) {
           {"guards", guards_json(l->guards)}};
 }
 
+json shedding_json(const SheddingRow& r) {
+  const auto reading = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  return {{"level", r.level},
+          {"reasons", r.reasons},
+          {"shed", r.shed},
+          {"since_ns", r.since_ns},
+          {"changes", r.changes},
+          {"shed_s", r.shed_ns / 1e9},
+          {"cpu_busy_pct", reading(r.cpu_busy_pct)},
+          {"memory_psi", reading(r.memory_psi)},
+          {"memory_available_pct", reading(r.memory_available_pct)}};
+}
+
 json gpu_json(const GpuSection& g) {
   json processes = json::array();
   for (const GpuProcessRow& p : g.processes)
@@ -270,6 +283,7 @@ std::string render_report_json(const HostSnapshot& s) {
   model["losses"] = losses_json(s);
   model["records"] = records_json(s.records);
   if (s.gc_pauses) model["gc_pauses"] = gc_json(*s.gc_pauses);
+  if (s.shedding) model["shedding"] = shedding_json(*s.shedding);
   // Names and messages are bytes from the kernel, not UTF-8 (a name cut at 15 bytes can end
   // in half a character): strict dumping would throw on them, so invalid bytes become U+FFFD.
   return model.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

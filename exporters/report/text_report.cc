@@ -6,6 +6,7 @@
 #include "exporters/report/safe_text.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace gputrace {
 namespace {
@@ -129,6 +130,17 @@ void render_gc_pauses(std::string& out, const HostSnapshot& s) {
                        p.p99_ns / 1e3, p.wall_share * 100, p.non_gc_count);
 }
 
+// What gputrace gave up while the host was under pressure: a reader must know the timeline
+// is thinner there, and why.
+void render_shedding(std::string& out, const HostSnapshot& s) {
+  if (!s.shedding) return;
+  const SheddingRow& r = *s.shedding;
+  out += fmt::format("\nLOAD SHEDDING: level {} since {} ns ({}){}; {} changes, {:.1f} s shed in all\n", r.level,
+                     r.since_ns, r.level ? "pressure: " + r.reasons : "pressure passed",
+                     r.shed.empty() ? "" : fmt::format(", shedding {}", fmt::join(r.shed, ", ")), r.changes,
+                     r.shed_ns / 1e9);
+}
+
 }  // namespace
 
 std::string render_text_report(const HostSnapshot& s) {
@@ -149,6 +161,7 @@ std::string render_text_report(const HostSnapshot& s) {
   render_owners(out, s);
   render_gc_pauses(out, s);
   render_gpu_section(out, s.gpu);
+  render_shedding(out, s);
   render_losses(out, s.losses);
   out += fmt::format("\nrecords: {} processed, {} late\n", s.records.processed, s.records.late);
   return out;

@@ -121,6 +121,14 @@ void host_families(Builder& b, const HostSnapshot& s, const MetricModel& m) {
                           "not delivered (docs/metrics.md lists each counter and its unit).");
   for (const auto& [name, n] : losses_by_name(s.losses)) losses.points.push_back(count_point(n, {{"counter", name}}));
 
+  b.family("gputrace.shedding.level", MetricKind::Gauge, MetricScope::Host, "1", "",
+           "Load shedding now: 0 nothing shed, 1 new mapping-site stacks, 2 also CUDA API records, 3 also "
+           "GC pause-begin markers (docs/architecture.md).")
+      .points.push_back(count_point(s.shedding ? s.shedding->level : 0));
+  b.family("gputrace.shedding.duration", MetricKind::Counter, MetricScope::Host, "s", "seconds",
+           "Time gputrace spent shedding work because the host was under pressure.")
+      .points.push_back(real_point(s.shedding ? seconds(s.shedding->shed_ns) : 0.0));
+
   std::map<std::pair<std::string, std::string>, uint64_t> findings;
   for (const Finding& f : s.findings) ++findings[{std::string(f.kind_name()), to_string(f.severity)}];
   // kinds the snapshot counts without the findings themselves (kept findings may be capped)

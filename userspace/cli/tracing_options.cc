@@ -17,12 +17,63 @@ const char* const kTracingOptionsHelp = R"(  --all-devices          trace DMA of
                          also attach GPU tracing to it (docs/cupti.md; --no-attach: not)
   --exe PATH|NAME        ... of processes running this executable (repeatable)
   --runtime R            ... of this runtime only: python, java or go (repeatable)
+  --shed-cpu PCT         shed optional work while host CPU stays above PCT % busy (default 85)
+  --shed-memory-psi PCT  ... while PSI memory "some avg10" is above PCT (default 10)
+  --shed-memory-available PCT
+                         ... while MemAvailable is below PCT % of memory (default 8)
+  --shed-gc-pause DUR    ... while traced GC pauses last longer than DUR (default 200ms)
+  --shed-after DUR       pressure that lasts DUR sheds one more step (default 10s)
+  --shed-recover DUR     DUR without pressure takes one step back (default 30s)
+  --no-shedding          never shed (docs/architecture.md, "Load shedding")
+  --pressure-proc DIR    read host pressure from DIR instead of /proc (a container that
+                         mounts the host's /proc elsewhere)
 )";
 
 void declare_tracing_options(Options& o) {
   o.flag("all-devices").value("device").value("ring-size").value("prefer-flavour").flag("no-kernel-pairing");
   o.flag("no-gc").value("pid").value("exe").value("runtime");
+  o.value("shed-cpu").value("shed-memory-psi").value("shed-memory-available").value("shed-gc-pause");
+  o.value("shed-after").value("shed-recover").flag("no-shedding").value("pressure-proc");
 }
+
+namespace {
+
+Result<double> percent_option(const Options& o, const char* name, double fallback) {
+  const auto text = o.get(name);
+  if (!text) return fallback;
+  char* end = nullptr;
+  const double v = std::strtod(text->c_str(), &end);
+  if (end == text->c_str() || *end || !(v >= 0 && v <= 100)) return fail("--{} '{}': give a percentage, 0 to 100", name, *text);
+  return v;
+}
+
+Result<uint64_t> duration_option(const Options& o, const char* name, uint64_t fallback) {
+  const auto text = o.get(name);
+  if (!text) return fallback;
+  auto d = parse_duration(*text);
+  if (!d) return fail("--{}: {}", name, d.error().describe());
+  return static_cast<uint64_t>(d->count());
+}
+
+Result<ShedThresholds> shed_thresholds(const Options& o) {
+  ShedThresholds t;
+  t.enabled = !o.has("no-shedding");
+  auto cpu = percent_option(o, "shed-cpu", t.cpu_pct);
+  auto psi = percent_option(o, "shed-memory-psi", t.memory_psi);
+  auto available = percent_option(o, "shed-memory-available", t.memory_available_pct);
+  auto gc = duration_option(o, "shed-gc-pause", t.gc_pause_ns);
+  auto after = duration_option(o, "shed-after", t.sustain_ns);
+  auto recover = duration_option(o, "shed-recover", t.recover_ns);
+  for (const Result<double>* r : {&cpu, &psi, &available})
+    if (!*r) return tl::unexpected(r->error());
+  for (const Result<uint64_t>* r : {&gc, &after, &recover})
+    if (!*r) return tl::unexpected(r->error());
+  t.cpu_pct = *cpu, t.memory_psi = *psi, t.memory_available_pct = *available;
+  t.gc_pause_ns = *gc, t.sustain_ns = *after, t.recover_ns = *recover;
+  return t;
+}
+
+}  // namespace
 
 Result<TraceConfig> tracing_config(const Options& o) {
   TraceConfig c;
@@ -39,6 +90,10 @@ Result<TraceConfig> tracing_config(const Options& o) {
       if (to_string(fl) == *f) c.prefer = fl;
     if (!c.prefer) return fail("--prefer-flavour '{}': use tp_btf, raw_tp, fentry or kprobe", *f);
   }
+  auto shedding = shed_thresholds(o);
+  if (!shedding) return tl::unexpected(shedding.error());
+  c.shedding = *shedding;
+  if (auto proc = o.get("pressure-proc")) c.pressure_proc = *proc;
   return c;
 }
 

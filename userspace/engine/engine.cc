@@ -166,6 +166,7 @@ struct Engine::Dispatch {
   void operator()(Typed<GT_EV_DMA_CLOSED> r) { e.mappings_.on_closed(r.event); }
   void operator()(Typed<GT_EV_DMA_COUNTS> r) { e.kernel_counts_.on_counts(r.event); }
   void operator()(Typed<GT_EV_DEVICE> r) { e.devices_.on_device(r.event); }
+  void operator()(Typed<GT_EV_SHED> r) { e.shedding_.on_shed(r.event); }
   void operator()(Typed<GT_EV_DEVICE_FACTS> r) { e.devices_.on_facts(r.event); }
   void operator()(Typed<GT_EV_DRIVER_UNBIND> r) { e.mappings_.on_unbind(r.event); }
   void operator()(Typed<GT_EV_IOMMU_MAP> r) { e.iommu_.on_map(r.event); }

@@ -31,6 +31,7 @@
 #include "userspace/tables/device_table.h"
 #include "userspace/tables/process_table.h"
 #include "userspace/engine/reorder_buffer.h"
+#include "userspace/tables/shed_history.h"
 #include "userspace/tables/stack_table.h"
 #include "userspace/analyze/kernel_dma_counts.h"
 
@@ -76,6 +77,7 @@ class Engine {
   const ProcessTable& processes() const { return processes_; }
   const DeviceTable& devices() const { return devices_; }
   const StackTable& stacks() const { return stacks_; }
+  const ShedHistory& shedding() const { return shedding_; }
   const MappingTracker& mappings() const { return mappings_; }
   const IommuTracker& iommu() const { return iommu_; }
   const DeviceHealth& health() const { return health_; }
@@ -106,6 +108,7 @@ class Engine {
   ProcessTable processes_;
   DeviceTable devices_;
   StackTable stacks_;
+  ShedHistory shedding_;
   FindingSink findings_;
   MappingTracker mappings_;
   KernelDmaCounts kernel_counts_;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "userspace/loader/pairing_config.h"
+#include "userspace/loader/shed_config.h"
 #include "userspace/loader/features.h"
 #include "userspace/loader/hooks.h"
 #include "userspace/loader/shared_maps.h"
@@ -27,6 +28,8 @@ struct TraceConfig {
   std::optional<Flavour> prefer;     // try this flavour first where a hook offers it (testing)
   bool kernel_pairing = true;        // pair DMA mappings in the kernel (off: every event crosses the ring)
   PairingConfig pairing;
+  ShedThresholds shedding;
+  std::string pressure_proc = "/proc";  // where host pressure is read (a host /proc mounted elsewhere)
 };
 
 struct HookStatus {

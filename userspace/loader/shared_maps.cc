@@ -63,9 +63,9 @@ int SharedMaps::fd(const std::string& name) const {
   return it == maps_.end() ? -1 : it->second.get();
 }
 
-Result<std::array<uint64_t, 8>> SharedMaps::read_losses() const {
-  static_assert(GT_LOSS_BPF_MAX == 8);
-  std::array<uint64_t, 8> total{};
+Result<std::array<uint64_t, kBpfLossSlots>> SharedMaps::read_losses() const {
+  static_assert(GT_LOSS_BPF_MAX == kBpfLossSlots);
+  std::array<uint64_t, kBpfLossSlots> total{};
   const int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) return fail_errno(ncpu, "cannot count possible CPUs");
   std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
@@ -75,6 +75,14 @@ Result<std::array<uint64_t, 8>> SharedMaps::read_losses() const {
     for (uint64_t v : per_cpu) total[i] += v;
   }
   return total;
+}
+
+Result<void> SharedMaps::set_shed_flags(uint32_t flags) const {
+  const int map = fd("gt_shed");
+  if (map < 0) return fail("no BPF object declared the gt_shed map");
+  const uint32_t zero = 0;
+  if (bpf_map_update_elem(map, &zero, &flags, BPF_ANY) != 0) return fail_errno(errno, "cannot set gt_shed");
+  return {};
 }
 
 }  // namespace gputrace

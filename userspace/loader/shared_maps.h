@@ -19,6 +19,8 @@ struct bpf_object;
 
 namespace gputrace {
 
+inline constexpr size_t kBpfLossSlots = 16;  // GT_LOSS_BPF_MAX, checked in shared_maps.cc
+
 struct RingSizes {
   uint32_t bulk_bytes = 4u << 20;      // absorbs ~14 ms of consumer stall at 2 M events/s
   uint32_t critical_bytes = 256u << 10;
@@ -37,7 +39,10 @@ class SharedMaps {
   int losses_fd() const { return fd("gt_losses"); }
 
   // Sum over CPUs of every BPF loss counter, indexed by enum gt_loss.
-  Result<std::array<uint64_t, 8>> read_losses() const;
+  Result<std::array<uint64_t, kBpfLossSlots>> read_losses() const;
+  // Sets the load-shedding switches every BPF object reads (enum gt_shed_flags); fails when
+  // no object declared gt_shed.
+  Result<void> set_shed_flags(uint32_t flags) const;
 
  private:
   std::map<std::string, Fd> maps_;

@@ -265,6 +265,18 @@ struct RecordCounts {
   std::map<std::string, uint64_t> by_source;  // "dma", "iommu", "pcie", "proc", "gc", "gpu", "host"
 };
 
+// What gputrace gave up while its host was under pressure (load shedding); absent when the
+// shedder never changed level.
+struct SheddingRow {
+  uint32_t level = 0;             // 0: nothing shed
+  std::string reasons;            // "cpu,memory_psi", "none"
+  std::vector<std::string> shed;  // what is shed now: "stacks", "gpu_api", "gc_markers"
+  uint64_t since_ns = 0;          // when the current level began
+  uint64_t changes = 0;
+  uint64_t shed_ns = 0;           // time at a level above 0, in all
+  std::optional<double> cpu_busy_pct, memory_psi, memory_available_pct;  // at the latest change
+};
+
 struct HostSnapshot {
   SnapshotSource source;
   std::string version;           // of this gputrace (the one rendering it)
@@ -281,6 +293,7 @@ struct HostSnapshot {
   std::vector<PendingOwnerRow> owners_not_judged;
   std::optional<std::vector<GcPauseRow>> gc_pauses;  // by pid; absent when pauses were not analysed
   GpuSection gpu;
+  std::optional<SheddingRow> shedding;
   // The newest SnapshotInputs::max_findings (all when 0), in the order they were concluded;
   // the counts are over every finding.
   std::vector<Finding> findings;

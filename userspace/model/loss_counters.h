@@ -57,6 +57,7 @@ enum class LossSource : uint8_t { Kernel, Tracer, Daemon, Engine, Library, Input
   X(gpu_records_misdated, Tracer,                                                                       \
     "GPU records starting or ending more than 10 s past the daemon's clock (dropped)")                  \
   X(gpu_batches_unwanted, Tracer, "GPU batches of processes outside `record -- CMD`'s tree (dropped)")   \
+  X(gpu_api_records_shed, Tracer, "CUDA API records dropped on arrival while shedding load")              \
   X(gpu_socket_refused_peer, Tracer, "socket connections refused: no visible pid, or outside the tree") \
   X(gpu_socket_refused_sender, Tracer,                                                                  \
     "datagrams refused for their own sender (outside `record -- CMD`'s tree, or invisible)")            \

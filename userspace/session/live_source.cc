@@ -2,6 +2,7 @@
 
 extern "C" {
 #include "bpf/dma.h"
+#include "bpf/gc.h"
 #include "bpf/gpu.h"
 #include "bpf/host.h"
 }
@@ -12,10 +13,13 @@ extern "C" {
 #include "userspace/host/pci_devices.h"
 #include "userspace/host/proc_snapshot.h"
 #include "userspace/model/loss_counters.h"
+#include "userspace/model/shedding.h"
 #include "userspace/util/log.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <string_view>
@@ -31,12 +35,30 @@ OwnedRecord loss_record(std::string_view name, uint64_t value, uint64_t ts) {
   return OwnedRecord::of(e);
 }
 
+// Hundredths of a percent, or GT_SHED_UNKNOWN.
+uint32_t centi(const std::optional<double>& pct) {
+  return pct ? static_cast<uint32_t>(std::clamp(*pct, 0.0, 100.0) * 100 + 0.5) : GT_SHED_UNKNOWN;
+}
+
+OwnedRecord shed_record(uint32_t level, uint32_t reasons, uint32_t flags, const PressureSample& s, uint64_t ts) {
+  gt_shed_event e{};
+  fill_user_header(e.hdr, GT_EV_SHED, ts);
+  e.level = level;
+  e.reasons = reasons;
+  e.flags = flags;
+  e.cpu_busy = centi(s.host.cpu_busy_pct);
+  e.memory_psi = centi(s.host.memory_some_avg10);
+  e.memory_available = centi(s.host.memory_available_pct);
+  e.longest_gc_pause_ns = s.longest_gc_pause_ns;
+  return OwnedRecord::of(e);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<LiveSource>> LiveSource::start(const Features& features, const TraceConfig& config,
                                                        std::optional<gc::GcOptions> gc, Sink sink,
                                                        std::string cupti_socket) {
-  std::unique_ptr<LiveSource> s(new LiveSource());
+  std::unique_ptr<LiveSource> s(new LiveSource(config));
   s->sink_ = std::move(sink);
   s->cupti_socket_path_ = std::move(cupti_socket);
   // Host facts first: they describe everything that follows.
@@ -109,7 +131,7 @@ void LiveSource::forward_gpu_batch(const Record& r) {
     return;
   }
   // only the records inside a batch that validates travel on
-  gpu_ingest_.ingest_ring_record(r, monotonic_ns(), [this](const Record& inner) { emit(inner); });
+  gpu_ingest_.ingest_ring_record(r, monotonic_ns(), [this](const Record& inner) { emit_gpu(inner); });
 }
 
 // The library's fallback route (docs/cupti.md): without the socket, a process the probe does
@@ -138,7 +160,7 @@ size_t LiveSource::read_cupti_socket() {
   if (!cupti_socket_) return 0;
   auto read = cupti_socket_->poll_once(0, [this](std::span<const std::byte> datagram, pid_t peer, uid_t) {
     gpu_ingest_.ingest_datagram(datagram, static_cast<uint32_t>(peer), monotonic_ns(),
-                                [this](const Record& inner) { emit(inner); });
+                                [this](const Record& inner) { emit_gpu(inner); });
   });
   if (!read) {
     log_warning("{}", read.error().describe());
@@ -147,11 +169,22 @@ size_t LiveSource::read_cupti_socket() {
   return *read;
 }
 
+// A validated GPU record; CUDA API records are the first GPU work shed under pressure.
+void LiveSource::emit_gpu(const Record& r) {
+  if (r.header.kind == GT_EV_GPU_API && (shed_flags_ & GT_SHED_GPU_API)) {
+    ++gpu_api_records_shed_;
+    return;
+  }
+  emit(r);
+}
+
 void LiveSource::forward(const Record& r) {
-  if (r.header.kind == GT_EV_GPU_BATCH) {  // GPU kinds live in their own enum (bpf/gpu.h)
+  if (r.header.kind == GT_EV_GPU_BATCH) {
     forward_gpu_batch(r);
     return;
   }
+  if (r.header.kind == GT_EV_GC_PAUSE)
+    longest_gc_pause_ns_ = std::max<uint64_t>(longest_gc_pause_ns_, r.as<gt_gc_pause_event>().duration_ns);
   if (gpu_tree_) gpu_tree_->on_record(r);
   if (stacks_) {
     int32_t stack_id = -1;
@@ -178,6 +211,7 @@ Result<void> LiveSource::pump(std::chrono::milliseconds timeout) {
     emit_faults();
     emit_dma_counts();
     emit_losses();
+    shed_load_if_pressed();
   }
   if (now - last_link_check_ >= std::chrono::seconds(10)) {
     last_link_check_ = now;
@@ -206,6 +240,25 @@ Result<void> LiveSource::stop() {
   emit_dma_counts();
   emit_losses();
   return {};
+}
+
+// Once a second: the shedder judges the host's pressure; a change of level flips the switches
+// (BPF's through gt_shed, the GPU ingest's here) and is recorded, so a capture and its report
+// say what was given up and when.
+void LiveSource::shed_load_if_pressed() {
+  const PressureSample sample{.host = pressure_.read(), .longest_gc_pause_ns = longest_gc_pause_ns_};
+  longest_gc_pause_ns_ = 0;
+  const uint64_t now = monotonic_ns();
+  const auto level = shedder_.update(sample, now);
+  if (!level) return;
+  shed_flags_ = shed_flags_of(*level);
+  if (auto set = tracer_->maps().set_shed_flags(shed_flags_); !set) log_warning("{}", set.error().describe());
+  if (*level > 0)
+    log_warning("host under pressure ({}): shedding level {} ({})", describe_shed_reasons(shedder_.reasons()),
+                *level, fmt::join(shed_work_names(shed_flags_), ", "));
+  else
+    log_warning("host pressure passed: nothing shed any more");
+  forward(shed_record(*level, shedder_.reasons(), shed_flags_, sample, now).view());
 }
 
 void LiveSource::sweep_pairing_table() {
@@ -249,6 +302,7 @@ void LiveSource::emit_losses() {
   emit(loss_name(Loss::gpu_batches_lost), gpu.batches_lost);
   emit(loss_name(Loss::gpu_records_misdated), gpu.records_misdated);
   emit(loss_name(Loss::gpu_batches_unwanted), gpu_batches_unwanted_);
+  emit(loss_name(Loss::gpu_api_records_shed), gpu_api_records_shed_);
   if (gpu_probe_ || !copy_probes_.empty()) {
     // Every probe's counters together: one set of loss names however many copies are read.
     std::array<uint64_t, GT_GPU_PROBE_STAT_MAX> counters{};

@@ -19,6 +19,7 @@
 #include "userspace/session/dma_pairing.h"
 #include "userspace/loader/kernel_tracer.h"
 #include "userspace/ring/consumer.h"
+#include "userspace/session/load_shedder.h"
 #include "userspace/session/process_tree.h"
 
 #include <chrono>
@@ -61,7 +62,7 @@ class LiveSource {
   uint64_t gpu_batches_unwanted() const { return gpu_batches_unwanted_; }
 
  private:
-  LiveSource() = default;
+  explicit LiveSource(const TraceConfig& config) : pressure_(config.pressure_proc), shedder_(config.shedding) {}
   // Hands r to the sink, counted: what every path ends in.
   void emit(const Record& r) {
     sink_(r);
@@ -69,6 +70,8 @@ class LiveSource {
   }
   void forward(const Record& r);
   void forward_gpu_batch(const Record& r);
+  void emit_gpu(const Record& r);
+  void shed_load_if_pressed();
   size_t read_cupti_socket();
   void serve_socket();
   bool gpu_sender_wanted(uint32_t pid) const { return !gpu_tree_ || gpu_tree_->contains(pid); }
@@ -94,6 +97,11 @@ class LiveSource {
   std::optional<DmaPairing> pairing_;
   std::chrono::steady_clock::time_point last_sweep_{};
   std::optional<KmsgFaultReader> kmsg_;
+  PressureReader pressure_;
+  LoadShedder shedder_;
+  uint32_t shed_flags_ = 0;            // enum gt_shed_flags in force
+  uint64_t longest_gc_pause_ns_ = 0;   // of the pauses forwarded since the last reading
+  uint64_t gpu_api_records_shed_ = 0;
   LinkWatch links_;
   uint64_t forwarded_ = 0;
   std::chrono::steady_clock::time_point last_periodic_{};

@@ -239,6 +239,7 @@ HostSnapshot take_snapshot(const SnapshotInputs& in) {
   s.owners_not_judged = pending_owner_rows(engine);
   if (in.pauses) s.gc_pauses = gc_pause_rows(*in.pauses);
   s.gpu = gpu_section(engine);
+  s.shedding = shedding_row(engine.shedding(), st.last_ts);
   add_findings(s, engine.findings(), in.max_findings);
   s.losses = engine_losses(engine);
   s.losses.insert(s.losses.end(), in.caller_losses.begin(), in.caller_losses.end());

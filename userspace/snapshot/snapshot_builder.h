@@ -18,6 +18,7 @@
 namespace gputrace {
 
 class Engine;
+class ShedHistory;
 struct CaptureHostInfo;
 namespace gc {
 class PauseStats;
@@ -61,6 +62,7 @@ HostSnapshot take_snapshot(const SnapshotInputs& in);
 std::vector<OwnerRow> owner_rows(const Engine& engine);
 std::vector<PendingOwnerRow> pending_owner_rows(const Engine& engine);
 GpuSection gpu_section(const Engine& engine);
+std::optional<SheddingRow> shedding_row(const ShedHistory& history, uint64_t now_ns);
 std::vector<GcPauseRow> gc_pause_rows(const gc::PauseStats& pauses);
 
 }  // namespace gputrace

@@ -1,8 +1,12 @@
-// The read model's sections that only the report shows: mapping owners, owners whose exit
-// is not judged yet, the GPU correlation's totals and baselines, and GC pauses in full.
+// The read model's larger sections: mapping owners, owners whose exit
+// is not judged yet, the GPU correlation's totals and baselines, GC pauses in full, and
+// load shedding.
 #include "userspace/engine/engine.h"
 #include "userspace/gc/pause_stats.h"
+#include "userspace/model/shedding.h"
 #include "userspace/snapshot/snapshot_builder.h"
+
+#include "userspace/model/shedding.h"
 
 extern "C" {
 #include "bpf/gpu.h"
@@ -137,6 +141,20 @@ std::vector<GcPauseRow> gc_pause_rows(const gc::PauseStats& pauses) {
                    .non_gc_total_ns = p.non_gc_total_ns, .non_gc_max_ns = p.non_gc_max_ns,
                    .non_gc_reasons = p.non_gc_reasons});
   return out;
+}
+
+std::optional<SheddingRow> shedding_row(const ShedHistory& history, uint64_t now_ns) {
+  if (!history.seen()) return std::nullopt;
+  const gt_shed_event& e = *history.latest();
+  const auto reading = [](uint32_t v) -> std::optional<double> {
+    return v == GT_SHED_UNKNOWN ? std::nullopt : std::optional(v / 100.0);
+  };
+  SheddingRow r{.level = e.level, .reasons = describe_shed_reasons(e.reasons), .since_ns = history.since_ns(),
+                .changes = history.changes(), .shed_ns = history.shed_ns(now_ns),
+                .cpu_busy_pct = reading(e.cpu_busy), .memory_psi = reading(e.memory_psi),
+                .memory_available_pct = reading(e.memory_available)};
+  r.shed = shed_work_names(e.flags);
+  return r;
 }
 
 }  // namespace gputrace

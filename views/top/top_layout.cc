@@ -3,8 +3,10 @@
 #include "userspace/util/units.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace gputrace::top {
 namespace {
@@ -82,6 +84,21 @@ Line events_line(const TopModel& m) {
   }
   // Late records were processed: not a loss, but worth knowing (a finding may come late).
   if (r.late_records) l.add(fmt::format("  late {} (processed)", r.late_records), Style::Dim);
+  return l;
+}
+
+// Said while gputrace sheds work (and once it has): the screen is thinner than the host.
+std::optional<Line> shedding_line(const HostSnapshot& s) {
+  if (!s.shedding) return std::nullopt;
+  const SheddingRow& r = *s.shedding;
+  Line l;
+  if (r.level == 0) {
+    l.add(fmt::format("load shedding: none now ({} changes, {:.0f} s shed in all)", r.changes, r.shed_ns / 1e9),
+          Style::Dim);
+    return l;
+  }
+  l.add(fmt::format("LOAD SHEDDING level {} ({}): {} not recorded", r.level, r.reasons, fmt::join(r.shed, ", ")),
+        Style::Warning);
   return l;
 }
 
@@ -391,6 +408,7 @@ Frame layout_frame(TopModel& m, const LayoutOptions& o) {
     if (!m.status().empty()) top.push_back(Line{}.add("note: " + printable(m.status()), Style::Dim));
   }
   top.push_back(events_line(m));
+  if (auto shedding = shedding_line(m.shown())) top.push_back(std::move(*shedding));
   top.push_back(findings_summary_line(m));
   const auto& devices = m.shown().devices;
   const size_t device_lines = unlimited ? devices.size() : std::min(devices.size(), kMaxHeaderDevices);
