@@ -1,4 +1,4 @@
-// Go 1.19 (golang-go): GC cycles equal runtime.NumGC; the collector's stop-the-world time
+// Go 1.19 (golang-go), plain, stripped and cgo-linked: GC cycles equal runtime.NumGC; the collector's stop-the-world time
 // equals MemStats.PauseTotalNs within 5 % or 50 µs per pause; the stops that ReadMemStats
 // and GOMAXPROCS make are reported as not GC, with their reason.
 #include "gc_test_support.h"
@@ -8,20 +8,19 @@
 namespace gputrace::gc::testing {
 namespace {
 
-std::string build_workload(const std::filesystem::path& dir) {
-  const std::string bin = (dir / "gcpauses").string();
-  // -ldflags=-w drops DWARF but keeps the symbol table the uprobes need.
-  const std::string cmd = fmt::format("cd {} && HOME={} GOCACHE={}/cache go build -ldflags=-w -o {} .",
-                                      source_path("tests/testprogs/gc/go"), dir.string(), dir.string(), bin);
-  return run_shell(cmd) == 0 ? bin : std::string();
-}
+// The workload as Go services ship it (tests/testprogs/CMakeLists.txt builds each once):
+// plain (-w keeps .symtab), stripped (-s -w: only the pclntab names the runtime's functions),
+// cgo-linked PIE stripped (external linking; the pclntab inside .data.rel.ro).
+class GcGo : public ::testing::TestWithParam<const char*> {};
 
-TEST(GcGo, CyclesAndPauseTimeMatchMemStats) {
-  ASSERT_EQ(run_shell("command -v go >/dev/null"), 0) << "go is missing: scripts/install-deps.sh installs golang-go";
-  const auto dir = std::filesystem::temp_directory_path() / ("gputrace-gc-go-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string bin = build_workload(dir);
-  ASSERT_FALSE(bin.empty()) << "go build failed";
+TEST_P(GcGo, CyclesAndPauseTimeMatchMemStats) {
+#ifdef GPUTRACE_GO_TESTPROGS_DIR
+  const std::string bin = std::string(GPUTRACE_GO_TESTPROGS_DIR) + "/gcpauses_" + GetParam();
+#else
+  const std::string bin;
+#endif
+  ASSERT_TRUE(!bin.empty() && std::filesystem::exists(bin))
+      << "the Go test programs were not built: scripts/install-deps.sh installs golang-go; reconfigure";
 
   // Started after the tracer, from a binary it has never seen.
   LiveGcTracer live;
@@ -31,7 +30,6 @@ TEST(GcGo, CyclesAndPauseTimeMatchMemStats) {
   EXPECT_EQ(live.tracer().attachments().traced().at(go.pid()).runtime, Runtime::Go);
   go.go();
   ASSERT_EQ(live.finish(go), 0) << go.output();
-  std::filesystem::remove_all(dir);
 
   const auto window = go.lines("window");
   const auto numgc = go.lines("numgc");
@@ -70,11 +68,13 @@ TEST(GcGo, CyclesAndPauseTimeMatchMemStats) {
   const double floor_ns = 50'000.0 * static_cast<double>(gc_pauses);
   EXPECT_TRUE(agrees(static_cast<double>(gc_ns), static_cast<double>(want_pause_ns), floor_ns))
       << "STW total: gputrace " << gc_ns << " ns, MemStats.PauseTotalNs " << want_pause_ns << " ns";
-  std::cout << "go1.19: " << cycles << " cycles (NumGC " << want_cycles << "), GC STW total " << gc_ns / 1000
+  std::cout << "go1.19 " << GetParam() << ": " << cycles << " cycles (NumGC " << want_cycles << "), GC STW total " << gc_ns / 1000
             << " us vs PauseTotalNs " << want_pause_ns / 1000 << " us over " << gc_pauses << " pauses ("
             << (static_cast<double>(gc_ns) - static_cast<double>(want_pause_ns)) / static_cast<double>(gc_pauses) / 1000
             << " us per pause); not GC: " << not_gc << "\n";
 }
+
+INSTANTIATE_TEST_SUITE_P(Builds, GcGo, ::testing::Values("plain", "stripped", "cgo_pie_stripped"));
 
 }  // namespace
 }  // namespace gputrace::gc::testing

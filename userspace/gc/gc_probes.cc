@@ -62,8 +62,14 @@ Result<ProbeLinks> GcProbes::attach_go(const Detection& d, int pid) {
   auto attach_one = [&](const Probe& p) -> Result<bool> {
     LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie);
     const std::string symbol(p.symbol);
-    opts.func_name = symbol.c_str();
-    bpf_link* link = bpf_program__attach_uprobe_opts(p.prog, pid, d.probe_path.c_str(), 0, &opts);
+    // The pclntab's file offset when known (stripped binaries have no symbol for libbpf).
+    const auto site = d.go_sites.find(p.symbol);
+    size_t offset = 0;
+    if (site != d.go_sites.end())
+      offset = site->second.entry_offset;
+    else
+      opts.func_name = symbol.c_str();
+    bpf_link* link = bpf_program__attach_uprobe_opts(p.prog, pid, d.probe_path.c_str(), offset, &opts);
     if (link) {
       links.add(link);
       return true;
