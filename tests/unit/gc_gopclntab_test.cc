@@ -22,8 +22,9 @@
 namespace gputrace::gc {
 namespace {
 
-constexpr std::array<std::string_view, 6> kWanted = {kGoStopSym,       kGoStartSym,     kGoGcStartSym,
-                                                     kGoStopReasonSym, kGoSweepTermSym, kGoMarkTermSym};
+constexpr std::array<std::string_view, 7> kWanted = {kGoStopSym,       kGoStartSym,     kGoGcStartSym,
+                                                     kGoStopReasonSym, kGoSweepTermSym, kGoMarkTermSym,
+                                                     kGoWakepSym};
 
 std::string program(const char* variant) {
 #ifdef GPUTRACE_GO_TESTPROGS_DIR
@@ -95,6 +96,16 @@ void expect_returns_are_rets(const std::string& path, const GoFunctions& go) {
       EXPECT_EQ(bytes[off], std::byte{0xc3}) << name << " at file offset 0x" << std::hex << off;
     }
   EXPECT_FALSE(go.sites.at(std::string(kGoStartSym)).return_offsets.empty()) << "no RET found in " << kGoStartSym;
+  // Where the pause ends: startTheWorldWithSema's one CALL to wakep, a CALL rel32 landing on
+  // wakep's entry (in file offsets: same segment, so the same distance as in addresses).
+  const auto& calls = go.sites.at(std::string(kGoStartSym)).calls;
+  ASSERT_TRUE(calls.contains(kGoWakepSym)) << kGoStartSym << " calls no " << kGoWakepSym;
+  ASSERT_EQ(calls.find(kGoWakepSym)->second.size(), 1u);
+  const uint64_t call = calls.find(kGoWakepSym)->second[0];
+  ASSERT_EQ(bytes[call], std::byte{0xe8});
+  int32_t rel = 0;
+  std::memcpy(&rel, bytes.data() + call + 1, 4);
+  EXPECT_EQ(call + 5 + static_cast<int64_t>(rel), go.sites.at(std::string(kGoWakepSym)).entry_offset);
 }
 
 TEST(GoPclntab, PlainBinarySitesEqualTheSymbolTable) {

@@ -5,6 +5,7 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include <cstring>
 #include <optional>
 
 namespace gputrace::gc {
@@ -12,6 +13,7 @@ namespace {
 
 constexpr uint32_t kX86_64Relative = 8;  // R_X86_64_RELATIVE: the addend is the address
 constexpr std::byte kRet{0xc3};
+constexpr std::byte kCall{0xe8};  // CALL rel32
 
 struct Image {
   std::span<const std::byte> file;
@@ -130,6 +132,21 @@ GoFunctionSite site_of(const Image& img, const GoPclntab& table, const GoFunctio
   return site;
 }
 
+// CALL rel32 (0xe8) instructions of `f` that land on one of `callees`, found only where a
+// source line starts: a byte pattern inside another instruction is never taken for a CALL.
+void find_calls(const Image& img, const GoPclntab& table, const GoFunction& f,
+                const std::map<std::string, GoFunction, std::less<>>& callees, GoFunctionSite& site) {
+  for (uint64_t pc : table.line_starts(f)) {
+    const auto off = file_offset(img, pc, true);
+    if (!off || *off + 5 > img.file.size() || img.file[*off] != kCall) continue;
+    int32_t rel = 0;
+    std::memcpy(&rel, img.file.data() + *off + 1, 4);
+    const uint64_t target = pc + 5 + static_cast<int64_t>(rel);
+    for (const auto& [name, callee] : callees)
+      if (callee.entry == target && callee.entry != f.entry) site.calls[name].push_back(*off);
+  }
+}
+
 }  // namespace
 
 Result<GoFunctions> read_go_functions(Elf* elf, std::span<const std::string_view> wanted) {
@@ -147,15 +164,19 @@ Result<GoFunctions> read_go_functions(Elf* elf, std::span<const std::string_view
   if (!table) return tl::unexpected(table.error());
   out.text_start = table->text_start();
   out.table_offset = table->bytes_offset_in(img.file);
-  for (uint32_t i = 0; i < table->function_count() && out.sites.size() < wanted.size(); ++i) {
+  std::map<std::string, GoFunction, std::less<>> found;
+  for (uint32_t i = 0; i < table->function_count() && found.size() < wanted.size(); ++i) {
     const auto f = table->function(i);
     if (!f) continue;
-    for (auto w : wanted) {
-      if (f->name != w) continue;
-      const auto off = file_offset(img, f->entry, true);
-      if (!off) return fail("{} at 0x{:x} is in no executable segment", w, f->entry);
-      out.sites.emplace(std::string(w), site_of(img, *table, *f, *off));
-    }
+    for (auto w : wanted)
+      if (f->name == w) found.emplace(std::string(w), *f);
+  }
+  for (const auto& [name, f] : found) {
+    const auto off = file_offset(img, f.entry, true);
+    if (!off) return fail("{} at 0x{:x} is in no executable segment", name, f.entry);
+    auto site = site_of(img, *table, f, *off);
+    find_calls(img, *table, f, found, site);
+    out.sites.emplace(name, std::move(site));
   }
   return out;
 }

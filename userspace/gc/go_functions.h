@@ -19,6 +19,9 @@ namespace gputrace::gc {
 struct GoFunctionSite {
   uint64_t entry_offset = 0;                 // file offset of the first instruction (a uprobe offset)
   std::vector<uint64_t> return_offsets;      // file offsets of its RET instructions
+  // For each other wanted function it calls directly: file offsets of those CALL instructions
+  // (only CALLs that start a source line are seen, so each is surely an instruction start).
+  std::map<std::string, std::vector<uint64_t>, std::less<>> calls;
 };
 
 struct GoFunctions {

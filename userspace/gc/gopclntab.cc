@@ -8,8 +8,9 @@ namespace {
 // pcHeader: magic u32, two zero pads, minLC u8, ptrSize u8, then eight pointer-sized fields.
 enum HeaderField { kNfunc = 0, kNfiles, kTextStart, kFuncnameOffset, kCuOffset, kFiletabOffset, kPctabOffset,
                    kPclnOffset, kFieldCount };
-constexpr size_t kFuncPcspOffset = 16;  // _func: entryOff, nameOff, args, deferreturn, pcsp
-constexpr size_t kFuncMinSize = 20;
+constexpr size_t kFuncPcspOffset = 16;  // _func: entryOff, nameOff, args, deferreturn, pcsp, pcfile, pcln
+constexpr size_t kFuncPclnOffset = 24;
+constexpr size_t kFuncMinSize = 28;
 
 uint64_t load_le(std::span<const std::byte> b, size_t at, size_t width) {
   uint64_t v = 0;
@@ -93,7 +94,8 @@ std::optional<GoFunction> GoPclntab::function(uint32_t i) const {
   return GoFunction{.name = std::string_view(name, len),
                     .entry = text_start_ + entry_off,
                     .end = text_start_ + end_off,
-                    .pcsp = load_u32(functab_, func_off + kFuncPcspOffset)};
+                    .pcsp = load_u32(functab_, func_off + kFuncPcspOffset),
+                    .pcln = load_u32(functab_, func_off + kFuncPclnOffset)};
 }
 
 std::optional<GoFunction> GoPclntab::find(std::string_view name) const {
@@ -102,13 +104,13 @@ std::optional<GoFunction> GoPclntab::find(std::string_view name) const {
   return std::nullopt;
 }
 
-// The pcsp table is Go's pcvalue encoding: pairs of (zig-zag value delta, pc delta) varints,
-// starting from value −1 at the entry; a zero value delta after the first pair ends it.
-std::vector<uint64_t> GoPclntab::zero_frame_points(const GoFunction& f) const {
-  std::vector<uint64_t> points;
-  if (f.pcsp == 0 || f.pcsp >= pctab_.size()) return points;
+// Go's pcvalue encoding: pairs of (zig-zag value delta, pc delta) varints, starting from
+// value −1 at the entry; a zero value delta after the first pair ends the table.
+std::vector<GoPclntab::PcValue> GoPclntab::pc_values(const GoFunction& f, uint32_t table) const {
+  std::vector<PcValue> out;
+  if (table == 0 || table >= pctab_.size()) return out;
   const uint32_t quantum = static_cast<uint8_t>(table_[6]);
-  size_t at = f.pcsp;
+  size_t at = table;
   int64_t value = -1;
   uint64_t pc = f.entry;
   for (bool first = true; pc < f.end; first = false) {
@@ -116,9 +118,22 @@ std::vector<uint64_t> GoPclntab::zero_frame_points(const GoFunction& f) const {
     if (!read_uvarint(pctab_, at, uvdelta) || (uvdelta == 0 && !first)) break;
     if (!read_uvarint(pctab_, at, pcdelta) || pcdelta == 0) return {};
     value += static_cast<int32_t>(-(uvdelta & 1) ^ (uvdelta >> 1));
-    if (value == 0 && pc != f.entry) points.push_back(pc);
+    out.push_back({pc, value});
     pc += static_cast<uint64_t>(pcdelta) * quantum;
   }
+  return out;
+}
+
+std::vector<uint64_t> GoPclntab::zero_frame_points(const GoFunction& f) const {
+  std::vector<uint64_t> points;
+  for (const auto& [pc, value] : pc_values(f, f.pcsp))
+    if (value == 0 && pc != f.entry) points.push_back(pc);
+  return points;
+}
+
+std::vector<uint64_t> GoPclntab::line_starts(const GoFunction& f) const {
+  std::vector<uint64_t> points;
+  for (const auto& v : pc_values(f, f.pcln)) points.push_back(v.pc);
   return points;
 }
 

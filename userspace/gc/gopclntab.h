@@ -27,6 +27,7 @@ struct GoFunction {
   uint64_t entry = 0;     // virtual address of the first instruction
   uint64_t end = 0;       // virtual address past the last instruction (the next function's entry)
   uint32_t pcsp = 0;      // offset of its SP-delta table in pctab
+  uint32_t pcln = 0;      // offset of its line-number table in pctab
 };
 
 class GoPclntab {
@@ -55,8 +56,18 @@ class GoPclntab {
   // prologue: where a RET can be (the epilogue), or the stack-split call's setup. The caller
   // checks the instruction byte there. Empty when the pcsp table is damaged.
   std::vector<uint64_t> zero_frame_points(const GoFunction& f) const;
+  // Addresses inside `f` where its source line changes: each is the start of an instruction
+  // (the linker emits a table entry per instruction boundary only). Empty when damaged.
+  std::vector<uint64_t> line_starts(const GoFunction& f) const;
 
  private:
+  struct PcValue {
+    uint64_t pc;    // first address with this value
+    int64_t value;
+  };
+  // Go's pcvalue encoding, decoded: the (pc, value) ranges of one table of `f`.
+  std::vector<PcValue> pc_values(const GoFunction& f, uint32_t table) const;
+
   std::span<const std::byte> table_;
   std::span<const std::byte> funcnames_, pctab_, functab_;  // functab_: pclntable (func structs)
   uint64_t text_start_ = 0;

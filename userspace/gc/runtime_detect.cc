@@ -14,8 +14,9 @@ extern "C" {
 namespace gputrace::gc {
 namespace {
 
-constexpr std::array<std::string_view, 6> kGoSymbols = {kGoStopSym,       kGoStartSym,     kGoGcStartSym,
-                                                        kGoStopReasonSym, kGoSweepTermSym, kGoMarkTermSym};
+constexpr std::array<std::string_view, 7> kGoSymbols = {kGoStopSym,       kGoStartSym,     kGoGcStartSym,
+                                                        kGoStopReasonSym, kGoSweepTermSym, kGoMarkTermSym,
+                                                        kGoWakepSym};
 
 // python, python3, python3.11, python3.11d: an interpreter that links libpython statically.
 bool looks_like_python(std::string_view exe) { return basename_of(exe).starts_with("python"); }

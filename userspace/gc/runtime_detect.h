@@ -42,6 +42,9 @@ inline constexpr std::string_view kGoGcStartSym = "runtime.gcStart";
 inline constexpr std::string_view kGoStopReasonSym = "runtime.stopTheWorld";
 inline constexpr std::string_view kGoSweepTermSym = "runtime.gcMarkRootPrepare";
 inline constexpr std::string_view kGoMarkTermSym = "runtime.gcMarkTermination";
+// Called by startTheWorldWithSema right after it reads the clock that ends the runtime's own
+// pause account (Go 1.19–1.24): where gputrace ends a pause.
+inline constexpr std::string_view kGoWakepSym = "runtime.wakep";
 
 class RuntimeDetector {
  public:
