@@ -71,8 +71,8 @@ Result<GoPclntab> GoPclntab::parse(std::span<const std::byte> b, std::optional<u
   t.pctab_ = tail(b, header_field(b, kPctabOffset));
   t.functab_ = tail(b, header_field(b, kPclnOffset));
   // functab: nfunc (entryOff, funcOff) pairs and the end PC's entryOff, all u32.
-  if (t.funcnames_.empty() || t.pctab_.empty() || t.functab_.empty() || nfunc == 0 ||
-      nfunc > (t.functab_.size() / 4 - 1) / 2)
+  const uint64_t words = t.functab_.size() / 4;
+  if (t.funcnames_.empty() || t.pctab_.empty() || nfunc == 0 || words < 3 || nfunc > (words - 1) / 2)
     return fail("damaged Go pclntab: {} functions do not fit its {} bytes", nfunc, b.size());
   t.nfunc_ = static_cast<uint32_t>(nfunc);
   return t;
@@ -83,7 +83,8 @@ std::optional<GoFunction> GoPclntab::function(uint32_t i) const {
   const uint32_t entry_off = load_u32(functab_, 8 * size_t{i});
   const uint32_t func_off = load_u32(functab_, 8 * size_t{i} + 4);
   const uint32_t end_off = load_u32(functab_, 8 * size_t{i} + 8);
-  if (end_off < entry_off || func_off >= functab_.size() || functab_.size() - func_off < kFuncMinSize)
+  if (end_off < entry_off || func_off >= functab_.size() || functab_.size() - func_off < kFuncMinSize ||
+      text_start_ > UINT64_MAX - end_off)  // an address past the end of memory
     return std::nullopt;
   const auto name_off = static_cast<int32_t>(load_u32(functab_, func_off + 4));
   if (name_off < 0 || static_cast<size_t>(name_off) >= funcnames_.size()) return std::nullopt;
@@ -119,7 +120,9 @@ std::vector<GoPclntab::PcValue> GoPclntab::pc_values(const GoFunction& f, uint32
     if (!read_uvarint(pctab_, at, pcdelta) || pcdelta == 0) return {};
     value += static_cast<int32_t>(-(uvdelta & 1) ^ (uvdelta >> 1));
     out.push_back({pc, value});
-    pc += static_cast<uint64_t>(pcdelta) * quantum;
+    const uint64_t step = static_cast<uint64_t>(pcdelta) * quantum;
+    if (step >= f.end - pc) break;  // the function's last range (or a damaged one past its end)
+    pc += step;
   }
   return out;
 }
