@@ -108,7 +108,13 @@ json config_json(const EngineConfig& cfg) {
             {"stall_merge_gap_ns", c.stall_merge_gap_ns}, {"storm_unmaps_per_s", c.storm_unmaps_per_s},
             {"storm_min_unmaps", c.storm_min_unmaps},     {"gc_overlap_fraction", c.gc_overlap_fraction},
             {"idle_min_ns", c.idle_min_ns},               {"idle_resume_slack_ns", c.idle_resume_slack_ns},
-            {"idle_merge_gap_ns", c.idle_merge_gap_ns}}}};
+            {"idle_merge_gap_ns", c.idle_merge_gap_ns}}},
+          {"gc",
+           {{"pause_long_ns", cfg.gc.pause_long_ns},
+            {"share_fraction", cfg.gc.share_fraction},
+            {"share_window_ns", cfg.gc.share_window_ns},
+            {"full_count", cfg.gc.full_count},
+            {"full_window_ns", cfg.gc.full_window_ns}}}};
 }
 
 json guards_json(const std::optional<GpuGuardsRow>& g) {

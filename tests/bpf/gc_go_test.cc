@@ -1,27 +1,35 @@
-// Go 1.19 (golang-go): GC cycles equal runtime.NumGC; the collector's stop-the-world time
+// Go 1.19 (golang-go), plain, stripped and cgo-linked: GC cycles equal runtime.NumGC; the collector's stop-the-world time
 // equals MemStats.PauseTotalNs within 5 % or 50 µs per pause; the stops that ReadMemStats
 // and GOMAXPROCS make are reported as not GC, with their reason.
 #include "gc_test_support.h"
+
+#include "userspace/gc/pause_stats.h"
 
 #include <filesystem>
 
 namespace gputrace::gc::testing {
 namespace {
 
-std::string build_workload(const std::filesystem::path& dir) {
-  const std::string bin = (dir / "gcpauses").string();
-  // -ldflags=-w drops DWARF but keeps the symbol table the uprobes need.
-  const std::string cmd = fmt::format("cd {} && HOME={} GOCACHE={}/cache go build -ldflags=-w -o {} .",
-                                      source_path("tests/testprogs/gc/go"), dir.string(), dir.string(), bin);
-  return run_shell(cmd) == 0 ? bin : std::string();
+// The workload as Go services ship it (tests/testprogs/CMakeLists.txt builds each once):
+// plain (-w keeps .symtab), stripped (-s -w: only the pclntab names the runtime's functions),
+// cgo-linked PIE stripped (external linking; the pclntab inside .data.rel.ro).
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
-TEST(GcGo, CyclesAndPauseTimeMatchMemStats) {
-  ASSERT_EQ(run_shell("command -v go >/dev/null"), 0) << "go is missing: scripts/install-deps.sh installs golang-go";
-  const auto dir = std::filesystem::temp_directory_path() / ("gputrace-gc-go-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string bin = build_workload(dir);
-  ASSERT_FALSE(bin.empty()) << "go build failed";
+class GcGo : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GcGo, CyclesAndPauseTimeMatchMemStats) {
+  // GPUTRACE_GO_TESTPROGS overrides the directory: the same builds by another Go release.
+  const char* dir = getenv("GPUTRACE_GO_TESTPROGS");
+#ifdef GPUTRACE_GO_TESTPROGS_DIR
+  if (!dir) dir = GPUTRACE_GO_TESTPROGS_DIR;
+#endif
+  const std::string bin = dir ? std::string(dir) + "/gcpauses_" + GetParam() : std::string();
+  ASSERT_TRUE(!bin.empty() && std::filesystem::exists(bin))
+      << "the Go test programs were not built: scripts/install-deps.sh installs golang-go; reconfigure";
 
   // Started after the tracer, from a binary it has never seen.
   LiveGcTracer live;
@@ -29,9 +37,9 @@ TEST(GcGo, CyclesAndPauseTimeMatchMemStats) {
   Child go(realtime({bin, "60", "--wait"}));
   ASSERT_TRUE(live.wait_traced(go.pid())) << "pid " << go.pid() << " was never attached";
   EXPECT_EQ(live.tracer().attachments().traced().at(go.pid()).runtime, Runtime::Go);
+  const std::string version = live.tracer().attachments().traced().at(go.pid()).version;
   go.go();
   ASSERT_EQ(live.finish(go), 0) << go.output();
-  std::filesystem::remove_all(dir);
 
   const auto window = go.lines("window");
   const auto numgc = go.lines("numgc");
@@ -46,6 +54,7 @@ TEST(GcGo, CyclesAndPauseTimeMatchMemStats) {
   for (const auto& c : live.cycles(go.pid()))
     if (c.begin_ns >= begin && c.hdr.ts_ns <= end) ++cycles;
   uint64_t gc_pauses = 0, gc_ns = 0, not_gc = 0, unknown = 0;
+  std::vector<double> sweep_us, mark_us;
   std::map<std::string, uint64_t> reasons;
   for (const auto& p : live.pauses(go.pid())) {
     if (p.begin_ns < begin || p.hdr.ts_ns > end) continue;
@@ -53,9 +62,10 @@ TEST(GcGo, CyclesAndPauseTimeMatchMemStats) {
     if (p.cause == GT_GC_CAUSE_GO_SWEEP_TERM || p.cause == GT_GC_CAUSE_GO_MARK_TERM) {
       ++gc_pauses;
       gc_ns += p.duration_ns;
+      (p.cause == GT_GC_CAUSE_GO_SWEEP_TERM ? sweep_us : mark_us).push_back(static_cast<double>(p.duration_ns) / 1000);
     } else if (p.cause == GT_GC_CAUSE_NOT_GC) {
       ++not_gc;
-      ++reasons[std::string(p.reason, strnlen(p.reason, sizeof(p.reason)))];
+      ++reasons[go_stw_reason(p.stw_reason, p.reason, sizeof(p.reason))];  // text before Go 1.21, enum since
     } else {
       ++unknown;
     }
@@ -70,11 +80,14 @@ TEST(GcGo, CyclesAndPauseTimeMatchMemStats) {
   const double floor_ns = 50'000.0 * static_cast<double>(gc_pauses);
   EXPECT_TRUE(agrees(static_cast<double>(gc_ns), static_cast<double>(want_pause_ns), floor_ns))
       << "STW total: gputrace " << gc_ns << " ns, MemStats.PauseTotalNs " << want_pause_ns << " ns";
-  std::cout << "go1.19: " << cycles << " cycles (NumGC " << want_cycles << "), GC STW total " << gc_ns / 1000
+  std::cout << version << " " << GetParam() << ": " << cycles << " cycles (NumGC " << want_cycles << "), GC STW total " << gc_ns / 1000
             << " us vs PauseTotalNs " << want_pause_ns / 1000 << " us over " << gc_pauses << " pauses ("
             << (static_cast<double>(gc_ns) - static_cast<double>(want_pause_ns)) / static_cast<double>(gc_pauses) / 1000
-            << " us per pause); not GC: " << not_gc << "\n";
+            << " us per pause); median sweep termination " << median(sweep_us) << " us, mark termination "
+            << median(mark_us) << " us; not GC: " << not_gc << "\n";
 }
+
+INSTANTIATE_TEST_SUITE_P(Builds, GcGo, ::testing::Values("plain", "stripped", "cgo_pie_stripped"));
 
 }  // namespace
 }  // namespace gputrace::gc::testing

@@ -204,6 +204,30 @@ class TraceBuilder {
     e.stw_reason = GT_GO_NO_REASON;
     return add(e, GT_EV_GC_PAUSE, begin + dur, pid);
   }
+  // A HotSpot pause of pid (full: a full collection) or a Go stop-the-world of `cause`.
+  TraceBuilder& jvm_pause(uint32_t pid, uint64_t begin, uint64_t dur, bool full = false) {
+    gt_gc_pause_event e{};
+    e.begin_ns = begin;
+    e.duration_ns = e.span_ns = dur;
+    e.ns_pid = pid;
+    e.collected = -1;
+    e.runtime = GT_GC_RT_HOTSPOT;
+    e.cause = GT_GC_CAUSE_COLLECTION;
+    e.flags = full ? GT_GC_F_FULL : 0;
+    e.stw_reason = GT_GO_NO_REASON;
+    return add(e, GT_EV_GC_PAUSE, begin + dur, pid);
+  }
+  TraceBuilder& go_pause(uint32_t pid, uint64_t begin, uint64_t dur, uint8_t cause) {
+    gt_gc_pause_event e{};
+    e.begin_ns = begin;
+    e.duration_ns = e.span_ns = dur;
+    e.ns_pid = pid;
+    e.collected = -1;
+    e.runtime = GT_GC_RT_GO;
+    e.cause = cause;
+    e.stw_reason = GT_GO_NO_REASON;
+    return add(e, GT_EV_GC_PAUSE, begin + dur, pid);
+  }
   // The marker the GC probes send when a pause of pid begins (its pause record comes at the end).
   TraceBuilder& gc_begin(uint32_t pid, uint64_t ts) {
     gt_gc_begin_event e{};

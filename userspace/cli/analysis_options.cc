@@ -58,6 +58,33 @@ Setter duration(uint64_t CorrelationConfig::*field) {
   };
 }
 
+Setter gc_duration(uint64_t GcFindingConfig::*field) {
+  return [field](EngineConfig& c, const std::string& text) -> Result<void> {
+    auto d = parse_duration(text);
+    if (!d) return tl::unexpected(d.error());
+    if (d->count() <= 0) return fail("'{}' is not a positive duration", text);
+    c.gc.*field = static_cast<uint64_t>(d->count());
+    return {};
+  };
+}
+
+Result<void> set_gc_share(EngineConfig& c, const std::string& text) {
+  auto v = number(text);
+  if (!v) return tl::unexpected(v.error());
+  if (*v <= 0 || *v >= 1) return fail("'{}' is not a fraction in (0, 1)", text);
+  c.gc.share_fraction = *v;
+  return {};
+}
+
+// Full collections are kept as evidence, so the count is small: 1 to 8.
+Result<void> set_gc_full_count(EngineConfig& c, const std::string& text) {
+  auto v = number(text);
+  if (!v) return tl::unexpected(v.error());
+  if (*v < 1 || *v > 8 || *v != std::floor(*v)) return fail("'{}' is not a whole number from 1 to 8", text);
+  c.gc.full_count = static_cast<uint32_t>(*v);
+  return {};
+}
+
 struct Threshold {
   const char* name;
   Setter set;
@@ -75,6 +102,11 @@ const Threshold kThresholds[] = {
     {"idle_resume_slack", duration(&CorrelationConfig::idle_resume_slack_ns)},
     {"idle_merge_gap", duration(&CorrelationConfig::idle_merge_gap_ns)},
     {"history_span", duration(&CorrelationConfig::history_span_ns)},
+    {"gc_pause_long", gc_duration(&GcFindingConfig::pause_long_ns)},
+    {"gc_share", set_gc_share},
+    {"gc_share_window", gc_duration(&GcFindingConfig::share_window_ns)},
+    {"gc_full_count", set_gc_full_count},
+    {"gc_full_window", gc_duration(&GcFindingConfig::full_window_ns)},
     {"gpu_window",
      [](EngineConfig& c, const std::string& text) -> Result<void> {
        auto d = parse_duration(text);
@@ -91,7 +123,9 @@ const char* const kAnalysisOptionsHelp = R"(analysis options:
                           stall_fraction, min_judged_bytes, baseline_min_samples,
                           stall_merge_gap, storm_unmaps_per_s, storm_min_unmaps,
                           gc_overlap_fraction, idle_min, idle_resume_slack, idle_merge_gap,
-                          history_span, gpu_window (durations as 500us, 2ms, 1s)
+                          history_span, gpu_window,
+                          gc_pause_long (200ms), gc_share (0.15), gc_share_window (60s),
+                          gc_full_count (3), gc_full_window (60s) (durations as 500us, 2ms, 1s)
 )";
 
 void declare_analysis_options(Options& o) { o.value("threshold"); }

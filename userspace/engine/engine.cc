@@ -17,6 +17,7 @@ Engine::Engine(EngineConfig config)
       health_(config.max_kept_health_events, devices_, findings_),
       growth_(config.growth, devices_, mappings_, findings_),
       correlator_(config.correlation, devices_, health_, processes_, findings_),
+      gc_findings_(config_.gc, processes_, findings_),
       process_fn_([this](const Record& r) { process_kernel(r); }),
       process_gpu_fn_([this](const Record& r) { process_gpu(r); }) {}
 
@@ -210,6 +211,7 @@ struct Engine::Dispatch {
     e.correlator_.history().on_gc_pause_end(p.hdr.pid, p.hdr.ts_ns);
     if (p.cause != GT_GC_CAUSE_NOT_GC)
       e.correlator_.history().on_gc_pause(p.hdr.pid, {p.begin_ns, p.begin_ns + p.duration_ns, p.runtime});
+    e.gc_findings_.on_pause(p);
   }
   // Go's cycles are statistics only (gc::PauseStats, an observer).
   void operator()(Typed<GT_EV_GC_CYCLE>) {}

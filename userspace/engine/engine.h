@@ -23,6 +23,7 @@
 #include "userspace/analyze/device_health.h"
 #include "userspace/model/analysis_config.h"
 #include "userspace/model/finding.h"
+#include "userspace/analyze/gc_findings.h"
 #include "userspace/analyze/growth.h"
 #include "userspace/analyze/iommu_ranges.h"
 #include "userspace/analyze/mappings.h"
@@ -116,6 +117,7 @@ class Engine {
   DeviceHealth health_;
   GrowthDetector growth_;
   Correlator correlator_;
+  GcFindings gc_findings_;
   std::map<std::string, uint64_t> reported_losses_;
   std::function<void(const Record&)> observer_;
   std::function<void(const Record&)> process_fn_;

@@ -116,6 +116,12 @@ Result<ElfFacts> read_elf_facts(const std::string& path, std::span<const std::st
       if (version) facts.go_version = *version;
     }
   }
+  if (facts.has_go_buildinfo) {
+    if (auto go = read_go_functions(elf.get(), wanted_symbols))
+      facts.go_functions = std::move(*go);
+    else
+      facts.go_functions_problem = go.error().describe();
+  }
   return facts;
 }
 

@@ -11,6 +11,7 @@ extern "C" {
 #include <bpf/libbpf.h>
 
 #include <cerrno>
+#include <optional>
 
 namespace gputrace::gc {
 
@@ -51,29 +52,62 @@ Result<ProbeLinks> GcProbes::attach_usdt(const Detection& d, int pid, const char
   return links;
 }
 
+namespace {
+
+// A uprobe at a file offset, or at a symbol through .symtab when no offset is known.
+bpf_link* attach_uprobe(bpf_program* prog, int pid, const std::string& path, std::optional<uint64_t> offset,
+                        const std::string& symbol, uint64_t cookie) {
+  LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie);
+  if (!offset) opts.func_name = symbol.c_str();
+  return bpf_program__attach_uprobe_opts(prog, pid, path.c_str(), offset.value_or(0), &opts);
+}
+
+// Where a probe on `symbol` goes: its entry; or, for the pause end (`at_restart`), where the
+// world has restarted — each CALL to runtime.wakep (just after the runtime reads the clock that
+// ends its own pause account) and each RET (in case a path skips wakep; the first to fire
+// ends the pause, the others find none open). Never a uretprobe: Go moves stacks.
+std::vector<std::optional<uint64_t>> probe_offsets(const Detection& d, std::string_view symbol, bool at_restart) {
+  const auto site = d.go_sites.find(symbol);
+  if (site == d.go_sites.end()) return {std::nullopt};
+  std::vector<std::optional<uint64_t>> out;
+  if (at_restart) {
+    if (auto wakep = site->second.calls.find(kGoWakepSym); wakep != site->second.calls.end())
+      out.insert(out.end(), wakep->second.begin(), wakep->second.end());
+    out.insert(out.end(), site->second.return_offsets.begin(), site->second.return_offsets.end());
+  }
+  if (out.empty()) out.push_back(site->second.entry_offset);
+  return out;
+}
+
+}  // namespace
+
 Result<ProbeLinks> GcProbes::attach_go(const Detection& d, int pid) {
   struct Probe {
     bpf_program* prog;
     std::string_view symbol;
     bool required;
+    bool at_restart = false;
   };
   uint64_t cookie = d.go_cookie;
   ProbeLinks links;
   auto attach_one = [&](const Probe& p) -> Result<bool> {
-    LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie);
     const std::string symbol(p.symbol);
-    opts.func_name = symbol.c_str();
-    bpf_link* link = bpf_program__attach_uprobe_opts(p.prog, pid, d.probe_path.c_str(), 0, &opts);
-    if (link) {
+    for (const auto offset : probe_offsets(d, p.symbol, p.at_restart)) {
+      bpf_link* link = attach_uprobe(p.prog, pid, d.probe_path, offset, symbol, cookie);
+      if (!link && p.required)
+        return fail_errno(errno, "cannot attach a uprobe to {} in {} (pid {})", symbol, d.probe_path, pid);
+      if (!link) {
+        log_v1("gc: no uprobe on {} in {}: {}", symbol, d.probe_path, strerror(errno));
+        return false;
+      }
       links.add(link);
-      return true;
     }
-    if (p.required) return fail_errno(errno, "cannot attach a uprobe to {} in {} (pid {})", symbol, d.probe_path, pid);
-    log_v1("gc: no uprobe on {} in {}: {}", symbol, d.probe_path, strerror(errno));
-    return false;
+    return true;
   };
   // Ends and classifiers first: once a pause can begin, everything that closes it is in place.
-  if (auto r = attach_one({skel_->progs.go_stw_end, kGoStartSym, true}); !r) return tl::unexpected(r.error());
+  // The pause ends inside startTheWorldWithSema, once it has woken the Ps and read its clock
+  // (probe_offsets); at its entry when the pclntab could not be read.
+  if (auto r = attach_one({skel_->progs.go_stw_end, kGoStartSym, true, true}); !r) return tl::unexpected(r.error());
   if (d.go_markers) {
     auto sweep = attach_one({skel_->progs.go_marker_sweep_term, kGoSweepTermSym, false});
     auto mark = attach_one({skel_->progs.go_marker_mark_term, kGoMarkTermSym, false});

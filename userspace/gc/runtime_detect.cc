@@ -14,8 +14,9 @@ extern "C" {
 namespace gputrace::gc {
 namespace {
 
-constexpr std::array<std::string_view, 6> kGoSymbols = {kGoStopSym,       kGoStartSym,     kGoGcStartSym,
-                                                        kGoStopReasonSym, kGoSweepTermSym, kGoMarkTermSym};
+constexpr std::array<std::string_view, 7> kGoSymbols = {kGoStopSym,       kGoStartSym,     kGoGcStartSym,
+                                                        kGoStopReasonSym, kGoSweepTermSym, kGoMarkTermSym,
+                                                        kGoWakepSym};
 
 // python, python3, python3.11, python3.11d: an interpreter that links libpython statically.
 bool looks_like_python(std::string_view exe) { return basename_of(exe).starts_with("python"); }
@@ -121,20 +122,26 @@ std::optional<Detection> RuntimeDetector::detect_go(const ProcessView& p) {
   if (!facts || (!facts->has_go_buildinfo && !facts->has_symbol(kGoGcStartSym))) return std::nullopt;
   Detection d{.runtime = Runtime::Go, .probe_path = path, .probe_file = exe->id,
               .version = facts->go_version.empty() ? "go (version unknown)" : facts->go_version};
-  if (!facts->has_symbol(kGoStopSym) || !facts->has_symbol(kGoStartSym)) {
-    d.problem = fmt::format("{} ({}) is stripped: {} and {} are not in its symbol table (built with "
-                            "-ldflags=-s, or stripped afterwards)",
-                            p.exe, d.version, kGoStopSym, kGoStartSym);
-    d.fix = "rebuild without -s (`-ldflags=-w` alone drops DWARF but keeps the symbol table) and do not strip the "
-            "binary";
+  const auto& sites = facts->go_functions.sites;
+  // Either source names a function: the pclntab (every Go binary has one) or the symbol table.
+  auto has = [&](std::string_view sym) { return sites.contains(sym) || facts->has_symbol(sym); };
+  if (!has(kGoStopSym) || !has(kGoStartSym)) {
+    const std::string why = facts->go_functions_problem.empty() ? "its pclntab does not name them either"
+                                                                : facts->go_functions_problem;
+    d.problem = fmt::format("{} ({}): {} and {} are not in its symbol table ({})", p.exe, d.version, kGoStopSym,
+                            kGoStartSym, why);
+    d.fix = facts->has_symtab ? "report this binary to gputrace: its Go runtime lacks the functions gputrace probes"
+                              : "rebuild without -s (`-ldflags=-w` alone drops DWARF but keeps the symbol table) "
+                                "and do not strip the binary, or report the binary to gputrace";
     return d;
   }
+  d.go_sites = sites;
   d.traceable = true;
   const auto version = GoVersion::parse(facts->go_version);
   // Without a readable version, assume a current toolchain: the register ABI and string reasons.
   if (!version || version->register_abi()) d.go_cookie |= GT_GO_COOKIE_REGABI;
   if (version && version->stw_reason_enum()) d.go_cookie |= GT_GO_COOKIE_STW_REASON;
-  d.go_markers = facts->has_symbol(kGoSweepTermSym) && facts->has_symbol(kGoMarkTermSym);
+  d.go_markers = has(kGoSweepTermSym) && has(kGoMarkTermSym);
   return d;
 }
 

@@ -26,6 +26,9 @@ struct Detection {
   FileId probe_file;       // its identity: one attachment per file serves every process
   uint64_t go_cookie = 0;  // GT_GO_COOKIE_* for the Go uprobes
   bool go_markers = false; // gcMarkRootPrepare and gcMarkTermination exist (Go < 1.21 classification)
+  // Go: where each probed runtime function is in the file, from its pclntab. A symbol not
+  // here is attached by name through .symtab (a binary whose pclntab gputrace cannot read).
+  std::map<std::string, GoFunctionSite, std::less<>> go_sites;
   bool hotspot_mem_pool_probes = false;  // mem__pool__gc__begin/end: time the collection proper
   std::string version;     // "go1.19.8", "python3.11", "libjvm.so": what was recognized
   std::string problem;     // untraceable: what is missing
@@ -39,6 +42,9 @@ inline constexpr std::string_view kGoGcStartSym = "runtime.gcStart";
 inline constexpr std::string_view kGoStopReasonSym = "runtime.stopTheWorld";
 inline constexpr std::string_view kGoSweepTermSym = "runtime.gcMarkRootPrepare";
 inline constexpr std::string_view kGoMarkTermSym = "runtime.gcMarkTermination";
+// Called by startTheWorldWithSema right after it reads the clock that ends the runtime's own
+// pause account (Go 1.19–1.24): where gputrace ends a pause.
+inline constexpr std::string_view kGoWakepSym = "runtime.wakep";
 
 class RuntimeDetector {
  public:

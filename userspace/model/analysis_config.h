@@ -51,12 +51,22 @@ struct GrowthConfig {
   uint64_t min_bytes = uint64_t{16} << 20;
 };
 
+// GC findings (docs/findings.md), with the thresholds users alert on as defaults.
+struct GcFindingConfig {
+  uint64_t pause_long_ns = 200'000'000;       // gc_pause_long: one pause longer than this
+  double share_fraction = 0.15;               // gc_share_high: pauses above this share of wall time
+  uint64_t share_window_ns = 60'000'000'000;  //   over this sliding window
+  uint32_t full_count = 3;                    // gc_full_repeated: at least this many full collections
+  uint64_t full_window_ns = 60'000'000'000;   //   within this window
+};
+
 struct EngineConfig {
   uint64_t reorder_window_ns = 50'000'000;
   // GPU records come in CUPTI batches, up to a flush period (100 ms by default) after the
   // activity and more under load; they get their own, longer window.
   uint64_t gpu_reorder_window_ns = 1'000'000'000;
   CorrelationConfig correlation;
+  GcFindingConfig gc;
   uint64_t owner_exit_grace_ns = 2'000'000'000;
   GrowthConfig growth;
   size_t max_exited_processes = 1 << 16;   // exited processes kept for naming (owners always kept)

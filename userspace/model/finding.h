@@ -26,7 +26,10 @@ const char* to_string(Severity s);
   X(dma_mapping_growth, "warning")                                                   \
   X(iommu_fault, "critical")                                                         \
   X(pcie_stall, "warning; critical below 10 % of the reference")                    \
-  X(gpu_idle_gc, "warning")
+  X(gpu_idle_gc, "warning")                                                         \
+  X(gc_pause_long, "warning")                                                       \
+  X(gc_share_high, "warning")                                                       \
+  X(gc_full_repeated, "warning")
 
 enum class FindingKind : uint8_t {
 #define GT_FINDING_ENUMERATOR(NAME, SEVERITY) NAME,
