@@ -2,6 +2,7 @@
 
 #include "userspace/model/loss_counters.h"
 #include "userspace/util/fd.h"
+#include "userspace/util/safe_dir.h"
 #include "userspace/util/log.h"
 
 #include <fmt/format.h>
@@ -227,8 +228,9 @@ Result<std::unique_ptr<OtlpExporter>> OtlpExporter::create(OtlpOptions options) 
   std::unique_ptr<OtlpExporter> e(new OtlpExporter(std::move(options)));
   const OtlpOptions& o = e->options_;
   if (!o.file.empty()) {
-    auto fd = std::make_shared<Fd>(::open(o.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd->valid()) return fail_errno(errno, "cannot open the OTLP file {} for appending", o.file);
+    auto opened = open_own_file_for_append(o.file);
+    if (!opened) return fail("OTLP file: {}", opened.error().describe());
+    auto fd = std::make_shared<Fd>(std::move(*opened));
     e->file_ = std::make_unique<Channel>("file " + o.file, o.queue_requests, o.queue_bytes, RetryPolicy{.max_attempts = 1},
                                          [fd, path = o.file](const OtlpRequest& r, const Cutoff&) {
                                            return append_line(fd->get(), path, r);
