@@ -3,6 +3,7 @@
 #include "userspace/model/loss_counters.h"
 #include "userspace/util/fd.h"
 #include "userspace/util/safe_dir.h"
+#include "userspace/util/thread_guard.h"
 #include "userspace/util/log.h"
 
 #include <fmt/format.h>
@@ -56,7 +57,7 @@ class Channel {
   using Deliver = std::function<Attempt(const OtlpRequest&, const Cutoff& cutoff)>;
   Channel(std::string name, size_t max_requests, size_t max_bytes, RetryPolicy retry, Deliver deliver)
       : name_(std::move(name)), max_requests_(max_requests), max_bytes_(max_bytes), retry_(retry), deliver_(std::move(deliver)) {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] { guarded_thread_body("the OTLP " + name_ + " queue", [this] { run(); }); });
   }
   ~Channel() { stop(std::chrono::milliseconds(0)); }
 

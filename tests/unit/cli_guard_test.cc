@@ -3,6 +3,7 @@
 // not be written (a full disk) is a failure, not exit 0.
 #include "userspace/capture/capture.h"
 #include "userspace/cli/cli.h"
+#include "userspace/util/thread_guard.h"
 #include "capture_test_support.h"
 
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <stdexcept>
+#include <thread>
 
 namespace gputrace::capture_testing {
 namespace {
@@ -31,6 +33,17 @@ TEST_F(Capture, GuardTurnsAnEscapedExceptionIntoStatusOneAndTheCaptureKeepsItsRe
   auto back = read_back(**reader);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->summary.records, 10u);
+}
+
+// A helper thread's escaped exception would std::terminate the daemon: the guard ends only it.
+TEST(ThreadGuard, AnExceptionEndsOnlyItsThread) {
+  bool after = false;
+  std::thread t([&] {
+    guarded_thread_body("test thread", [] { throw std::runtime_error("boom"); });
+    after = true;
+  });
+  t.join();
+  EXPECT_TRUE(after);
 }
 
 TEST(CliStdout, OutputThatCannotBeWrittenExitsNonZero) {
