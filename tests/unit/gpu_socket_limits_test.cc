@@ -118,6 +118,25 @@ TEST(CuptiSocketLimits, ByteBudgetDropsAFloodAndCountsIt) {
   EXPECT_EQ(l->stats().over_budget_bytes, l->stats().over_budget * 1000);
 }
 
+// SEQPACKET reads an empty datagram as 0 bytes, like the peer's shutdown: the credentials that
+// come with every datagram tell them apart. The peer stays connected; the datagram is counted.
+TEST(CuptiSocketLimits, AnEmptyDatagramIsCountedAndDoesNotCloseThePeer) {
+  TempDir dir;
+  auto l = SeqpacketListener::bind(dir.file("s"), {});
+  ASSERT_TRUE(l);
+  Fd c = connect_to(dir.file("s"));
+  ASSERT_EQ(::send(c.get(), "", 0, 0), 0);
+  ASSERT_EQ(::send(c.get(), "batch", 5, 0), 5);
+  size_t delivered = 0;
+  for (int i = 0; i < 3; ++i) delivered += *l->poll_once(20, kIgnore);
+  EXPECT_EQ(delivered, 1u);
+  EXPECT_EQ(l->stats().empty, 1u);
+  EXPECT_EQ(l->clients(), 1u);
+  c.reset();
+  ASSERT_TRUE(l->poll_once(20, kIgnore));
+  EXPECT_EQ(l->clients(), 0u);  // a real shutdown still closes it
+}
+
 TEST(UidByteBudget, EachUserHasTheirOwnBucketRefilledAtTheRate) {
   UidByteBudget b(1000, 2000);
   const auto t0 = UidByteBudget::Clock::now();

@@ -171,7 +171,14 @@ bool SeqpacketListener::read_pending(Client& c, const DatagramSink& sink, size_t
     // MSG_TRUNC makes recvmsg return the datagram's real length even when it did not fit.
     const ssize_t n = ::recvmsg(c.fd.get(), &msg, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-    if (n == 0) return false;  // seqpacket: 0 is the peer's orderly shutdown
+    if (n == 0 && msg.msg_controllen == 0) return false;  // seqpacket: the peer's orderly shutdown
+    if (n == 0) {
+      // An empty datagram carries its sender's credentials, a shutdown carries nothing: the
+      // peer stays connected, and the nonsense is counted.
+      (void)sender_of(msg);  // closes any descriptors it passed
+      ++stats_.empty;
+      continue;
+    }
     if (static_cast<size_t>(n) > GT_GPU_BATCH_MAX_BYTES) {
       ++stats_.oversize;
       continue;

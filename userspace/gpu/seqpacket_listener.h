@@ -54,6 +54,7 @@ struct ListenerStats {
   uint64_t over_budget = 0;      // datagrams dropped: their user was over its byte budget
   uint64_t over_budget_bytes = 0;
   uint64_t oversize = 0;         // datagram longer than the largest batch
+  uint64_t empty = 0;            // datagram of no bytes (no batch is empty)
   uint64_t refused_sender = 0;   // datagram from an invisible pid, or a sender the policy excludes
   uint64_t datagrams = 0;
 };

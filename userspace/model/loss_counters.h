@@ -65,6 +65,7 @@ enum class LossSource : uint8_t { Kernel, Tracer, Daemon, Engine, Library, Input
   X(gpu_socket_refused_uid_limit, Tracer, "socket connections over one user's limit of 32")              \
   X(gpu_socket_closed_silent, Tracer, "socket connections closed: no datagram within 10 s of connecting") \
   X(gpu_socket_over_budget, Tracer, "datagrams dropped: their user sent over 8 MiB/s (32 MiB burst)")   \
+  X(gpu_socket_empty, Tracer, "empty datagrams (no batch is empty)")                                   \
   X(spans_not_kept, Daemon, "pause and copy spans beyond --max-spans in one interval (trace export only)") \
   X(finding_spans_not_kept, Daemon, "finding spans beyond their budget of 1024 per interval")           \
   X(late_records, Engine, "records processed after a newer one (out of order, still processed)")        \
