@@ -60,7 +60,7 @@ Result<pid_t> pid_from(const Options& o) {
   auto v = o.get("pid");
   if (!v) return fail("--pid PID is required");
   auto pid = parse_pid(*v);
-  if (!pid) return fail("--pid: {}", pid.error().describe());
+  if (!pid) return fail("--pid {}", pid.error().message);
   return *pid;
 }
 

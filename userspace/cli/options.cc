@@ -114,8 +114,10 @@ bool hex_digits(std::string_view text, size_t n) {
 }  // namespace
 
 Result<pid_t> parse_pid(const std::string& text) {
-  if (!all_digits(text) || std::stoull(text) == 0 || std::stoull(text) > 4'194'304)
-    return fail("'{}' is not a process id (a number from 1 to 4194304)", text);
+  // pid_t is an int: 4294967296 used to wrap to 0. (The kernel's PID_MAX_LIMIT is lower, but
+  // a pid in between is "no such process", which the caller says better.)
+  if (!all_digits(text) || std::stoull(text) == 0 || std::stoull(text) > 2'147'483'647)
+    return fail("'{}' is not a process id", text);
   return static_cast<pid_t>(std::stoull(text));
 }
 

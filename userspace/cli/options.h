@@ -47,7 +47,7 @@ class Options {
 // "10s", "500ms", "2m", "1h", or plain seconds ("1.5").
 Result<std::chrono::nanoseconds> parse_duration(const std::string& text);
 
-// A process id as the kernel hands them out: decimal digits only, 1..4194304 (PID_MAX_LIMIT).
+// A process id: decimal digits only, 1..2^31-1 (pid_t); the message is "'X' is not a process id".
 Result<pid_t> parse_pid(const std::string& text);
 // A PCI address as the kernel names devices, "0000:3b:00.0" (a missing domain, "3b:00.0", means
 // 0000); returned in the kernel's lowercase form.

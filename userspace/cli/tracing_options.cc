@@ -51,7 +51,7 @@ Result<std::optional<gc::GcOptions>> gc_options(const Options& o) {
   gc::GcOptions g;
   for (const auto& p : o.all("pid")) {  // checked with --no-gc too: --pid also names GPU attach targets
     auto pid = parse_pid(p);
-    if (!pid) return fail("--pid: {}", pid.error().describe());
+    if (!pid) return fail("--pid {}", pid.error().message);
     g.filter.pids.insert(*pid);
   }
   if (o.has("no-gc")) return std::optional<gc::GcOptions>{};
