@@ -2,6 +2,8 @@
 
 #include "userspace/model/loss_counters.h"
 #include "userspace/util/fd.h"
+#include "userspace/util/safe_dir.h"
+#include "userspace/util/thread_guard.h"
 #include "userspace/util/log.h"
 
 #include <fmt/format.h>
@@ -55,7 +57,7 @@ class Channel {
   using Deliver = std::function<Attempt(const OtlpRequest&, const Cutoff& cutoff)>;
   Channel(std::string name, size_t max_requests, size_t max_bytes, RetryPolicy retry, Deliver deliver)
       : name_(std::move(name)), max_requests_(max_requests), max_bytes_(max_bytes), retry_(retry), deliver_(std::move(deliver)) {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] { guarded_thread_body("the OTLP " + name_ + " queue", [this] { run(); }); });
   }
   ~Channel() { stop(std::chrono::milliseconds(0)); }
 
@@ -227,8 +229,9 @@ Result<std::unique_ptr<OtlpExporter>> OtlpExporter::create(OtlpOptions options) 
   std::unique_ptr<OtlpExporter> e(new OtlpExporter(std::move(options)));
   const OtlpOptions& o = e->options_;
   if (!o.file.empty()) {
-    auto fd = std::make_shared<Fd>(::open(o.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd->valid()) return fail_errno(errno, "cannot open the OTLP file {} for appending", o.file);
+    auto opened = open_own_file_for_append(o.file);
+    if (!opened) return fail("OTLP file: {}", opened.error().describe());
+    auto fd = std::make_shared<Fd>(std::move(*opened));
     e->file_ = std::make_unique<Channel>("file " + o.file, o.queue_requests, o.queue_bytes, RetryPolicy{.max_attempts = 1},
                                          [fd, path = o.file](const OtlpRequest& r, const Cutoff&) {
                                            return append_line(fd->get(), path, r);

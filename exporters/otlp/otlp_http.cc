@@ -35,7 +35,22 @@ std::string percent_decode(std::string_view s) {
 
 }  // namespace
 
-Result<HttpUrl> parse_http_url(const std::string& url) {
+// The URL as messages show it: "user:password@" in the authority becomes "***@".
+static std::string without_userinfo(const std::string& url) {
+  const size_t scheme = url.find("://");
+  const size_t from = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t authority_end = std::min(url.find('/', from), url.size());
+  const size_t at = url.rfind('@', authority_end == 0 ? 0 : authority_end - 1);
+  if (at == std::string::npos || at < from) return url;
+  return url.substr(0, from) + "***" + url.substr(at);
+}
+
+Result<HttpUrl> parse_http_url(const std::string& given) {
+  const std::string url = without_userinfo(given);  // never print a password
+  if (url != given)
+    return fail("{}: gputrace does not send credentials written into the URL; put them in OTEL_EXPORTER_OTLP_HEADERS "
+                "(e.g. Authorization=Basic BASE64) and give the URL without them",
+                url);
   HttpUrl u;
   u.https = url.starts_with("https://");
   if (!u.https && !url.starts_with("http://"))

@@ -5,6 +5,8 @@
 #include "userspace/model/loss_counters.h"
 #include "userspace/util/log.h"
 
+#include "userspace/util/thread_guard.h"
+
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -55,7 +57,7 @@ Result<std::unique_ptr<PrometheusExporter>> PrometheusExporter::create(const Pro
   if (!options.textfile.empty()) {
     e->writer_ = std::make_shared<Writer>();
     e->writer_->path = options.textfile;
-    e->writer_thread_ = std::thread([w = e->writer_] { w->run(); });
+    e->writer_thread_ = std::thread([w = e->writer_] { guarded_thread_body("the textfile writer", [&] { w->run(); }); });
   }
   return e;
 }

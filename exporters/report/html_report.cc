@@ -163,7 +163,11 @@ std::string summary_section(const HostSnapshot& s, const Timeline& tl) {
   out += "</div><ul class=\"narrative\">";
   for (const auto& sentence : report_narrative(s)) out += "<li>" + escape(sentence) + "</li>";
   out += "</ul>";
-  if (const uint64_t dropped = tl.dropped_total())
+  if (tl.refused)
+    out += fmt::format("<p class=\"note\">{} events had no place on the timeline: their process, or the "
+                       "whole run, had opened as many tracks as the timeline keeps; they are in the counts above.</p>",
+                       tl.refused);
+  if (const uint64_t dropped = tl.dropped_total() - tl.refused)
     out += fmt::format("<p class=\"note\">The timeline keeps the newest events of each track, up to a bound: {} older "
                        "ones were left out of the timeline and charts (all of them are in the counts above).</p>",
                        dropped);

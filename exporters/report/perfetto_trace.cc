@@ -183,13 +183,17 @@ std::string render_perfetto_trace(const Timeline& timeline, const HostSnapshot& 
   json dropped = json::object();
   for (const auto& t : tracks)
     if (t.dropped) dropped[fmt::format("{} / {}", group_label(t), t.name)] = t.dropped;
+  if (timeline.refused) dropped["tracks not opened (track limits)"] = timeline.refused;
   if (const uint64_t n = timeline.dropped_total()) {
     if (std::find(named_pids.begin(), named_pids.end(), kTraceHostPid) == named_pids.end())
       w.event(fmt::format("\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"args\":{{\"name\":\"host\"}}",
                           kTraceHostPid));
     w.event(fmt::format("\"ph\":\"i\",\"s\":\"g\",\"name\":{},\"cat\":\"host\",\"pid\":{},\"tid\":0,\"ts\":{},"
                         "\"args\":{{\"dropped\":{}}}",
-                        quote(fmt::format("timeline incomplete: {} older events not kept (per-track limit)", n)),
+                        quote(timeline.refused == 0
+                                  ? fmt::format("timeline incomplete: {} older events not kept (per-track limit)", n)
+                                  : fmt::format("timeline incomplete: {} events not kept (per-track and track limits)",
+                                                n)),
                         kTraceHostPid, micros(timeline.last_ns), compact(dropped)));
   }
 

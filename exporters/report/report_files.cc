@@ -3,6 +3,7 @@
 #include "exporters/report/html_report.h"
 #include "exporters/report/markdown_report.h"
 #include "exporters/report/perfetto_trace.h"
+#include "userspace/util/safe_dir.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -57,11 +58,9 @@ Result<void> replace_file(const std::string& path, const std::string& text) {
 
 Result<std::vector<std::string>> write_report_files(const std::string& dir, const HostSnapshot& s,
                                                     const Timeline& timeline) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return fail_errno(errno, "cannot create report directory {}", dir);
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    return fail("report directory {} is not a directory", dir);
+  // Walked from a directory fd, never through another user's link (docs/security.md).
+  auto safe = SafeDir::open(dir);
+  if (!safe) return fail("report directory: {}", safe.error().describe());
   static constexpr std::pair<const char*, ReportFormat> kFiles[] = {{"summary.md", ReportFormat::Markdown},
                                                                     {"report.html", ReportFormat::Html},
                                                                     {"trace.json", ReportFormat::Perfetto},
@@ -80,7 +79,7 @@ Result<std::vector<std::string>> write_report_files(const std::string& dir, cons
   std::vector<std::string> written;
   for (size_t i = 0; i < texts.size(); ++i) {
     const std::string path = dir + "/" + kFiles[i].first;
-    if (auto r = replace_file(path, texts[i]); !r) return tl::unexpected(r.error());
+    if (auto r = safe->replace_file(kFiles[i].first, texts[i]); !r) return tl::unexpected(r.error());
     written.push_back(path);
   }
   return written;

@@ -102,6 +102,8 @@ class Child {
     reaped_ = true;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
+  // Its stdout, for a test that reads a line while the child keeps running.
+  int stdout_fd() const { return stdout_; }
   const std::string& output() const { return output_; }
   std::vector<std::vector<std::string>> lines(const std::string& key) const {
     std::vector<std::vector<std::string>> out;

@@ -283,3 +283,31 @@ TEST(GpuBatchValidator, TakesThePidOfARingRecordFromItsKernelHeader) {
 
 }  // namespace
 }  // namespace gputrace
+
+namespace gputrace {
+namespace {
+
+// Kernels, copies and memsets name their device too: past kMaxCudaDevices they are refused,
+// as the device records are (they once went through and took timeline tracks).
+TEST(GpuBatchValidator, RejectsActivityOnADeviceIdPastTheLimit) {
+  gt_gpu_kernel_event k{};
+  k.hdr.kind = GT_EV_GPU_KERNEL;
+  k.hdr.size = sizeof(k);
+  k.device_id = kMaxCudaDevices - 1;
+  EXPECT_TRUE(validate_batch(batch({bytes_of(k)}), 1));
+  k.device_id = kMaxCudaDevices;
+  EXPECT_EQ(rejection(batch({bytes_of(k)})), BatchReject::BadRecord);
+  gt_gpu_memcpy_event c{};
+  c.hdr.kind = GT_EV_GPU_MEMCPY;
+  c.hdr.size = sizeof(c);
+  c.device_id = 1000;
+  EXPECT_EQ(rejection(batch({bytes_of(c)})), BatchReject::BadRecord);
+  gt_gpu_memset_event s{};
+  s.hdr.kind = GT_EV_GPU_MEMSET;
+  s.hdr.size = sizeof(s);
+  s.device_id = kMaxCudaDevices;
+  EXPECT_EQ(rejection(batch({bytes_of(s)})), BatchReject::BadRecord);
+}
+
+}  // namespace
+}  // namespace gputrace

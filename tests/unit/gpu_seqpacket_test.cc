@@ -67,7 +67,7 @@ TEST(SeqpacketListener, AppliesThePeerPolicyAndTheClientLimit) {
   ASSERT_TRUE(refusing->poll_once(50, [](auto, auto, auto) { ADD_FAILURE() << "refused peer was heard"; }));
   EXPECT_EQ(refusing->stats().refused_peer, 1u);
 
-  auto one = SeqpacketListener::bind(dir.file("b"), {}, 1);
+  auto one = SeqpacketListener::bind(dir.file("b"), {}, {.max_clients = 1});
   ASSERT_TRUE(one);
   Fd c1 = connect_to(dir.file("b")), c2 = connect_to(dir.file("b"));
   ASSERT_TRUE(one->poll_once(50, [](auto, auto, auto) {}));

@@ -24,6 +24,11 @@ void GrowthDetector::run_due(uint64_t now_ns) {
     const uint64_t span = config_.window_ns + 2 * period;
     if (now_ns - next_sample_ns_ > span) next_sample_ns_ += (now_ns - next_sample_ns_ - span) / period * period;
     sample(next_sample_ns_);
+    // A timestamp near 2^64 (a crafted capture) must not wrap the schedule back to the start.
+    if (next_sample_ns_ > UINT64_MAX - period) {
+      next_sample_ns_ = UINT64_MAX;
+      break;
+    }
     next_sample_ns_ += period;
   }
 }

@@ -13,6 +13,7 @@
 #include "userspace/decode/record.h"
 #include "userspace/util/result.h"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -45,6 +46,11 @@ class CaptureWriter {
   virtual Result<void> append(const Record& record) = 0;
   // Writes the buffered records as a chunk (so a crash after it loses nothing before it).
   virtual Result<void> flush() = 0;
+  // The durability timer, called by a recorder between reads: writes the buffered records as
+  // a chunk once the oldest of them has waited `interval` (so SIGKILL or the OOM killer cost
+  // at most that much), and fdatasyncs what was written since the last sync at most once per
+  // `interval` (so does power loss, give or take the sync itself). docs/capture-format.md.
+  virtual Result<void> flush_if_due(std::chrono::steady_clock::time_point now, std::chrono::nanoseconds interval) = 0;
   // Flushes, syncs and closes; the file is complete. A writer destroyed without close()
   // still writes its buffered records, but cannot report an error doing so.
   virtual Result<void> close() = 0;

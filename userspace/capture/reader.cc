@@ -50,6 +50,20 @@ void note_zero_filled_tail(const ChunkPlace& place, CaptureReadSummary& summary)
       place.number, place.offset, whole_chunks_before(place.number));
 }
 
+// `cat a.gtrace b.gtrace > c.gtrace`: b's file header stands where a chunk should. Reading
+// stops there with a note, so the report covers a rather than failing on "corrupt".
+void note_second_capture(const ChunkPlace& place, CaptureReadSummary& summary) {
+  summary.truncated = true;
+  summary.truncation_note = fmt::format(
+      "another capture's file header starts at byte {} (captures concatenated?): this covers the first one only, "
+      "{}; report the other file separately",
+      place.offset, whole_chunks_before(place.number));
+}
+
+bool starts_a_capture(const ChunkHeader& h) {
+  return std::memcmp(&h, kFileMagic.data(), kFileMagic.size()) == 0;
+}
+
 bool all_zero(const ChunkHeader& h) {
   static constexpr std::array<std::byte, sizeof(ChunkHeader)> kZeros{};
   return std::memcmp(&h, kZeros.data(), sizeof(h)) == 0;
@@ -127,6 +141,10 @@ class CaptureFileReader final : public CaptureReader {
       if (!tail_is_zero) return tl::unexpected(tail_is_zero.error());
       if (!*tail_is_zero) return corrupt(place, "its header is all zeros, yet data follows it");
       note_zero_filled_tail(place, summary);
+      return std::nullopt;
+    }
+    if (starts_a_capture(h)) {
+      note_second_capture(place, summary);
       return std::nullopt;
     }
     if (auto problem = chunk_header_problem(h)) return corrupt(place, "{}", *problem);

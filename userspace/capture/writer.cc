@@ -7,6 +7,7 @@
 #include "userspace/decode/decoder.h"
 #include "userspace/decode/kinds.h"
 #include "userspace/util/fd.h"
+#include "userspace/util/safe_dir.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -71,6 +72,7 @@ class CaptureFileWriter final : public CaptureWriter {
     if (raw_.size() + record.bytes.size() > kMaxChunkRawLength) {
       if (auto ok = write_chunk(); !ok) return ok;
     }
+    if (pending_records_ == 0) oldest_pending_ = std::chrono::steady_clock::now();
     raw_.insert(raw_.end(), record.bytes.begin(), record.bytes.end());
     ++pending_records_;
     if (raw_.size() >= kTargetChunkRawLength) return write_chunk();
@@ -80,6 +82,19 @@ class CaptureFileWriter final : public CaptureWriter {
   Result<void> flush() override {
     if (auto usable = check_usable(); !usable) return usable;
     return write_chunk();
+  }
+
+  Result<void> flush_if_due(std::chrono::steady_clock::time_point now, std::chrono::nanoseconds interval) override {
+    if (auto usable = check_usable(); !usable) return usable;
+    if (pending_records_ > 0 && now - oldest_pending_ >= interval) {
+      if (auto ok = write_chunk(); !ok) return ok;
+    }
+    if (file_length_ > synced_length_ && now - last_sync_ >= interval) {
+      if (fdatasync(fd_.get()) != 0) return stop(fail_errno(errno, "cannot sync capture {} to disk", path_));
+      synced_length_ = file_length_;
+      last_sync_ = now;
+    }
+    return {};
   }
 
   Result<void> close() override {
@@ -143,6 +158,9 @@ class CaptureFileWriter final : public CaptureWriter {
   Fd fd_;
   std::string path_;
   uint64_t file_length_;
+  uint64_t synced_length_ = 0;  // file_length_ at the last fdatasync
+  std::chrono::steady_clock::time_point last_sync_{};
+  std::chrono::steady_clock::time_point oldest_pending_{};  // when the first buffered record came
   uint64_t records_written_ = 0;
   uint32_t pending_records_ = 0;
   std::optional<Error> failed_;
@@ -154,8 +172,13 @@ class CaptureFileWriter final : public CaptureWriter {
 }  // namespace
 
 Result<std::unique_ptr<CaptureWriter>> CaptureWriter::create(const std::string& path, const CaptureHostInfo& host) {
-  Fd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.valid()) return explain_create_failure(errno, path);
+  // Its directory is reached without following another user's link (a /tmp/d -> /etc).
+  auto created = create_new_file(path, 0600);
+  if (!created) {
+    if (created.error().errnum == 0) return tl::unexpected(created.error());  // a link refused on the way
+    return explain_create_failure(created.error().errnum, path);
+  }
+  Fd fd = std::move(*created);
   const std::vector<std::byte> header = encode_file_header(host);
   if (auto ok = write_all(fd.get(), header, path); !ok) {
     unlink(path.c_str());  // we created it a moment ago: leave no headerless file behind

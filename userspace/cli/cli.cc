@@ -9,7 +9,10 @@
 
 #include <atomic>
 #include <cstdarg>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <exception>
 #include <string_view>
 
 namespace gputrace {
@@ -58,6 +61,27 @@ void install_stop_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // A closed terminal or a hung-up session: stop as cleanly as on SIGTERM (the daemon
+  // replaces this with its reload handler after).
+  sigaction(SIGHUP, &sa, nullptr);
+}
+
+int run_guarded(std::string_view command, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    log_error("{}: stopped on an unexpected error, after writing what it had: {} (a bug: please report it)", command,
+              e.what());
+  } catch (...) {
+    log_error("{}: stopped on an unexpected error, after writing what it had (a bug: please report it)", command);
+  }
+  return 1;
+}
+
+int finish_stdout(int status) {
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return status;
+  log_error("cannot write to standard output: {}", std::strerror(errno));
+  return status == 0 ? 1 : status;
 }
 
 int run_cli(int argc, char** argv) {
@@ -75,23 +99,27 @@ int run_cli(int argc, char** argv) {
   }
   if (!args.empty() && args.front() == "--version") {
     std::puts("gputrace " GPUTRACE_VERSION);
-    return 0;
+    return finish_stdout(0);
   }
   // No command: the screen where a person can see it, the plain summary into logs and pipes.
   const bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
   const bool has_command = !args.empty() && args.front().rfind("-", 0) != 0;
   std::string command = has_command ? args.front() : terminal ? "top" : "live";
   if (has_command) args.erase(args.begin());
-  if (command == "top") return cmd_top(args);
-  if (command == "live") return cmd_live(args);
-  if (command == "doctor") return cmd_doctor(args);
-  if (command == "record") return cmd_record(args);
-  if (command == "report") return cmd_report(args);
-  if (command == "daemon") return cmd_daemon(args);
-  if (command == "attach") return cmd_attach(args);
-  if (command == "detach") return cmd_detach(args);
-  std::fprintf(stderr, "gputrace: unknown command '%s'\n\n%s", command.c_str(), kUsage);
-  return 2;
+  int (*run)(const Args&) = nullptr;
+  if (command == "top") run = cmd_top;
+  if (command == "live") run = cmd_live;
+  if (command == "doctor") run = cmd_doctor;
+  if (command == "record") run = cmd_record;
+  if (command == "report") run = cmd_report;
+  if (command == "daemon") run = cmd_daemon;
+  if (command == "attach") run = cmd_attach;
+  if (command == "detach") run = cmd_detach;
+  if (!run) {
+    std::fprintf(stderr, "gputrace: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    return 2;
+  }
+  return finish_stdout(run_guarded(command, [&] { return run(args); }));
 }
 
 }  // namespace gputrace

@@ -59,10 +59,9 @@ stops its thread; it stays loaded, idle. A process traced since it started
 Result<pid_t> pid_from(const Options& o) {
   auto v = o.get("pid");
   if (!v) return fail("--pid PID is required");
-  char* end = nullptr;
-  const long pid = std::strtol(v->c_str(), &end, 10);
-  if (v->empty() || *end || pid <= 0) return fail("--pid '{}' is not a process id", *v);
-  return static_cast<pid_t>(pid);
+  auto pid = parse_pid(*v);
+  if (!pid) return fail("--pid {}", pid.error().message);
+  return *pid;
 }
 
 bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }

@@ -119,10 +119,9 @@ uint64_t realtime_ns() {
 
 std::optional<size_t> parse_count(const std::optional<std::string>& text, size_t fallback) {
   if (!text) return fallback;
-  char* end = nullptr;
-  const unsigned long v = std::strtoul(text->c_str(), &end, 10);
-  if (text->empty() || *end || v == 0) return std::nullopt;
-  return static_cast<size_t>(v);
+  auto v = parse_positive(*text, 1'000'000);  // no sign: strtoul took "-1" for 2^64-1
+  if (!v) return std::nullopt;
+  return *v;
 }
 
 // Identity of the exported resources; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES as the
@@ -252,7 +251,7 @@ int cmd_daemon(const Args& args) {
   const auto top = parse_count(o.get("top-processes"), 20);
   const auto max_spans = parse_count(o.get("max-spans"), 4096);
   if (!top || !max_spans) {
-    log_error("--top-processes and --max-spans take a whole number greater than zero");
+    log_error("--top-processes and --max-spans take a whole number from 1 to 1000000");
     return 2;
   }
   EngineConfig engine_config;

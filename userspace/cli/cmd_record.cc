@@ -38,6 +38,9 @@ it as `gputrace attach` does, for as long as the recording runs (docs/cupti.md).
 options:
   -o, --output FILE      capture file to create (required)
   --duration D           stop after D
+  --flush-interval D     write buffered records to FILE at least every D while any wait
+                         (default 1s), and sync FILE to disk at most that often: a recorder
+                         killed (SIGKILL, OOM killer) loses at most D of records
   --no-attach            with --pid: GC pauses only, no GPU tracing attached to the process
 )";
 
@@ -79,6 +82,17 @@ Result<pid_t> spawn_traced(const std::vector<std::string>& argv, const std::stri
   return pid;
 }
 
+// --flush-interval: how long a record may wait in memory before it is written (default 1 s).
+Result<std::chrono::nanoseconds> flush_interval_option(const Options& o) {
+  const auto text = o.get("flush-interval");
+  if (!text) return std::chrono::nanoseconds(std::chrono::seconds(1));
+  auto parsed = parse_duration(*text);
+  if (!parsed) return parsed;
+  if (*parsed < std::chrono::milliseconds(10) || *parsed > std::chrono::hours(1))
+    return fail("'{}' is outside 10ms..1h (every chunk is compressed and synced on its own)", *text);
+  return parsed;
+}
+
 }  // namespace
 
 // The command must not outlive the recording that was made of it (it would hold the
@@ -104,7 +118,7 @@ static void end_command(std::optional<pid_t>& child) {
 
 int cmd_record(const Args& args) {
   Options o;
-  o.value("output", 'o').value("duration").flag("no-attach").flag("help", 'h');
+  o.value("output", 'o').value("duration").value("flush-interval").flag("no-attach").flag("help", 'h');
   declare_tracing_options(o);
   if (auto r = o.parse(args); !r) {
     log_error("{}", r.error().describe());
@@ -127,6 +141,11 @@ int cmd_record(const Args& args) {
       return 2;
     }
     duration = *parsed;
+  }
+  auto flush_interval = flush_interval_option(o);
+  if (!flush_interval) {
+    log_error("--flush-interval: {}", flush_interval.error().describe());
+    return 2;
   }
   auto config = tracing_config(o);
   auto gc = gc_options(o);
@@ -202,6 +221,8 @@ int cmd_record(const Args& args) {
       end_command(child);
       return 1;
     }
+    if (auto w = (*writer)->flush_if_due(std::chrono::steady_clock::now(), *flush_interval); !w && !write_error)
+      write_error = w.error();
   }
   end_command(child);
   // The libraries attached to let go while the rings are still read: their last buffers

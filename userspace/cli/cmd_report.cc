@@ -9,6 +9,7 @@
 #include "exporters/report/report.h"
 #include "exporters/report/report_files.h"
 #include "userspace/util/log.h"
+#include "userspace/util/safe_dir.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -37,19 +38,29 @@ options:
 )";
 
 Result<void> write_output(const std::string& path, const std::string& text) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return fail_errno(errno, "cannot create report file {}", path);
+  auto created = create_new_file(path, 0600);  // never through another user's link
+  if (!created) return fail("report file: {}", created.error().describe());
+  const int fd = created->release();
+  // A full disk must not leave half a report behind as if it were one: we created the file
+  // a moment ago, exclusively, so removing it on failure removes nothing else.
+  auto discard = [&](int err) {
+    ::unlink(path.c_str());
+    return fail_errno(err, "writing {} (removed: it would have been cut short)", path);
+  };
   size_t done = 0;
   while (done < text.size()) {
     ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      int e = errno;
+      const int e = errno;
       ::close(fd);
-      return fail_errno(e, "writing {}", path);
+      return discard(e);
     }
     done += static_cast<size_t>(n);
   }
-  ::close(fd);
+  const int synced = ::fsync(fd) == 0 ? 0 : errno;  // ENOSPC may only show here (delayed allocation)
+  if (::close(fd) != 0 && synced == 0) return discard(errno);
+  if (synced != 0) return discard(synced);
   return {};
 }
 

@@ -28,6 +28,7 @@ tl::expected<DaemonExporters, ExporterSetupError> create_daemon_exporters(const 
                                                                          const otlp::OtlpIdentity& identity) {
   DaemonExporters out;
   const std::string listen = o.get("listen").value_or("127.0.0.1:9478");
+  if (listen.empty()) return usage(Error{"--listen '': give HOST:PORT (e.g. 127.0.0.1:9478), or none"});
   out.textfile = o.get("textfile").value_or("");
   out.otlp_file = o.get("otlp-file").value_or("");
   if (!out.textfile.empty() && !out.textfile.ends_with(".prom"))

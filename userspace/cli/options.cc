@@ -1,7 +1,10 @@
 #include "userspace/cli/options.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <string_view>
 
 namespace gputrace {
 
@@ -93,7 +96,45 @@ Result<std::chrono::nanoseconds> parse_duration(const std::string& text) {
   else if (unit == "m") scale = 60e9;
   else if (unit == "h") scale = 3600e9;
   else return fail("'{}' has an unknown unit '{}' (use ms, s, m or h)", text, unit);
+  // A value past int64 nanoseconds (~292 years) would wrap in the cast (to 1 s, once seen).
+  if (v * scale > 3.6e17) return fail("'{}' is too long (at most 100000h)", text);
   return std::chrono::nanoseconds(static_cast<int64_t>(v * scale));
+}
+
+namespace {
+
+bool all_digits(const std::string& text) {
+  return !text.empty() && text.size() <= 19 && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool hex_digits(std::string_view text, size_t n) {
+  return text.size() == n && std::all_of(text.begin(), text.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+}  // namespace
+
+Result<pid_t> parse_pid(const std::string& text) {
+  // pid_t is an int: 4294967296 used to wrap to 0. (The kernel's PID_MAX_LIMIT is lower, but
+  // a pid in between is "no such process", which the caller says better.)
+  if (!all_digits(text) || std::stoull(text) == 0 || std::stoull(text) > 2'147'483'647)
+    return fail("'{}' is not a process id", text);
+  return static_cast<pid_t>(std::stoull(text));
+}
+
+Result<std::string> parse_pci_address(const std::string& text) {
+  std::string full = std::count(text.begin(), text.end(), ':') == 1 ? "0000:" + text : text;
+  std::transform(full.begin(), full.end(), full.begin(), [](char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string_view v(full);
+  const bool ok = v.size() == 12 && hex_digits(v.substr(0, 4), 4) && v[4] == ':' && hex_digits(v.substr(5, 2), 2) &&
+                  v[7] == ':' && hex_digits(v.substr(8, 2), 2) && v[10] == '.' && v[11] >= '0' && v[11] <= '7';
+  if (!ok) return fail("'{}' is not a PCI address (like 0000:3b:00.0, as lspci -D shows them)", text);
+  return full;
+}
+
+Result<size_t> parse_positive(const std::string& text, size_t max) {
+  if (!all_digits(text) || std::stoull(text) == 0 || std::stoull(text) > max)
+    return fail("'{}' is not a whole number from 1 to {}", text, max);
+  return static_cast<size_t>(std::stoull(text));
 }
 
 }  // namespace gputrace

@@ -2,6 +2,8 @@
 // missing values are errors with a message, `--` ends options.
 #pragma once
 
+#include <sys/types.h>
+
 #include "userspace/util/result.h"
 
 #include <chrono>
@@ -44,5 +46,13 @@ class Options {
 
 // "10s", "500ms", "2m", "1h", or plain seconds ("1.5").
 Result<std::chrono::nanoseconds> parse_duration(const std::string& text);
+
+// A process id: decimal digits only, 1..2^31-1 (pid_t); the message is "'X' is not a process id".
+Result<pid_t> parse_pid(const std::string& text);
+// A PCI address as the kernel names devices, "0000:3b:00.0" (a missing domain, "3b:00.0", means
+// 0000); returned in the kernel's lowercase form.
+Result<std::string> parse_pci_address(const std::string& text);
+// A whole number 1..max, decimal digits only (no sign: strtoul reads "-1" as 2^64-1).
+Result<size_t> parse_positive(const std::string& text, size_t max);
 
 }  // namespace gputrace

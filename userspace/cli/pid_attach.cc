@@ -12,7 +12,8 @@ namespace gputrace {
 
 std::vector<pid_t> pids_option(const Options& o) {
   std::vector<pid_t> pids;
-  for (const auto& p : o.all("pid")) pids.push_back(static_cast<pid_t>(std::strtol(p.c_str(), nullptr, 10)));
+  for (const auto& p : o.all("pid"))  // gc_options refused the malformed ones already
+    if (auto pid = parse_pid(p)) pids.push_back(*pid);
   return pids;
 }
 

@@ -78,7 +78,11 @@ Result<ShedThresholds> shed_thresholds(const Options& o) {
 Result<TraceConfig> tracing_config(const Options& o) {
   TraceConfig c;
   c.all_devices = o.has("all-devices");
-  c.devices = o.all("device");
+  for (const auto& d : o.all("device")) {
+    auto address = parse_pci_address(d);
+    if (!address) return fail("--device: {}", address.error().describe());
+    c.devices.push_back(*address);
+  }
   c.kernel_pairing = !o.has("no-kernel-pairing");
   if (auto size = o.get("ring-size")) {
     unsigned long v = std::strtoul(size->c_str(), nullptr, 10);
@@ -102,14 +106,13 @@ Result<TraceConfig> tracing_config(const Options& o) {
 namespace gputrace {
 
 Result<std::optional<gc::GcOptions>> gc_options(const Options& o) {
-  if (o.has("no-gc")) return std::optional<gc::GcOptions>{};
   gc::GcOptions g;
-  for (const auto& p : o.all("pid")) {
-    char* end = nullptr;
-    long pid = std::strtol(p.c_str(), &end, 10);
-    if (*end || pid <= 0) return fail("--pid '{}' is not a process id", p);
-    g.filter.pids.insert(static_cast<int>(pid));
+  for (const auto& p : o.all("pid")) {  // checked with --no-gc too: --pid also names GPU attach targets
+    auto pid = parse_pid(p);
+    if (!pid) return fail("--pid {}", pid.error().message);
+    g.filter.pids.insert(*pid);
   }
+  if (o.has("no-gc")) return std::optional<gc::GcOptions>{};
   g.filter.exes = o.all("exe");
   for (const auto& r : o.all("runtime")) {
     auto runtime = gc::parse_runtime(r);

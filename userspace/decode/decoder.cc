@@ -18,6 +18,7 @@ const char* describe(DecodeError e) {
     case DecodeError::Truncated: return "record truncated";
     case DecodeError::BadSize: return "record size does not match its kind";
     case DecodeError::UnknownKind: return "unknown record kind";
+    case DecodeError::BadTimestamp: return "record timestamp past 2^62 ns (146 years of uptime)";
   }
   return "?";
 }
@@ -31,6 +32,7 @@ DecodeError decode_one(std::span<const std::byte> bytes, Record& out) {
   if (min == 0) return DecodeError::UnknownKind;
   if (out.header.size < min || out.header.size % 8 != 0) return DecodeError::BadSize;
   if (out.header.size > bytes.size()) return DecodeError::Truncated;
+  if (out.header.ts_ns > kMaxTimestampNs) return DecodeError::BadTimestamp;
   out.bytes = bytes.first(out.header.size);
   return DecodeError::None;
 }

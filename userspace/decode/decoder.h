@@ -16,9 +16,14 @@ enum class DecodeError : uint8_t {
   Truncated,    // fewer bytes than a header, or than the header's size says
   BadSize,      // size smaller than the kind's struct, or not a multiple of 8
   UnknownKind,  // a kind this build does not know
+  BadTimestamp, // ts_ns past kMaxTimestampNs: no clock of a running host gets there
 };
 
 const char* describe(DecodeError e);
+
+// 2^62 ns: 146 years of uptime. Records stamped later come from a damaged or crafted
+// source; refusing them here keeps every analyzer's `ts + period` from wrapping around.
+inline constexpr uint64_t kMaxTimestampNs = uint64_t{1} << 62;
 
 // Minimum record size for a kind, 0 if the kind is unknown.
 uint32_t min_record_size(uint16_t kind);

@@ -39,6 +39,12 @@ void Engine::push_kernel(const Record& record) {
   if (released_any_ && record.ts() < released_ts_) ++stats_.late_records;
   buffer_.push(record);
   newest_kernel_ts_ = std::max(newest_kernel_ts_, record.ts());
+  if (buffer_.held() > config_.max_held_kernel_records) {
+    // The clock is not moving the window (one timestamp repeated): let the oldest quarter go.
+    const size_t n = std::max<size_t>(config_.max_held_kernel_records / 4, 1);
+    stats_.kernel_released_early += n;
+    buffer_.release_oldest(n, process_fn_);
+  }
   if (newest_kernel_ts_ < config_.reorder_window_ns) return;
   const uint64_t horizon = newest_kernel_ts_ - config_.reorder_window_ns;
   // Release in batches (an eighth of the window) so sorting and merging stay cheap per record.

@@ -50,6 +50,7 @@ struct EngineStats {
   uint64_t late_records = 0;        // kernel-side records processed after a newer one (out of order)
   uint64_t late_gpu_records = 0;    // the same among GPU records
   uint64_t gpu_released_early = 0;  // over max_held_gpu_records: went on before the kernel stream
+  uint64_t kernel_released_early = 0;  // over max_held_kernel_records: before their window passed
   uint64_t max_held_records = 0;
   uint64_t invalid_stack_records = 0;
   uint64_t stacks_not_kept = 0;     // stack table full

@@ -15,6 +15,7 @@ LossCounts engine_loss_counts(const Engine& engine) {
   c[Loss::late_gpu_records] = st.late_gpu_records;
   c[Loss::correlation_history_dropped] = correlation.history().entries_dropped();
   c[Loss::gpu_released_early] = st.gpu_released_early;
+  c[Loss::kernel_released_early] = st.kernel_released_early;
   c[Loss::correlation_pending_dropped] = correlation.stats().pending_dropped;
   c[Loss::correlation_beyond_history] = correlation.stats().beyond_history;
   c[Loss::correlation_open_pause_expired] = correlation.stats().open_pause_expired;

@@ -114,13 +114,21 @@ std::optional<BatchReject> timed_activity_ok(const Typed<K>& r) {
   return r.event.end_ns >= r.event.hdr.ts_ns ? std::nullopt : std::optional(BatchReject::BadTimestamps);
 }
 
+// Kernels, copies and memsets run on a device: its id is bounded like the device records'
+// (the timeline keys tracks by it; docs/cupti.md says ids past kMaxCudaDevices are refused).
+template <gt_event_kind K>
+std::optional<BatchReject> device_activity_ok(const Typed<K>& r) {
+  if (auto bad = timed_activity_ok(r)) return bad;
+  return r.event.device_id < kMaxCudaDevices ? std::nullopt : std::optional(BatchReject::BadRecord);
+}
+
 // Checks one record's kind-specific content.
 struct RecordCheck {
   std::optional<BatchReject> reject;
 
-  void operator()(const Typed<GT_EV_GPU_KERNEL>& r) { reject = timed_activity_ok(r); }
-  void operator()(const Typed<GT_EV_GPU_MEMCPY>& r) { reject = timed_activity_ok(r); }
-  void operator()(const Typed<GT_EV_GPU_MEMSET>& r) { reject = timed_activity_ok(r); }
+  void operator()(const Typed<GT_EV_GPU_KERNEL>& r) { reject = device_activity_ok(r); }
+  void operator()(const Typed<GT_EV_GPU_MEMCPY>& r) { reject = device_activity_ok(r); }
+  void operator()(const Typed<GT_EV_GPU_MEMSET>& r) { reject = device_activity_ok(r); }
   void operator()(const Typed<GT_EV_GPU_API>& r) { reject = timed_activity_ok(r); }
   void operator()(const Typed<GT_EV_GPU_MEMORY>& r) { check(r, memory_ok(r.record), BatchReject::BadRecord); }
   void operator()(const Typed<GT_EV_GPU_NAME>& r) {

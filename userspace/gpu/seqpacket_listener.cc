@@ -11,6 +11,7 @@ extern "C" {
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -69,7 +70,7 @@ std::optional<ucred> sender_of(msghdr& msg) {
 
 }  // namespace
 
-Result<SeqpacketListener> SeqpacketListener::bind(const std::string& path, PeerPolicy policy, size_t max_clients) {
+Result<SeqpacketListener> SeqpacketListener::bind(const std::string& path, PeerPolicy policy, ListenerLimits limits) {
   sockaddr_un addr{};
   if (path.empty() || path.size() >= sizeof(addr.sun_path))
     return fail("socket path '{}' is empty or longer than {} bytes", path, sizeof(addr.sun_path) - 1);
@@ -97,7 +98,8 @@ Result<SeqpacketListener> SeqpacketListener::bind(const std::string& path, PeerP
   if (::listen(l.listen_fd_.get(), 64) != 0) return fail_errno(errno, "cannot listen on {}", path);
   l.path_ = path;
   l.policy_ = std::move(policy);
-  l.max_clients_ = max_clients;
+  l.limits_ = limits;
+  l.budget_ = UidByteBudget(limits.bytes_per_second_per_uid, limits.burst_bytes_per_uid);
   l.buffer_.resize(GT_GPU_BATCH_MAX_BYTES + 1);
   return l;
 }
@@ -110,6 +112,7 @@ SeqpacketListener::~SeqpacketListener() {
 }
 
 Result<size_t> SeqpacketListener::poll_once(int timeout_ms, const DatagramSink& sink) {
+  close_silent(std::chrono::steady_clock::now());
   std::vector<pollfd> fds;
   fds.reserve(clients_.size() + 1);
   fds.push_back({listen_fd_.get(), POLLIN, 0});
@@ -142,12 +145,16 @@ void SeqpacketListener::accept_pending() {
       ++stats_.refused_peer;
       continue;
     }
-    if (clients_.size() >= max_clients_) {
+    if (clients_.size() >= limits_.max_clients) {
       ++stats_.refused_too_many;
       continue;
     }
+    if (clients_of(cred.uid) >= limits_.max_clients_per_uid) {
+      ++stats_.refused_uid_limit;
+      continue;
+    }
     ++stats_.connections;
-    clients_.push_back({std::move(fd), cred.pid, cred.uid});
+    clients_.push_back({std::move(fd), cred.pid, cred.uid, std::chrono::steady_clock::now()});
   }
 }
 
@@ -164,7 +171,14 @@ bool SeqpacketListener::read_pending(Client& c, const DatagramSink& sink, size_t
     // MSG_TRUNC makes recvmsg return the datagram's real length even when it did not fit.
     const ssize_t n = ::recvmsg(c.fd.get(), &msg, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-    if (n == 0) return false;  // seqpacket: 0 is the peer's orderly shutdown
+    if (n == 0 && msg.msg_controllen == 0) return false;  // seqpacket: the peer's orderly shutdown
+    if (n == 0) {
+      // An empty datagram carries its sender's credentials, a shutdown carries nothing: the
+      // peer stays connected, and the nonsense is counted.
+      (void)sender_of(msg);  // closes any descriptors it passed
+      ++stats_.empty;
+      continue;
+    }
     if (static_cast<size_t>(n) > GT_GPU_BATCH_MAX_BYTES) {
       ++stats_.oversize;
       continue;
@@ -178,11 +192,27 @@ bool SeqpacketListener::read_pending(Client& c, const DatagramSink& sink, size_t
       ++stats_.refused_sender;  // a pid this namespace cannot see, or a process the policy excludes
       continue;
     }
+    c.spoke = true;
+    if (!budget_.take(sender->uid, static_cast<uint64_t>(n), std::chrono::steady_clock::now())) {
+      ++stats_.over_budget;
+      stats_.over_budget_bytes += static_cast<uint64_t>(n);
+      continue;
+    }
     ++stats_.datagrams;
     ++delivered;
     sink(std::span(buffer_).first(static_cast<size_t>(n)), sender->pid, sender->uid);
   }
   return true;
+}
+
+size_t SeqpacketListener::clients_of(uid_t uid) const {
+  return static_cast<size_t>(std::count_if(clients_.begin(), clients_.end(), [uid](const Client& c) { return c.uid == uid; }));
+}
+
+void SeqpacketListener::close_silent(std::chrono::steady_clock::time_point now) {
+  const auto before = clients_.size();
+  std::erase_if(clients_, [&](const Client& c) { return !c.spoke && now - c.connected >= limits_.silent_timeout; });
+  stats_.closed_silent += before - clients_.size();
 }
 
 }  // namespace gputrace

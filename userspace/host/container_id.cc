@@ -1,4 +1,5 @@
 #include "userspace/host/container_id.h"
+#include "userspace/host/procfs.h"
 
 #include <cctype>
 #include <fstream>
@@ -46,11 +47,8 @@ std::string container_id_from_cgroup(std::string_view text) {
 }
 
 std::string container_id_of(uint32_t pid, const std::string& proc_root) {
-  std::ifstream in(proc_root + "/" + std::to_string(pid) + "/cgroup");
-  if (!in) return "";
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return container_id_from_cgroup(ss.str());
+  auto text = read_proc_file(proc_root + "/" + std::to_string(pid) + "/cgroup");
+  return text ? container_id_from_cgroup(*text) : "";
 }
 
 }  // namespace gputrace

@@ -1,20 +1,52 @@
 #include "userspace/host/procfs.h"
 
+#include "userspace/util/fd.h"
+#include "userspace/util/log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
-#include <fstream>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 namespace gputrace {
 
+Result<std::string> read_proc_fd(int fd, const std::string& path, size_t max_bytes) {
+  std::string out;
+  char buf[4096];
+  while (out.size() < max_bytes) {
+    const ssize_t n = ::read(fd, buf, std::min(sizeof(buf), max_bytes - out.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      log_debug("reading {}: {}", path, std::strerror(err));
+      return fail_errno(err, "cannot read {}", path);
+    }
+    if (n == 0) break;  // a short read is not the end: /proc hands out a page at a time
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<std::string> read_proc_file(const std::string& path, size_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd.valid()) {
+    const int err = errno;
+    log_debug("opening {}: {}", path, std::strerror(err));
+    return fail_errno(err, "cannot open {}", path);
+  }
+  return read_proc_fd(fd.get(), path, max_bytes);
+}
+
 std::optional<ProcStat> read_proc_stat(int pid, const std::string& proc_root) {
-  std::ifstream in(fmt::format("{}/{}/stat", proc_root, pid));
-  // A process that exits between open and read makes read(2) fail with ESRCH, and libstdc++'s
-  // filebuf throws that from underflow: an istreambuf_iterator would carry the exception out
-  // (and abort the daemon); operator<< catches it and just stops.
-  std::ostringstream text;
-  text << in.rdbuf();
-  const std::string stat = text.str();
+  // The process may exit at any moment: ESRCH/ENOENT/EIO all mean "not there any more".
+  auto text = read_proc_file(fmt::format("{}/{}/stat", proc_root, pid), 4096);
+  if (!text) return std::nullopt;
+  const std::string& stat = *text;
   const auto open = stat.find('('), close = stat.rfind(')');
   if (open == std::string::npos || close == std::string::npos || close < open || close + 2 > stat.size())
     return std::nullopt;
@@ -33,7 +65,9 @@ std::optional<ProcStat> read_proc_stat(int pid, const std::string& proc_root) {
 }
 
 int read_ns_pid(int pid, const std::string& proc_root) {
-  std::ifstream in(fmt::format("{}/{}/status", proc_root, pid));
+  auto text = read_proc_file(fmt::format("{}/{}/status", proc_root, pid));
+  if (!text) return pid;
+  std::istringstream in(*text);
   std::string line;
   while (std::getline(in, line)) {
     if (!line.starts_with("NSpid:")) continue;

@@ -76,6 +76,10 @@ struct EngineConfig {
   // GPU records waiting for the kernel stream to pass them; over this (a capture with no
   // kernel records, a stalled kernel stream), the oldest go on early and are counted.
   size_t max_held_gpu_records = size_t{1} << 20;
+  // Kernel records waiting in the reorder window; over this (a capture of millions of records
+  // with one timestamp, a clock that stands still), the oldest go on early and are counted,
+  // so memory stays bounded whatever a capture holds.
+  size_t max_held_kernel_records = size_t{1} << 20;
 };
 
 }  // namespace gputrace

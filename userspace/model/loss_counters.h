@@ -63,6 +63,10 @@ enum class LossSource : uint8_t { Kernel, Tracer, Daemon, Engine, Library, Input
     "datagrams refused for their own sender (outside `record -- CMD`'s tree, or invisible)")            \
   X(gpu_socket_refused_too_many, Tracer, "socket connections over the limit of 256")                    \
   X(gpu_socket_oversize, Tracer, "datagrams over 16 KiB")                                               \
+  X(gpu_socket_refused_uid_limit, Tracer, "socket connections over one user's limit of 32")              \
+  X(gpu_socket_closed_silent, Tracer, "socket connections closed: no datagram within 10 s of connecting") \
+  X(gpu_socket_over_budget, Tracer, "datagrams dropped: their user sent over 8 MiB/s (32 MiB burst)")   \
+  X(gpu_socket_empty, Tracer, "empty datagrams (no batch is empty)")                                   \
   X(spans_not_kept, Daemon, "pause and copy spans beyond --max-spans in one interval (trace export only)") \
   X(finding_spans_not_kept, Daemon, "finding spans beyond their budget of 1024 per interval")           \
   X(late_records, Engine, "records processed after a newer one (out of order, still processed)")        \
@@ -72,6 +76,7 @@ enum class LossSource : uint8_t { Kernel, Tracer, Daemon, Engine, Library, Input
   X(late_gpu_records, Engine, "GPU records processed after a newer one")                                \
   X(correlation_history_dropped, Engine, "kernel history the correlation could not keep")               \
   X(gpu_released_early, Engine, "GPU records that went on before the kernel stream passed them")        \
+  X(kernel_released_early, Engine, "kernel records processed before their reorder window passed: too many held") \
   X(correlation_pending_dropped, Engine, "GPU activity judged early: too much was waiting")              \
   X(correlation_beyond_history, Engine, "GPU activity judged with part of its history forgotten")       \
   X(correlation_open_pause_expired, Engine,                                                             \

@@ -26,7 +26,7 @@ void SliceArgs::set(SliceArg key, int64_t value) {
 }
 
 uint64_t Timeline::dropped_total() const {
-  uint64_t n = 0;
+  uint64_t n = refused;
   for (const auto& t : tracks) n += t.dropped;
   return n;
 }

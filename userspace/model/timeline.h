@@ -77,8 +77,9 @@ struct Timeline {
   std::vector<TimelineCounter> counters;
   std::vector<TimelineMark> marks;
   uint64_t counter_period_ns = 0;  // how often device counters were sampled (event time)
+  uint64_t refused = 0;            // events of tracks not opened (too many tracks, or per process)
 
-  uint64_t dropped_total() const;
+  uint64_t dropped_total() const;  // items overwritten on their track, plus refused
 };
 
 }  // namespace gputrace

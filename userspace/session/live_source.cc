@@ -321,6 +321,10 @@ void LiveSource::emit_losses() {
     emit(loss_name(Loss::gpu_socket_refused_sender), sock.refused_sender);
     emit(loss_name(Loss::gpu_socket_refused_too_many), sock.refused_too_many);
     emit(loss_name(Loss::gpu_socket_oversize), sock.oversize);
+    emit(loss_name(Loss::gpu_socket_refused_uid_limit), sock.refused_uid_limit);
+    emit(loss_name(Loss::gpu_socket_closed_silent), sock.closed_silent);
+    emit(loss_name(Loss::gpu_socket_over_budget), sock.over_budget);
+    emit(loss_name(Loss::gpu_socket_empty), sock.empty);
   }
   for (const auto& p : tracer_->program_stats())
     emit(fmt::format("{}{}", kRecursionMissPrefix, p.name), p.recursion_misses);

@@ -62,10 +62,13 @@ TimelineRecorder::TimelineRecorder(const Engine& engine, TimelineLimits limits) 
 }
 
 uint32_t TimelineRecorder::track(TrackGroupKind group, uint64_t group_id, TrackKind kind, uint32_t order,
-                                 const std::string& name, const std::string& unit, const std::string& comm) {
+                                 const std::string& name, const std::string& unit, const std::string& comm,
+                                 uint32_t owner) {
   const auto key = std::make_tuple(static_cast<int>(group), group_id, static_cast<int>(kind), name);
   if (auto it = track_index_.find(key); it != track_index_.end()) return it->second;
   if (timeline_.tracks.size() >= limits_.max_tracks) return UINT32_MAX;
+  if (owner != 0 && tracks_of_process_[owner] >= limits_.max_tracks_per_process) return UINT32_MAX;
+  if (owner != 0) ++tracks_of_process_[owner];
   std::string group_name;
   switch (group) {
     case TrackGroupKind::Process:
@@ -102,6 +105,7 @@ void TimelineRecorder::trim_to_cap() {
 TimelineRecorder::TrackStore* TimelineRecorder::store(uint32_t track) {
   if (track == UINT32_MAX) {
     ++tracks_refused_;
+    timeline_.refused = tracks_refused_;  // reported with the dropped events, never silent
     return nullptr;
   }
   if (stores_.size() <= track) stores_.resize(track + 1);
@@ -176,7 +180,7 @@ void TimelineRecorder::on_gc_pause(const Record& r) {
   const auto e = r.as<gt_gc_pause_event>();
   const uint64_t start = e.begin_ns ? e.begin_ns : r.ts() - std::min<uint64_t>(r.ts(), e.duration_ns);
   if (start && start < timeline_.first_ns) timeline_.first_ns = start;
-  const uint32_t t = track(TrackGroupKind::Process, e.hdr.pid, TrackKind::Slices, 0, "GC pauses");
+  const uint32_t t = track(TrackGroupKind::Process, e.hdr.pid, TrackKind::Slices, 0, "GC pauses", {}, {}, e.hdr.pid);
   TimelineSlice s{.start_ns = start, .dur_ns = e.duration_ns, .track = t, .name = intern(gc_pause_name(e))};
   if (e.runtime == GT_GC_RT_CPYTHON) {
     s.args.set(SliceArg::Generation, e.generation);
@@ -226,7 +230,8 @@ void TimelineRecorder::on_gpu_activity(const Record& r) {
   }
   args.set(SliceArg::Pid, r.header.pid);
   timeline_.last_ns = std::max(timeline_.last_ns, end);
-  const uint32_t t = track(TrackGroupKind::Gpu, device, TrackKind::Slices, stream + 1, fmt::format("stream {}", stream));
+  const uint32_t t = track(TrackGroupKind::Gpu, device, TrackKind::Slices, stream + 1, fmt::format("stream {}", stream),
+                           {}, {}, r.header.pid);
   // Names are interned: a server runs the same few hundred kernels millions of times.
   const uint32_t name_id = name_index_.size() < limits_.max_gpu_names || name_index_.count(name)
                                ? intern(name)
@@ -253,7 +258,8 @@ void TimelineRecorder::on_gpu_overhead(const Record& r) {
     default: break;
   }
   timeline_.last_ns = std::max<uint64_t>(timeline_.last_ns, e.end_ns);
-  const uint32_t t = track(TrackGroupKind::Process, e.hdr.pid, TrackKind::Slices, 1, "GPU tracing overhead");
+  const uint32_t t =
+      track(TrackGroupKind::Process, e.hdr.pid, TrackKind::Slices, 1, "GPU tracing overhead", {}, {}, e.hdr.pid);
   SliceArgs args;
   if (e.hdr.tid) args.set(SliceArg::Tid, e.hdr.tid);
   keep(t, &TrackStore::slices,

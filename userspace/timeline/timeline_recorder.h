@@ -30,7 +30,10 @@ class Engine;
 struct TimelineLimits {
   size_t max_per_track = 20'000;          // slices, samples or marks kept per track (the newest)
   size_t max_items = 500'000;             // over all tracks: each keeps at most max_items / tracks
-  size_t max_tracks = 512;                // beyond it, events of new tracks are dropped
+  size_t max_tracks = 512;                // beyond it, events of new tracks are dropped (counted)
+  // Tracks one process may open (its GC, overhead and findings tracks, and the GPU streams it
+  // was first seen on): one process's thousand streams must not take every other's place.
+  size_t max_tracks_per_process = 32;
   uint64_t counter_period_ns = 5'000'000; // device counters sampled at most this often
   size_t max_gpu_names = 4096;            // kernel names kept (names past it show the id)
 };
@@ -53,8 +56,10 @@ class TimelineRecorder {
  private:
   // The track's index, created on first use (comm: the process's name when the caller knows
   // it better than the process table). UINT32_MAX when max_tracks is reached.
+  // owner: the process the track is opened for (0: the host's and devices' tracks, which
+  // no process can multiply); a process past max_tracks_per_process gets UINT32_MAX.
   uint32_t track(TrackGroupKind group, uint64_t group_id, TrackKind kind, uint32_t order, const std::string& name,
-                 const std::string& unit = {}, const std::string& comm = {});
+                 const std::string& unit = {}, const std::string& comm = {}, uint32_t owner = 0);
   // Per track, its items as a ring: the newest max_per_track, head = the oldest once full.
   struct TrackStore {
     std::vector<TimelineSlice> slices;
@@ -97,6 +102,7 @@ class TimelineRecorder {
   std::map<uint32_t, CounterState> counter_state_;  // by device index
   size_t findings_added_ = 0;
   uint64_t tracks_refused_ = 0;
+  std::map<uint32_t, size_t> tracks_of_process_;  // by owner pid
 };
 
 }  // namespace gputrace
