@@ -2,8 +2,9 @@
 //
 // Every source (ring buffer, capture file, CUPTI channel) hands the rest of the daemon
 // Records that the Decoder has validated: the header's size fits the bytes and is at least
-// the size of the kind's payload struct. payload<T>() copies out a struct after checking
-// that T is the kind's struct size or smaller, so a reader never runs past the record.
+// the size of the kind's payload struct. as<T>() copies out a struct (zero-filling what a
+// shorter record lacks), so a reader never runs past the record; visit_record
+// (userspace/decode/kinds.h) hands each kind its own struct.
 #pragma once
 
 extern "C" {
