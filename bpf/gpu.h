@@ -42,9 +42,9 @@ struct gt_gpu_batch {
 GT_STATIC_ASSERT(sizeof(struct gt_gpu_batch) == 32, "gt_gpu_batch layout");
 
 /*
- * GT_EV_GPU_BATCH: what bpf/gpu.bpf.c writes to its own ring, gt_ring_gpu (or the socket route
- * carries). hdr (pid, tid, ts) is the
- * kernel's word; batch and the records after it are the process's.
+ * GT_EV_GPU_BATCH: what bpf/gpu.bpf.c writes to its own ring, gt_ring_gpu (the socket route
+ * carries the same batch). hdr (pid, tid, ts) is the kernel's word; batch and the records
+ * after it are the process's.
  */
 struct gt_gpu_batch_event {
 	struct gt_event_header hdr;
