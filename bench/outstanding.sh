@@ -18,7 +18,12 @@ DAEMON=$!
 trap 'kill $DAEMON 2>/dev/null || true; wait $DAEMON 2>/dev/null || true; rm -rf "$W"' EXIT
 for _ in $(seq 300); do [ -s "$W/metrics.prom" ] && break; sleep 0.1; done
 [ -s "$W/metrics.prom" ] || { echo "outstanding.sh: the daemon did not start:" >&2; cat "$W/daemon.log" >&2; exit 1; }
-rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON/status"; }
+# The daemon's RSS without its mmapped BPF maps (rings, the pairing table): those pages are
+# the kernel's, already in bpf_kib's memlock; counting them twice overstated the total.
+rss_kib() {
+  awk '/^[0-9a-f]+-/ { map = ($6 == "anon_inode:bpf-map") } /^Rss:/ { if (map) m += $2; else r += $2 }
+       END { print r }' "/proc/$DAEMON/smaps"
+}
 bpf_kib() {  # memlock of every BPF map the daemon holds (kernel memory, counted once per map id)
   for f in /proc/$DAEMON/fdinfo/*; do
     awk '/^map_id:/ { id = $2 } /^memlock:/ { m = $2 } END { if (id) print id, m }' "$f" 2>/dev/null
