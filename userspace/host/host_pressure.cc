@@ -1,34 +1,11 @@
 #include "userspace/host/host_pressure.h"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include "userspace/host/procfs.h"
 
 #include <cstdlib>
 #include <sstream>
 
 namespace gputrace {
-namespace {
-
-// A small /proc file in one bounded read: these are a few hundred bytes (a few KiB for
-// /proc/stat on a large host), and a plain read(2) never throws.
-std::optional<std::string> read_small(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string text(64 << 10, '\0');
-  size_t have = 0;
-  while (have < text.size()) {
-    const ssize_t n = ::read(fd, text.data() + have, text.size() - have);
-    if (n <= 0) break;
-    have += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  if (have == 0) return std::nullopt;
-  text.resize(have);
-  return text;
-}
-
-}  // namespace
-
 std::optional<CpuTimes> parse_proc_stat_cpu(const std::string& proc_stat) {
   // "cpu  user nice system idle iowait irq softirq steal guest guest_nice": idle and iowait
   // are not busy; guest time is already inside user and nice.
@@ -71,7 +48,7 @@ std::optional<double> parse_meminfo_available_pct(const std::string& meminfo) {
 }
 
 std::optional<double> PressureReader::cpu_busy_pct() {
-  const auto text = read_small(root_ + "/stat");
+  const auto text = read_proc_file(root_ + "/stat");
   const auto now = text ? parse_proc_stat_cpu(*text) : std::nullopt;
   if (!now) return std::nullopt;
   std::optional<double> pct;
@@ -84,8 +61,8 @@ std::optional<double> PressureReader::cpu_busy_pct() {
 HostPressure PressureReader::read() {
   HostPressure p;
   p.cpu_busy_pct = cpu_busy_pct();
-  if (auto text = read_small(root_ + "/pressure/memory")) p.memory_some_avg10 = parse_psi_some_avg10(*text);
-  if (auto text = read_small(root_ + "/meminfo")) p.memory_available_pct = parse_meminfo_available_pct(*text);
+  if (auto text = read_proc_file(root_ + "/pressure/memory")) p.memory_some_avg10 = parse_psi_some_avg10(*text);
+  if (auto text = read_proc_file(root_ + "/meminfo")) p.memory_available_pct = parse_meminfo_available_pct(*text);
   return p;
 }
 
